@@ -1,0 +1,1 @@
+"""Warehouse: the sample inventory app that greenlight deploys."""

@@ -1,0 +1,72 @@
+"""Database access, configured only through the environment so one image fits every stage."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+
+import pymysql
+from pymysql.connections import Connection
+from pymysql.cursors import DictCursor
+
+# Short enough that /health answers within the 2 s healthcheck budget when the DB is gone.
+CONNECT_TIMEOUT_SECONDS = 2
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DbConfig:
+    host: str
+    port: int
+    name: str
+    user: str
+    password: str
+
+
+@cache
+def config() -> DbConfig:
+    missing = [key for key in ("DB_HOST", "DB_NAME", "DB_USER", "DB_PASSWORD") if key not in os.environ]
+    if missing:
+        raise ConfigError(f"missing environment variables: {', '.join(missing)}")
+    try:
+        port = int(os.environ.get("DB_PORT", "3306"))
+    except ValueError as exc:
+        raise ConfigError(f"DB_PORT is not a number: {os.environ['DB_PORT']!r}") from exc
+    return DbConfig(
+        host=os.environ["DB_HOST"],
+        port=port,
+        name=os.environ["DB_NAME"],
+        user=os.environ["DB_USER"],
+        password=os.environ["DB_PASSWORD"],
+    )
+
+
+def connect(autocommit: bool = True) -> Connection:
+    cfg = config()
+    return pymysql.connect(
+        host=cfg.host,
+        port=cfg.port,
+        user=cfg.user,
+        password=cfg.password,
+        database=cfg.name,
+        charset="utf8mb4",
+        cursorclass=DictCursor,
+        autocommit=autocommit,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    )
+
+
+@contextmanager
+def connection(autocommit: bool = True) -> Iterator[Connection]:
+    """One connection per request: simple, and nothing stale survives a DB restart."""
+    conn = connect(autocommit=autocommit)
+    try:
+        yield conn
+    finally:
+        conn.close()

@@ -1,0 +1,99 @@
+"""A small client for HAProxy's runtime API (the admin socket).
+
+Shared by the greenlight_haproxy module and the tests. It sends commands over the unix
+socket and parses the two answers greenlight reads: `show servers state` (the weights
+that route traffic) and `show stat` (health and per-server counters).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+
+STAT_FIELDS = ("status", "check_status", "last_chk", "weight", "stot", "hrsp_5xx", "rtime", "scur")
+
+
+class HAProxyError(Exception):
+    """The socket could not be reached or HAProxy refused a command."""
+
+
+def send(socket_path: str, commands: list[str], timeout: float = 5.0) -> str:
+    """Send commands in one connection; HAProxy runs them in order, with no gap between."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(socket_path)
+        sock.sendall(("; ".join(commands) + "\n").encode())
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError as exc:
+        raise HAProxyError(f"cannot talk to HAProxy at {socket_path}: {exc}") from exc
+    finally:
+        sock.close()
+    return b"".join(chunks).decode()
+
+
+def parse_servers_state(text: str) -> dict[str, dict[str, dict]]:
+    """Parse `show servers state` into {backend: {server: {weight, admin_state, addr}}}."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = next((line for line in lines if line.startswith("# be_id")), None)
+    if header is None:
+        raise HAProxyError(f"unexpected answer to 'show servers state': {text[:200]!r}")
+    names = header[2:].split()
+    servers: dict[str, dict[str, dict]] = {}
+    for line in lines:
+        if line.startswith("#") or line == "1":
+            continue
+        row = dict(zip(names, line.split()))
+        servers.setdefault(row["be_name"], {})[row["srv_name"]] = {
+            "weight": int(row["srv_uweight"]),
+            "admin_state": int(row["srv_admin_state"]),
+            "addr": row["srv_addr"],
+        }
+    return servers
+
+
+def parse_stat(text: str) -> dict[str, dict[str, dict]]:
+    """Parse `show stat` CSV into {backend: {server: {status, check_status, counters...}}}."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("# ")))
+    servers: dict[str, dict[str, dict]] = {}
+    for row in reader:
+        if row.get("svname") in (None, "FRONTEND", "BACKEND"):
+            continue
+        servers.setdefault(row["pxname"], {})[row["svname"]] = {
+            field: _number(row.get(field, "")) for field in STAT_FIELDS
+        }
+    return servers
+
+
+def _number(value: str):
+    return int(value) if value.isdigit() else value
+
+
+def read_servers(socket_path: str) -> dict[str, dict[str, dict]]:
+    """Weights and admin state merged with health and counters, per backend and server."""
+    state = parse_servers_state(send(socket_path, ["show servers state"]))
+    stat = parse_stat(send(socket_path, ["show stat"]))
+    for backend, servers in state.items():
+        for name, info in servers.items():
+            info.update(stat.get(backend, {}).get(name, {}))
+    return state
+
+
+def weight_commands(current: dict[str, dict[str, dict]], wanted: dict[str, dict[str, int]]) -> list[str]:
+    """The `set weight` commands that turn the current weights into the wanted ones."""
+    commands = []
+    for backend, servers in sorted(wanted.items()):
+        if backend not in current:
+            raise HAProxyError(f"HAProxy has no backend named {backend!r}")
+        for server, weight in sorted(servers.items()):
+            if server not in current[backend]:
+                raise HAProxyError(f"HAProxy backend {backend!r} has no server {server!r}")
+            if current[backend][server]["weight"] != int(weight):
+                commands.append(f"set weight {backend}/{server} {int(weight)}")
+    return commands
