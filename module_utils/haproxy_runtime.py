@@ -11,7 +11,10 @@ import csv
 import io
 import socket
 
-STAT_FIELDS = ("status", "check_status", "last_chk", "weight", "stot", "hrsp_5xx", "rtime", "scur")
+STAT_FIELDS = (
+    "status", "check_status", "check_code", "check_desc", "last_chk",
+    "stot", "hrsp_2xx", "hrsp_5xx", "rtime", "scur",
+)
 
 
 class HAProxyError(Exception):
@@ -71,7 +74,9 @@ def parse_stat(text: str) -> dict[str, dict[str, dict]]:
     return servers
 
 
-def _number(value: str):
+def _number(value: str) -> int | str:
+    # "* L7OK": the asterisk only says a check is running right now.
+    value = value.removeprefix("* ")
     return int(value) if value.isdigit() else value
 
 

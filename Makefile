@@ -1,0 +1,56 @@
+# greenlight: the two commands of README, and their parts.
+#   make demo   set everything up, deploy staging and production of the sample app, promote v1 -> v2
+#   make test   lint, unit tests, end-to-end tests on Docker, Molecule
+
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Base image of every image built here. Empty: build a Debian one locally with debootstrap
+# (works with no registry). On a machine that can pull: make demo BASE_IMAGE=debian:bookworm-slim
+BASE_IMAGE ?=
+DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
+
+export ANSIBLE_FORCE_COLOR ?= 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo
+
+demo: setup
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
+
+test: setup lint unit e2e molecule
+
+setup: venv docker base-image
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.yml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/ansible-galaxy collection install -r requirements.yml >/dev/null
+	touch $@
+
+docker:
+	bash scripts/ensure-docker.sh
+
+base-image: docker
+	mkdir -p .greenlight
+	if [ -n "$(BASE_IMAGE)" ]; then echo "$(BASE_IMAGE)"; else bash scripts/build-base-image.sh; fi > .greenlight/base-image
+	echo "base image: $$(cat .greenlight/base-image)"
+
+lint: venv
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+e2e: setup
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s tests/e2e
+
+molecule: setup
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/molecule test --all
+
+clean-demo:
+	bash scripts/remove-app.sh warehouse

@@ -1,0 +1,81 @@
+"""Fixtures of the Molecule scenarios' testinfra tests, loaded by every scenario through
+PYTEST_PLUGINS (see the verifier section of each molecule.yml).
+
+Everything runs on this machine, so the host is local://; the environment under test is
+the scenario's name (staging or production)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import testinfra
+import yaml
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+SHARED_VARS = PROJECT / "molecule" / "shared" / "vars"
+ENVIRONMENTS = ("staging", "production")
+
+
+def load_env_vars(env: str) -> dict[str, Any]:
+    """The extra vars a scenario passes to the deploy: the common ones and env's ports."""
+    merged: dict[str, Any] = {}
+    for name in ("common.yml", f"{env}.yml"):
+        merged.update(yaml.safe_load((SHARED_VARS / name).read_text()))
+    merged["greenlight_env"] = env
+    merged["greenlight_prefix"] = f"{merged['greenlight_app']}-{env}"
+    return merged
+
+
+def load_vault(env: str) -> dict[str, str]:
+    """The environment's decrypted vault, read the way the deploy reads it."""
+    out = subprocess.run(
+        [
+            "ansible-vault", "view",
+            "--vault-password-file", str(PROJECT / "vault-password.demo"),
+            str(PROJECT / "inventories" / env / "group_vars" / "all" / "vault.yml"),
+        ],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return yaml.safe_load(out)
+
+
+@pytest.fixture(scope="session")
+def host() -> testinfra.host.Host:
+    return testinfra.get_host("local://")
+
+
+@pytest.fixture(scope="session")
+def env() -> str:
+    name = os.environ.get("MOLECULE_SCENARIO_NAME", "")
+    assert name in ENVIRONMENTS, f"run from the staging or production scenario, not {name!r}"
+    return name
+
+
+@pytest.fixture(scope="session")
+def env_vars(env: str) -> dict[str, Any]:
+    return load_env_vars(env)
+
+
+@pytest.fixture(scope="session")
+def inspect(host: testinfra.host.Host) -> Callable[[str], dict[str, Any]]:
+    """docker inspect of one container (or network) by exact name."""
+
+    def _inspect(name: str) -> dict[str, Any]:
+        return json.loads(host.check_output("docker inspect %s", name))[0]
+
+    return _inspect
+
+
+@pytest.fixture(scope="session")
+def live_color(env_vars: dict[str, Any], host: testinfra.host.Host) -> str:
+    """The color the deploy switched traffic to, as it saved it for the proxy's next start."""
+    saved = host.file(f"{env_vars['greenlight_root']}/{env_vars['greenlight_prefix']}/proxy/live-color")
+    assert saved.exists, "the deploy never switched traffic to a color"
+    color = saved.content_string.strip()
+    assert color in ("blue", "green")
+    return color

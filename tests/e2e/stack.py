@@ -1,0 +1,137 @@
+"""Drive the real playbooks against a test copy of both environments on this machine.
+
+The tests use their own app name (`e2e`), state folder and ports, so they never touch the
+demo (app `warehouse`) or Molecule's (`mol`); everything they start carries the label
+greenlight.app=e2e and is removed by that label.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT = Path("/tmp/greenlight-e2e")
+APP = "e2e"
+BIN = Path(sys.executable).parent
+
+PORTS = {
+    "production": {"proxy_http_port": 18080, "proxy_https_port": 18443, "proxy_api_port": 18500,
+                   "proxy_preview_port": 18900, "proxy_metrics_port": 18404, "mysql_port": 18307},
+    "staging": {"proxy_http_port": 28080, "proxy_https_port": 28443, "proxy_api_port": 28500,
+                "proxy_preview_port": 28900, "proxy_metrics_port": 28404, "mysql_port": 28308},
+}
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+
+    @property
+    def changed(self) -> int:
+        match = re.search(r"changed=(\d+)", self.output.split("PLAY RECAP")[-1])
+        return int(match.group(1)) if match else -1
+
+
+def extra_vars(env: str) -> dict:
+    return {
+        "greenlight_app": APP,
+        "greenlight_root": str(ROOT),
+        "app_repo": str(ROOT / "warehouse.git"),
+        # Images are tagged by commit, so the tests can share the demo's.
+        "release_images": {"backend": "warehouse-backend", "frontend": "warehouse-frontend"},
+        "healthcheck_timeout": 15,
+        **PORTS[env],
+    }
+
+
+def playbook(name: str, env: str, *args: str, env_vars: dict | None = None) -> Run:
+    vars_file = ROOT / f"vars-{env}.json"
+    vars_file.write_text(json.dumps(extra_vars(env)))
+    command = [str(BIN / "ansible-playbook"), f"playbooks/{name}", "-i", f"inventories/{env}",
+               "-e", f"@{vars_file}", *args]
+    environment = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", **(env_vars or {})}
+    done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=900)
+    output = done.stdout + done.stderr
+    (ROOT / "logs").mkdir(exist_ok=True)
+    log = ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{name}-{env}.log"
+    log.write_text(" ".join(command) + "\n\n" + output)
+    return Run(done.returncode, output)
+
+
+def deploy(env: str, version: str, *args: str, env_vars: dict | None = None) -> Run:
+    return playbook("deploy.yml", env, "-e", f"app_version={version}", *args, env_vars=env_vars)
+
+
+def get(env: str, path: str, port_name: str = "proxy_http_port") -> tuple[int, str]:
+    url = f"http://127.0.0.1:{PORTS[env][port_name]}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def post(env: str, path: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(f"http://127.0.0.1:{PORTS[env]['proxy_http_port']}{path}",
+                                     data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def live_version(env: str) -> str:
+    status, body = get(env, "/api/version")
+    assert status == 200, body
+    return json.loads(body)["version"]
+
+
+def history(env: str) -> list[dict]:
+    path = ROOT / f"{APP}-{env}" / "history.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+
+
+def containers() -> dict[str, str]:
+    """Name -> ID of every container of the test app."""
+    rows = docker("ps", "-a", "--filter", f"label=greenlight.app={APP}", "--format", "{{.Names}} {{.ID}}")
+    return dict(line.split() for line in rows.splitlines())
+
+
+def vault_value(env: str, key: str) -> str:
+    text = subprocess.run([str(BIN / "ansible-vault"), "view", f"inventories/{env}/group_vars/all/vault.yml"],
+                          cwd=REPO, check=True, capture_output=True, text=True).stdout
+    return re.search(rf"^{key}:\s*(\S+)", text, re.MULTILINE).group(1)
+
+
+def remove_everything() -> None:
+    """Remove what the tests made: containers, volumes and networks labelled app=e2e, and ROOT."""
+    label = f"label=greenlight.app={APP}"
+    for kind, listing in (("container", ["ps", "-aq"]), ("volume", ["volume", "ls", "-q"]),
+                          ("network", ["network", "ls", "-q"])):
+        ids = docker(*listing, "--filter", label).split()
+        if ids:
+            remove = ["rm", "-f"] if kind == "container" else [kind, "rm"]
+            docker(*remove, *ids)
+    shutil.rmtree(ROOT, ignore_errors=True)
+
+
+def make_app_repo() -> None:
+    ROOT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["bash", str(REPO / "examples/warehouse/make-repo.sh"), str(ROOT / "warehouse.git")],
+                   check=True, capture_output=True)

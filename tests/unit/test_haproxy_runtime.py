@@ -1,0 +1,66 @@
+"""The runtime API client's parsing and its weight decisions, on answers captured from HAProxy 2.6."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
+
+import haproxy_runtime as runtime  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def servers() -> dict:
+    state = runtime.parse_servers_state((FIXTURES / "show_servers_state.txt").read_text())
+    stat = runtime.parse_stat((FIXTURES / "show_stat.csv").read_text())
+    for backend, entries in state.items():
+        for name, info in entries.items():
+            info.update(stat[backend][name])
+    return state
+
+
+def test_parses_weights_of_every_backend(servers: dict) -> None:
+    assert set(servers) == {"api", "web", "preview_api", "preview_web"}
+    assert servers["api"]["green"]["weight"] == 100
+    assert servers["api"]["blue"]["weight"] == 0
+    assert servers["preview_api"]["blue"]["weight"] == 100
+
+
+def test_parses_health_and_strips_the_running_check_marker(servers: dict) -> None:
+    assert servers["api"]["green"]["status"] == "UP"
+    # The capture has "* L7OK" for this server: a check was in progress.
+    assert servers["api"]["green"]["check_status"] == "L7OK"
+    assert isinstance(servers["api"]["blue"]["stot"], int)
+
+
+def test_weight_commands_only_for_servers_that_differ(servers: dict) -> None:
+    wanted = {"api": {"blue": 100, "green": 0}, "web": {"green": 100}}
+    assert runtime.weight_commands(servers, wanted) == [
+        "set weight api/blue 100",
+        "set weight api/green 0",
+    ]
+
+
+def test_weight_commands_empty_when_already_there(servers: dict) -> None:
+    assert runtime.weight_commands(servers, {"api": {"blue": 0, "green": 100}}) == []
+
+
+@pytest.mark.parametrize("wanted, word", [({"nope": {"blue": 1}}, "backend"), ({"api": {"red": 1}}, "server")])
+def test_weight_commands_refuse_unknown_names(servers: dict, wanted: dict, word: str) -> None:
+    with pytest.raises(runtime.HAProxyError, match=word):
+        runtime.weight_commands(servers, wanted)
+
+
+def test_unexpected_answer_is_an_error() -> None:
+    with pytest.raises(runtime.HAProxyError):
+        runtime.parse_servers_state("Unknown command.\n")
+
+
+def test_unreachable_socket_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(runtime.HAProxyError, match="cannot talk to HAProxy"):
+        runtime.send(str(tmp_path / "missing.sock"), ["show info"])

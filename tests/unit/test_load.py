@@ -1,0 +1,74 @@
+"""The load generator counts failures and gaps correctly, against a real local HTTP server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from greenlight.load import Load, LoadReport, Outcome
+
+
+class FlakyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    calls = 0
+
+    def _answer(self, status: int, body: dict | list) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        type(self).calls += 1
+        self._answer(500 if type(self).calls % 4 == 0 else 200, [])
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self._answer(201, {"id": 1})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[int]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FlakyHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+
+
+def test_counts_failed_requests_and_writes(server: int) -> None:
+    load = Load(f"http://127.0.0.1:{server}", rate=200, workers=4, write_every=5, max_seconds=1.0)
+    load.start()
+    time.sleep(1.3)  # max_seconds ends the load by itself after 1 s
+    report = load.stop()
+    summary = report.summary()
+    assert 20 <= summary["requests"] <= 210  # never more than rate x seconds
+    assert summary["failed"] > 0
+    assert all(f.startswith("GET: HTTP 500") for f in summary["failures"])
+    assert len(report.created_skus) == sum(1 for o in report.outcomes if o.kind == "POST" and o.ok)
+
+
+def test_refuses_addresses_other_than_loopback() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        Load("http://10.0.0.1:80")
+
+
+def test_longest_gap_is_between_successes() -> None:
+    report = LoadReport(outcomes=[
+        Outcome(0.0, 0.1, True, "GET"),
+        Outcome(0.2, 0.1, False, "GET"),
+        Outcome(1.0, 0.1, False, "GET"),
+        Outcome(2.0, 0.1, True, "GET"),
+    ])
+    assert report.longest_gap_s() == pytest.approx(2.0)
+    assert report.summary()["failed"] == 2
