@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import socket
+import time
 
 import pymysql
 import pytest
@@ -86,6 +87,21 @@ def test_rerun_of_the_live_release_changes_nothing() -> None:
     run = stack.deploy("production", "v2")
     assert run.rc == 0, run.output[-3000:]
     assert run.changed == 0, run.output[-3000:]
+
+
+def test_live_color_survives_a_proxy_restart() -> None:
+    stack.docker("restart", "e2e-production-proxy")
+    status, body = 0, ""
+    for _ in range(50):
+        try:
+            status, body = stack.get("production", "/api/version")
+        except OSError:
+            status = 0
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert status == 200, body
+    assert json.loads(body)["version"] == "v2"
 
 
 def test_unhealthy_release_never_takes_traffic() -> None:
