@@ -16,20 +16,22 @@ deploy() {
 
 step "staging: deploy v1";      deploy staging v1
 step "production: deploy v1";   deploy production v1
-step "staging: deploy v2";      deploy staging v2
-step "production: deploy v2 under 100 requests/s of reads and writes"
+step "promote v2 (staging, verify, production) under 100 requests/s of reads and writes on production"
 mkdir -p .greenlight
 python -m greenlight.load http://127.0.0.1:80 --rate 100 --report .greenlight/demo-load.json -- \
-  ansible-playbook playbooks/deploy.yml -i inventories/production -e app_version=v2 -e "app_repo=$repo"
+  greenlight -e "app_repo=$repo" promote v2
+step "status"
+greenlight status
 
 cat <<TXT
 
 === done
-load during the production switch: $(cat .greenlight/demo-load.json)
+load on production during the promotion: $(cat .greenlight/demo-load.json)
 
 staging     http://127.0.0.1:8080/   https://127.0.0.1:8443/   (API 127.0.0.1:5001, preview 127.0.0.1:9081, database 127.0.0.1:3308)
 production  http://127.0.0.1/        https://127.0.0.1/        (API 127.0.0.1:5000, preview 127.0.0.1:9080, database 127.0.0.1:3307)
 
-Next: ansible-playbook playbooks/deploy.yml -i inventories/staging -e app_version=unhealthy
-      (fails its health check; staging keeps serving v2)
+Next: greenlight promote unhealthy      (fails its health check at staging; production keeps v2)
+      greenlight rollback production      (back to v1 in one switch: the old color is warm)
+      greenlight history production
 TXT

@@ -1,0 +1,129 @@
+"""End to end through the greenlight command, on the same test environments as test_deploy.
+
+Runs after test_deploy.py (file order): both environments exist and serve v2. The command
+gets a copy of the real inventories with the test overrides added as one more group_vars
+file, which is also how a user keeps inventories outside this repository.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from . import stack
+
+pytestmark = pytest.mark.usefixtures("both_on_v1")
+
+STATE = stack.ROOT / "state"
+INVENTORIES = stack.ROOT / "inventories"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def test_inventories() -> None:
+    shutil.rmtree(INVENTORIES, ignore_errors=True)
+    shutil.copytree(stack.REPO / "inventories", INVENTORIES)
+    for env in ("staging", "production"):
+        (INVENTORIES / env / "group_vars" / "all" / "zz-e2e.yml").write_text(yaml.safe_dump(stack.extra_vars(env)))
+
+
+def greenlight(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.Popen(
+        [str(stack.BIN / "greenlight"), "--inventories", str(INVENTORIES), *args],
+        cwd="/", env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    process = greenlight(*args)
+    stdout, stderr = process.communicate(timeout=900)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.fixture
+def webhook() -> Iterator[list[dict]]:
+    received: list[dict] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = INVENTORIES / "production" / "group_vars" / "all" / "zz-notify.yml"
+    settings.write_text(f"greenlight_notify_webhook_url: http://127.0.0.1:{server.server_address[1]}/hook\n")
+    yield received
+    settings.unlink()
+    server.shutdown()
+
+
+def test_rollback_puts_the_previous_release_back() -> None:
+    # production: v1 -> v2 (load test), then `unhealthy` failed and its color was removed,
+    # so the previous release is not warm: the rollback redeploys v1.
+    done = run("rollback", "production")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stack.live_version("production") == "v1"
+
+
+def test_promote_moves_staging_then_production_with_the_digests_staging_ran(webhook: list[dict]) -> None:
+    done = run("promote", "v2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "deploy staging" in done.stdout and "deploy production" in done.stdout
+    assert stack.live_version("staging") == "v2"
+    assert stack.live_version("production") == "v2"
+    staging = [r for r in stack.history("staging") if r.get("kind") == "deploy" and r["outcome"] == "success"][-1]
+    production = [r for r in stack.history("production") if r.get("kind") == "deploy"][-1]
+    assert production["digests"] == staging["digests"]
+    promote = stack.history("production")[-1]
+    assert promote["kind"] == "promote" and set(promote["stages"]) == {"deploy staging", "verify staging",
+                                                                        "deploy production"}
+    assert any("v2" in message["text"] and "success" in message["text"] for message in webhook)
+
+
+def test_promote_of_a_bad_migration_stops_at_staging(webhook: list[dict]) -> None:
+    production_before = stack.containers()
+    done = run("promote", "bad-migration")
+    assert done.returncode == 1
+    assert "stopped at staging; production untouched" in done.stderr
+    assert stack.live_version("production") == "v2"
+    assert {n: c for n, c in stack.containers().items() if "production" in n} == \
+        {n: c for n, c in production_before.items() if "production" in n}
+    assert any("failed" in message["text"] for message in webhook)
+
+
+def test_second_concurrent_run_is_refused() -> None:
+    first = greenlight("deploy", "staging", "v2")
+    lock = STATE / "greenlight.lock"
+    for _ in range(100):
+        if lock.exists() and lock.read_text():
+            break
+        time.sleep(0.1)
+    second = run("promote", "v2")
+    first.communicate(timeout=900)
+    assert second.returncode == 75
+    assert "another greenlight run holds" in second.stderr and "deploy staging v2" in second.stderr
+
+
+def test_latest_is_a_quiet_no_op_when_live() -> None:
+    done = run("promote", "--latest", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+
+
+def test_bad_input_exits_with_the_documented_code() -> None:
+    assert run("deploy", "staging", "v1;reboot").returncode == 2
+    assert run("deploy", "staging", "no-such-tag").returncode == 2
+    assert run("deploy", "qa", "v1").returncode == 2
