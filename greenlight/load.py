@@ -173,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", help="base URL on 127.0.0.1, for example http://127.0.0.1:80")
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second (default 100)")
     parser.add_argument("--report", help="also write the summary to this file")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run under load")
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--" not in argv or argv.index("--") == len(argv) - 1:
         parser.error("give the command to run under load after --")
+    split = argv.index("--")
+    args, command = parser.parse_args(argv[:split]), argv[split + 1:]
     try:
         load = Load(args.url, rate=args.rate)
     except ValueError as exc:

@@ -72,3 +72,13 @@ def test_longest_gap_is_between_successes() -> None:
     ])
     assert report.longest_gap_s() == pytest.approx(2.0)
     assert report.summary()["failed"] == 2
+
+
+def test_command_line_runs_the_command_under_load(server: int, tmp_path) -> None:
+    from greenlight.load import main
+
+    report = tmp_path / "load.json"
+    rc = main([f"http://127.0.0.1:{server}", "--rate", "50", "--report", str(report), "--",
+               "python3", "-c", "import time, sys; time.sleep(0.5); sys.exit(3)"])
+    assert rc == 3
+    assert json.loads(report.read_text())["requests"] > 5
