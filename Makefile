@@ -50,7 +50,7 @@ e2e: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s tests/e2e
 
 molecule: setup
-	# One scenario at a time, by name: `--all` also looks for a `default` scenario and logs a CRITICAL line.
+	# One scenario at a time, by name. (Molecule 26 logs a harmless CRITICAL line: this project has no `default` scenario.)
 	for scenario in production staging; do GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/molecule test -s $$scenario || exit 1; done
 
 clean-demo:
