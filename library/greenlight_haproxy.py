@@ -1,17 +1,17 @@
 #!/usr/bin/python
-"""Read and set HAProxy server weights through the runtime API."""
+"""Read and set HAProxy server weights (and map entries) through the runtime API."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
 module: greenlight_haproxy
-short_description: Read and set HAProxy server weights through the runtime API
+short_description: Read and set HAProxy server weights and map entries through the runtime API
 description:
   - Reads the state of every server (weight, health, counters) from HAProxy's admin socket.
-  - When O(weights) is given, sends all needed C(set weight) commands in one connection,
-    so traffic moves between colors in a single step, with no reload and no dropped
-    connection.
+  - When O(weights) or O(maps) is given, sends all needed C(set weight) and C(set map)
+    commands in one connection, so traffic moves between colors in a single step, with no
+    reload and no dropped connection.
   - The weights set at runtime are not written to the configuration; the proxy role
     renders the live color into haproxy.cfg so a restart keeps it.
 options:
@@ -21,6 +21,12 @@ options:
     required: true
   weights:
     description: Wanted weight per backend and server, for example C({api: {blue: 0, green: 100}}).
+    type: dict
+    required: false
+  maps:
+    description:
+      - Wanted value per map file (its path inside the proxy) and key, for example
+        C({/usr/local/etc/haproxy/sticky.map: {canary: "off"}}). Every key must exist in the map.
     type: dict
     required: false
 author: greenlight
@@ -44,10 +50,16 @@ commands:
   description: The runtime commands sent (or that would be sent in check mode).
   returned: always
   type: list
+elapsed_ms:
+  description: How long HAProxy took to apply the commands, in milliseconds (0 when none were sent).
+  returned: always
+  type: float
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers, send, weight_commands
+import time
+
+from ansible.module_utils.haproxy_runtime import HAProxyError, map_commands, read_servers, send, weight_commands
 
 
 def main() -> None:
@@ -55,21 +67,26 @@ def main() -> None:
         argument_spec={
             "socket": {"type": "path", "required": True},
             "weights": {"type": "dict", "required": False},
+            "maps": {"type": "dict", "required": False},
         },
         supports_check_mode=True,
     )
     socket_path = module.params["socket"]
+    elapsed_ms = 0.0
     try:
         servers = read_servers(socket_path)
         commands = weight_commands(servers, module.params["weights"] or {})
+        commands += map_commands(socket_path, module.params["maps"] or {})
         if commands and not module.check_mode:
+            started = time.monotonic()
             answer = send(socket_path, commands).strip()
+            elapsed_ms = round((time.monotonic() - started) * 1000, 2)
             if answer:
                 module.fail_json(msg=f"HAProxy refused {commands}: {answer}", commands=commands)
             servers = read_servers(socket_path)
     except HAProxyError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=bool(commands), servers=servers, commands=commands)
+    module.exit_json(changed=bool(commands), servers=servers, commands=commands, elapsed_ms=elapsed_ms)
 
 
 if __name__ == "__main__":

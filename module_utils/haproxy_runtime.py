@@ -13,7 +13,7 @@ import socket
 
 STAT_FIELDS = (
     "status", "check_status", "check_code", "check_desc", "last_chk",
-    "stot", "hrsp_2xx", "hrsp_5xx", "rtime", "scur",
+    "stot", "hrsp_2xx", "hrsp_5xx", "eresp", "econ", "rtime", "scur",
 )
 
 
@@ -102,3 +102,49 @@ def weight_commands(current: dict[str, dict[str, dict]], wanted: dict[str, dict[
             if current[backend][server]["weight"] != int(weight):
                 commands.append(f"set weight {backend}/{server} {int(weight)}")
     return commands
+
+
+def parse_map(text: str) -> dict[str, str]:
+    """Parse `show map <file>` ("<id> <key> <value>" per line) into {key: value}."""
+    entries = {}
+    for line in text.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0].startswith("0x"):
+            entries[parts[1]] = parts[2]
+        elif line.strip():
+            raise HAProxyError(f"unexpected answer to 'show map': {text[:200]!r}")
+    return entries
+
+
+def map_commands(socket_path: str, wanted: dict[str, dict[str, str]]) -> list[str]:
+    """The `set map` commands that give each map file's keys the wanted values."""
+    commands = []
+    for path, entries in sorted(wanted.items()):
+        current = parse_map(send(socket_path, [f"show map {path}"]))
+        for key, value in sorted(entries.items()):
+            if key not in current:
+                raise HAProxyError(f"HAProxy map {path} has no key {key!r}")
+            if current[key] != str(value):
+                commands.append(f"set map {path} {key} {value}")
+    return commands
+
+
+def color_totals(servers: dict[str, dict[str, dict]], colors: list[str],
+                 backends: list[str]) -> dict[str, int]:
+    """Requests and errors of some colors, summed over some backends.
+
+    An error is a 5xx answer, or a connection or response the server broke (which HAProxy
+    answers with a 5xx of its own, or retries elsewhere).
+    """
+    totals = {"requests": 0, "errors": 0}
+    for backend in backends:
+        for color in colors:
+            server = servers.get(backend, {}).get(color, {})
+            totals["requests"] += _count(server, "stot")
+            totals["errors"] += sum(_count(server, name) for name in ("hrsp_5xx", "eresp", "econ"))
+    return totals
+
+
+def _count(server: dict, name: str) -> int:
+    value = server.get(name, 0)
+    return value if isinstance(value, int) else 0
