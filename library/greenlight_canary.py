@@ -52,6 +52,10 @@ options:
     description: Map file (path inside the proxy) whose key C(canary) turns cookie stickiness on or off.
     type: str
     required: true
+  state_file:
+    description: After moving traffic, save HAProxy's server state here (on the host), for the proxy's next start.
+    type: path
+    required: false
   hold:
     description: Seconds to watch.
     type: float
@@ -139,7 +143,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, Sample, Thresholds, judge
-from ansible.module_utils.haproxy_runtime import HAProxyError, color_totals, read_servers, send
+from ansible.module_utils.haproxy_runtime import HAProxyError, color_totals, read_servers, save_state, send
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SYNTHETIC_TIMEOUT_S = 5.0
@@ -192,12 +196,14 @@ def rollback_commands(params: dict) -> list[str]:
     return commands
 
 
-def apply(socket_path: str, commands: list[str]) -> float:
+def apply(socket_path: str, commands: list[str], state_file: str | None) -> float:
     started = time.monotonic()
     answer = send(socket_path, commands).strip()
     elapsed_ms = round((time.monotonic() - started) * 1000, 2)
     if answer:
         raise HAProxyError(f"HAProxy refused {commands}: {answer}")
+    if state_file:
+        save_state(socket_path, state_file)
     return elapsed_ms
 
 
@@ -225,6 +231,7 @@ def main() -> None:
             "weight": {"type": "int", "required": False},
             "sticky_map": {"type": "str", "required": True},
             "hold": {"type": "float", "default": 20},
+            "state_file": {"type": "path", "required": False},
             "synthetic_url": {"type": "str", "required": True},
             "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version", "/health"]},
             "min_requests": {"type": "int", "default": 50},
@@ -249,7 +256,7 @@ def main() -> None:
     try:
         window = Window(params)
         if params["weight"] is not None:
-            result["switch_ms"] = apply(params["socket"], weight_commands(params, params["weight"]))
+            result["switch_ms"] = apply(params["socket"], weight_commands(params, params["weight"]), params["state_file"])
             result["changed"] = True
 
         # Watch; a clear failure ends the window early, a pass needs the whole hold. The
@@ -278,7 +285,7 @@ def main() -> None:
         if verdict.outcome == FAIL:
             if params["rollback"] and params["old_colors"]:
                 decided = time.monotonic()
-                apply(params["socket"], rollback_commands(params))
+                apply(params["socket"], rollback_commands(params), params["state_file"])
                 result["rollback_ms"] = round((time.monotonic() - decided) * 1000, 2)
                 result["rolled_back"] = result["changed"] = True
             action = (f"all traffic is back on {', '.join(params['old_colors'])} "

@@ -23,6 +23,10 @@ options:
     description: Wanted weight per backend and server, for example C({api: {blue: 0, green: 100}}).
     type: dict
     required: false
+  state_file:
+    description: After a change, save HAProxy's server state here (on the host), for the proxy's next start.
+    type: path
+    required: false
   maps:
     description:
       - Wanted value per map file (its path inside the proxy) and key, for example
@@ -59,7 +63,8 @@ elapsed_ms:
 from ansible.module_utils.basic import AnsibleModule
 import time
 
-from ansible.module_utils.haproxy_runtime import HAProxyError, map_commands, read_servers, send, weight_commands
+from ansible.module_utils.haproxy_runtime import (HAProxyError, map_commands, read_servers, save_state, send,
+                                                   weight_commands)
 
 
 def main() -> None:
@@ -68,6 +73,7 @@ def main() -> None:
             "socket": {"type": "path", "required": True},
             "weights": {"type": "dict", "required": False},
             "maps": {"type": "dict", "required": False},
+            "state_file": {"type": "path", "required": False},
         },
         supports_check_mode=True,
     )
@@ -83,6 +89,8 @@ def main() -> None:
             elapsed_ms = round((time.monotonic() - started) * 1000, 2)
             if answer:
                 module.fail_json(msg=f"HAProxy refused {commands}: {answer}", commands=commands)
+            if module.params["state_file"]:
+                save_state(socket_path, module.params["state_file"])
             servers = read_servers(socket_path)
     except HAProxyError as exc:
         module.fail_json(msg=str(exc))

@@ -8,6 +8,7 @@ that route traffic) and `show stat` (health and per-server counters).
 from __future__ import annotations
 
 import csv
+import os
 import io
 import socket
 
@@ -148,3 +149,17 @@ def color_totals(servers: dict[str, dict[str, dict]], colors: list[str],
 def _count(server: dict, name: str) -> int:
     value = server.get(name, 0)
     return value if isinstance(value, int) else 0
+
+
+def save_state(socket_path: str, state_file: str) -> None:
+    """Write `show servers state` where HAProxy reads it at start (server-state-file).
+
+    A restarted proxy then comes back with the weights (the live color) and the servers'
+    addresses it had, instead of waiting for the DNS to find the containers again.
+    """
+    text = send(socket_path, ["show servers state"])
+    parse_servers_state(text)  # refuse to save an error answer
+    temporary = f"{state_file}.tmp"
+    with open(temporary, "w") as state:
+        state.write(text.lstrip("\n"))
+    os.replace(temporary, state_file)
