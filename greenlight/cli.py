@@ -59,6 +59,8 @@ class Output:
         if self.live:
             if kind == "stage":
                 self.stream.write(f"\r\033[K{stamp} ▶ {text}\n")
+            elif kind == "verdict":
+                self.stream.write(f"\r\033[K{stamp}   {text}\n")
             else:
                 self.stream.write(f"\r\033[K{stamp}   {self.stage}: {text[:100]}")
             self.stream.flush()

@@ -60,6 +60,11 @@ class Runner:
             elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
                 result = data.get("res", {})
                 errors.append(str(result.get("msg") or result.get("stderr") or result)[:2000])
+            if kind in ("runner_on_ok", "runner_on_failed") and isinstance(data.get("res", {}).get("verdict"), dict):
+                # A canary step or watch window was judged: show its numbers, not just its task.
+                verdict = data["res"]["verdict"]
+                self.progress("verdict", f"{data.get('task', '')}: {verdict.get('outcome', '?').upper()}"
+                                         f" - {verdict.get('reason', '')}")
             return True
 
         with tempfile.TemporaryDirectory(prefix="greenlight-run-") as private_data_dir:

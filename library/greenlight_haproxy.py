@@ -23,6 +23,12 @@ options:
     description: Wanted weight per backend and server, for example C({api: {blue: 0, green: 100}}).
     type: dict
     required: false
+  saved_colors_file:
+    description:
+      - The file where the last switch saved the serving colors, live first; breaks a tie of
+        weights (rolling: both colors serve) in RV(live_color).
+    type: path
+    required: false
   state_file:
     description: After a change, save HAProxy's server state here (on the host), for the proxy's next start.
     type: path
@@ -54,6 +60,14 @@ commands:
   description: The runtime commands sent (or that would be sent in check mode).
   returned: always
   type: list
+live_color:
+  description: The color with the largest share of the traffic (on a tie, the saved live color); empty when none has any.
+  returned: always
+  type: str
+serving_colors:
+  description: The colors that take traffic, the largest share first.
+  returned: always
+  type: list
 elapsed_ms:
   description: How long HAProxy took to apply the commands, in milliseconds (0 when none were sent).
   returned: always
@@ -61,10 +75,11 @@ elapsed_ms:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+import os
 import time
 
-from ansible.module_utils.haproxy_runtime import (HAProxyError, map_commands, read_servers, save_state, send,
-                                                   weight_commands)
+from ansible.module_utils.haproxy_runtime import (HAProxyError, live_color, map_commands, read_servers, save_state,
+                                                   send, serving_colors, weight_commands)
 
 
 def main() -> None:
@@ -74,6 +89,7 @@ def main() -> None:
             "weights": {"type": "dict", "required": False},
             "maps": {"type": "dict", "required": False},
             "state_file": {"type": "path", "required": False},
+            "saved_colors_file": {"type": "path", "required": False},
         },
         supports_check_mode=True,
     )
@@ -94,7 +110,12 @@ def main() -> None:
             servers = read_servers(socket_path)
     except HAProxyError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=bool(commands), servers=servers, commands=commands, elapsed_ms=elapsed_ms)
+    saved = []
+    if module.params["saved_colors_file"] and os.path.exists(module.params["saved_colors_file"]):
+        with open(module.params["saved_colors_file"]) as stream:
+            saved = stream.read().split()
+    module.exit_json(changed=bool(commands), servers=servers, commands=commands, elapsed_ms=elapsed_ms,
+                     live_color=live_color(servers, saved), serving_colors=serving_colors(servers))
 
 
 if __name__ == "__main__":

@@ -66,8 +66,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.docker_api import DockerError, list_containers
-from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers, save_state, send
-from ansible.module_utils.rollback_plan import Container, NoRollback, live_color, plan_rollback
+from ansible.module_utils.haproxy_runtime import HAProxyError, live_color, read_servers, save_state, send
+from ansible.module_utils.rollback_plan import Container, NoRollback, plan_rollback
 
 
 def now() -> str:

@@ -163,3 +163,22 @@ def save_state(socket_path: str, state_file: str) -> None:
     with open(temporary, "w") as state:
         state.write(text.lstrip("\n"))
     os.replace(temporary, state_file)
+
+
+def live_color(servers: dict, saved: list[str], backend: str = "api") -> str:
+    """The color with the largest share of the traffic; on a tie (rolling), the saved one."""
+    weighted = sorted(((info.get("weight", 0), name) for name, info in servers.get(backend, {}).items()
+                       if info.get("weight", 0) > 0), reverse=True)
+    if not weighted:
+        return saved[0] if saved else ""
+    tie = len(weighted) > 1 and weighted[0][0] == weighted[1][0]
+    if tie and saved and saved[0] in [name for _, name in weighted]:
+        return saved[0]
+    return weighted[0][1]
+
+
+def serving_colors(servers: dict, backend: str = "api") -> list[str]:
+    """The colors that take traffic, the largest share first."""
+    weighted = sorted(((info.get("weight", 0), name) for name, info in servers.get(backend, {}).items()
+                       if info.get("weight", 0) > 0), reverse=True)
+    return [name for _, name in weighted]

@@ -52,18 +52,6 @@ class NoRollback(Exception):
         self.from_version = from_version
 
 
-def live_color(servers: dict, saved: list[str], backend: str = "api") -> str:
-    """The color with the largest share of the traffic; on a tie (rolling), the saved one."""
-    weighted = sorted(((info.get("weight", 0), name) for name, info in servers.get(backend, {}).items()
-                       if info.get("weight", 0) > 0), reverse=True)
-    if not weighted:
-        return saved[0] if saved else ""
-    tie = len(weighted) > 1 and weighted[0][0] == weighted[1][0]
-    if tie and saved and saved[0] in [name for _, name in weighted]:
-        return saved[0]
-    return weighted[0][1]
-
-
 def plan_rollback(env: str, prefix: str, colors: list[str], history: list[dict],
                   containers: dict[str, Container], servers: dict, live: str) -> Plan:
     """The instant rollback to the previous release, or NoRollback saying why not."""

@@ -50,6 +50,11 @@ def extra_vars(env: str) -> dict:
         # Images are tagged by commit, so the tests can share the demo's.
         "release_images": {"backend": "warehouse-backend", "frontend": "warehouse-frontend"},
         "healthcheck_timeout": 15,
+        # blue_green unless a test asks for another strategy; short windows keep the suite fast.
+        "deploy_strategy": "blue_green",
+        "deploy_canary_hold": 5,
+        "deploy_watch_seconds": 3,
+        "deploy_judge_min_requests": 30,
         **PORTS[env],
     }
 
@@ -135,3 +140,15 @@ def make_app_repo() -> None:
     ROOT.mkdir(parents=True, exist_ok=True)
     subprocess.run(["bash", str(REPO / "examples/warehouse/make-repo.sh"), str(ROOT / "warehouse.git")],
                    check=True, capture_output=True)
+
+
+def admin_socket(env: str) -> str:
+    return str(ROOT / f"{APP}-{env}" / "proxy" / "run" / "admin.sock")
+
+
+def backend_versions(env: str) -> dict[str, str]:
+    """Color -> version label of the environment's backend containers."""
+    rows = docker("ps", "--filter", f"label=greenlight.app={APP}", "--filter", f"label=greenlight.env={env}",
+                  "--filter", "label=greenlight.part=backend",
+                  "--format", '{{.Names}} {{.Label "greenlight.version"}}')
+    return {name.rsplit("-", 1)[1]: version for name, version in (line.split() for line in rows.splitlines())}

@@ -9,7 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
 
-from rollback_plan import Container, NoRollback, live_color, plan_rollback  # noqa: E402
+from haproxy_runtime import live_color  # noqa: E402
+from rollback_plan import Container, NoRollback, plan_rollback  # noqa: E402
 
 PREFIX = "shop-production"
 V1, V2 = "a" * 40, "b" * 40
