@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo
+.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo bench
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -55,3 +55,10 @@ molecule: setup
 
 clean-demo:
 	bash scripts/remove-app.sh warehouse
+
+# The benchmark (bench/README.md): load through each strategy's deploy, a rollback, and a naive
+# docker-compose recreate. BENCH_ARGS, for example: make bench BENCH_ARGS="--rate 200 --cases naive blue_green"
+BENCH_ARGS ?=
+bench: setup
+	command -v docker-compose >/dev/null || apt-get install -y docker-compose
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -73,11 +73,13 @@ class Load:
     """Send `rate` requests per second to `base_url` until stop(), from `workers` threads.
 
     Every `write_every`-th request is a POST that creates an item with a unique sku; the
-    skus of the created items are kept, so a test can check none was lost.
+    skus of the created items are kept, so a test can check none was lost. The others GET
+    `read_path`.
     """
 
     def __init__(self, base_url: str, rate: float = 100.0, workers: int = 8,
-                 write_every: int = 5, max_seconds: float = 600.0, timeout: float = 10.0) -> None:
+                 write_every: int = 5, max_seconds: float = 600.0, timeout: float = 10.0,
+                 read_path: str = "/api/items") -> None:
         parts = urlsplit(base_url)
         if parts.hostname not in LOOPBACK_HOSTS:
             raise ValueError(f"load is only sent to loopback addresses, not {parts.hostname!r}")
@@ -87,6 +89,7 @@ class Load:
         self.write_every = write_every
         self.max_seconds = max_seconds
         self.timeout = timeout
+        self.read_path = read_path
         self.report = LoadReport()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -141,7 +144,7 @@ class Load:
             body = json.dumps({"sku": sku, "name": "load test", "quantity": 1, "location": "L-1"})
             headers = {"Content-Type": "application/json"}
         else:
-            sku, method, path, body, headers = "", "GET", "/api/items", None, {}
+            sku, method, path, body, headers = "", "GET", self.read_path, None, {}
         started = time.monotonic()
         try:
             conn.request(method, path, body=body, headers=headers)
