@@ -14,7 +14,8 @@ description:
   - When it is, moves all traffic there in one runtime API connection (weights, preview,
     canary stickiness off), saves HAProxy's server state and the live-color file, and
     appends a rollback record to the history (the fields of playbooks/tasks/record.yml).
-    The caller then writes the live color into haproxy.cfg (the proxy role's persist tasks).
+    It also writes haproxy.cfg with the new live color, from the texts the caller rendered
+    for each color (the proxy role's render tasks, on the controller).
   - When it is not, changes nothing and fails with C(mode) redeploy (and the release to
     redeploy), nothing or ambiguous.
   - It is one module, not a play of many tasks, so that C(greenlight rollback) returns in
@@ -29,6 +30,8 @@ options:
   live_color_file: {description: "The file naming the serving colors, live first (as the proxy role's switch writes it).", type: path, required: true}
   sticky_map: {description: Canary stickiness map (path inside the proxy)., type: str, required: true}
   history: {description: The environment's history (JSON lines)., type: path, required: true}
+  config_file: {description: "haproxy.cfg on the host, rewritten with the new live color so a restart keeps it.", type: path, required: true}
+  configs: {description: "haproxy.cfg's text for each color as the live one (the proxy role's render tasks).", type: dict, required: true}
   lock: {description: The environment's deploy lock folder., type: path, required: true}
   actor: {description: Who asked for the rollback., type: str, default: unknown}
   docker_socket: {description: The Docker engine's socket., type: path, default: /var/run/docker.sock}
@@ -47,6 +50,8 @@ EXAMPLES = r"""
     sticky_map: /usr/local/etc/haproxy/sticky.map
     history: /var/lib/greenlight/warehouse-production/history.jsonl
     lock: /var/lib/greenlight/locks/warehouse-production
+    config_file: /var/lib/greenlight/warehouse-production/proxy/conf/haproxy.cfg
+    configs: "{{ proxy_configs }}"
 """
 
 RETURN = r"""
@@ -94,6 +99,14 @@ def take_lock(path: str, holder: str) -> None:
         stream.write(holder + "\n")
 
 
+def write_file(path: str, text: str) -> None:
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as stream:
+        stream.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
 def switch_commands(plan, colors: list[str], sticky_map: str) -> list[str]:
     commands = []
     for color in colors:
@@ -116,6 +129,8 @@ def main() -> None:
             "live_color_file": {"type": "path", "required": True},
             "sticky_map": {"type": "str", "required": True},
             "history": {"type": "path", "required": True},
+            "config_file": {"type": "path", "required": True},
+            "configs": {"type": "dict", "required": True},
             "lock": {"type": "path", "required": True},
             "actor": {"type": "str", "default": "unknown"},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
@@ -150,8 +165,8 @@ def main() -> None:
             raise HAProxyError(f"HAProxy refused the rollback {commands}: {answer}")
 
         save_state(params["socket"], params["state_file"])
-        with open(params["live_color_file"], "w") as stream:
-            stream.write(plan.color + "\n")
+        write_file(params["live_color_file"], plan.color + "\n")
+        write_file(params["config_file"], params["configs"][plan.color])
         record = {
             "kind": "rollback", "env": params["env"], "version": plan.to_version, "commit": plan.to_commit,
             "images": plan.images, "digests": plan.digests, "color": plan.color, "strategy": "instant",
