@@ -71,7 +71,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.docker_api import DockerError, list_containers
-from ansible.module_utils.haproxy_runtime import HAProxyError, live_color, read_servers, save_state, send
+from ansible.module_utils.haproxy_runtime import (HAProxyError, live_color, read_servers, save_state, send,
+                                                   write_atomically)
 from ansible.module_utils.rollback_plan import Container, NoRollback, plan_rollback
 
 
@@ -97,14 +98,6 @@ def take_lock(path: str, holder: str) -> None:
                            f"If no deploy is running (a killed one left it), remove {path}") from None
     with open(os.path.join(path, "holder"), "w") as stream:
         stream.write(holder + "\n")
-
-
-def write_file(path: str, text: str) -> None:
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as stream:
-        stream.write(text)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
 
 
 def switch_commands(plan, colors: list[str], sticky_map: str) -> list[str]:
@@ -165,8 +158,8 @@ def main() -> None:
             raise HAProxyError(f"HAProxy refused the rollback {commands}: {answer}")
 
         save_state(params["socket"], params["state_file"])
-        write_file(params["live_color_file"], plan.color + "\n")
-        write_file(params["config_file"], params["configs"][plan.color])
+        write_atomically(params["live_color_file"], plan.color + "\n")
+        write_atomically(params["config_file"], params["configs"][plan.color])
         record = {
             "kind": "rollback", "env": params["env"], "version": plan.to_version, "commit": plan.to_commit,
             "images": plan.images, "digests": plan.digests, "color": plan.color, "strategy": "instant",

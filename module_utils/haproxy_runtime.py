@@ -159,10 +159,16 @@ def save_state(socket_path: str, state_file: str) -> None:
     """
     text = send(socket_path, ["show servers state"])
     parse_servers_state(text)  # refuse to save an error answer
-    temporary = f"{state_file}.tmp"
-    with open(temporary, "w") as state:
-        state.write(text.lstrip("\n"))
-    os.replace(temporary, state_file)
+    write_atomically(state_file, text.lstrip("\n"))
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Replace a file the proxy reads at start in one step, so a restart never reads half of it."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as stream:
+        stream.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
 
 
 def live_color(servers: dict, saved: list[str], backend: str = "api") -> str:
