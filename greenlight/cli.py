@@ -1,14 +1,16 @@
 """The greenlight command: parses, prints, and exits with a documented code.
 
     greenlight deploy ENV VERSION
-    greenlight promote VERSION | --latest [--ref BRANCH]
+    greenlight promote VERSION | --latest [--ref BRANCH] [--retry]
     greenlight verify ENV
     greenlight status
     greenlight history ENV [--limit N]
     greenlight rollback ENV
+    greenlight lock status | release ENV [--force]
 
 Exit codes: 0 ok (or nothing to do), 1 a stage failed, 2 bad input, 3 host or Docker
-unreachable, 4 nothing to roll back to, 75 another greenlight run holds the lock.
+unreachable, 4 nothing to roll back to, 75 another run holds the lock, 130/143 stopped by
+SIGINT/SIGTERM (the environment was put back on its recorded release).
 """
 
 from __future__ import annotations
@@ -17,18 +19,25 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TextIO
 
 import yaml
 
-from .lock import HostLock, LockHeld
-from .pipeline import ENVIRONMENTS, ExitCode, Outcome, Pipeline, UsageError
+from .lock import HostLock, LockHeld, describe, host_lock_holder
+from .notify import Notice, NotifyConfig, notify
+from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError
 from .runner import Runner
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# A second signal this soon after the first kills at once; later ones are ignored while recovery runs.
+HARD_STOP_WINDOW_S = 5.0
+# Default of greenlight_lock_alert_minutes: a run holding the host lock this long sends one notification.
+LOCK_ALERT_MINUTES = 60.0
 
 
 def state_dir() -> Path:
@@ -67,7 +76,13 @@ class Output:
         else:
             self.stream.write(f"{stamp} {'==' if kind == 'stage' else '  '} {text}\n")
 
-    def finish(self, outcome: Outcome, notify_errors: list[str]) -> None:
+    def notice(self, text: str) -> None:
+        """A line the person who sent a signal must see at once, quiet or not."""
+        self.log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} signal: {text}\n")
+        sys.stderr.write(f"\r\033[K{text}\n" if self.live else f"{text}\n")
+        sys.stderr.flush()
+
+    def finish(self, outcome: Outcome, notify_errors: list[str], verbose: bool = False) -> None:
         lines = [f"{outcome.command}: {'ok' if outcome.code == ExitCode.OK else 'FAILED'}"
                  + (f" - {outcome.message}" if outcome.message else "")]
         lines += [f"  {stage.name:<45} {stage.seconds:7.1f} s  {'ok' if stage.ok else 'failed'}"
@@ -80,9 +95,99 @@ class Output:
             self.stream.write("\r\033[K")
         if failed:
             sys.stderr.write(text)
-        elif not self.quiet and not outcome.quiet_ok:
+        elif outcome.quiet_ok:
+            if verbose:
+                self.stream.write(lines[0] + "\n")
+        elif not self.quiet:
             self.stream.write(text)
         self.log.close()
+
+
+class Stopper:
+    """SIGINT and SIGTERM stop a run the way a failure does: the playbook running is
+    cancelled and the environment put back on its recorded release, then greenlight exits
+    130/143. A second signal within HARD_STOP_WINDOW_S kills at once (the next run recovers)."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self.signum = 0
+        self.first = 0.0
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self.handle)
+        signal.signal(signal.SIGTERM, self.handle)
+
+    def requested(self) -> int:
+        return self.signum
+
+    def handle(self, signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        if not self.signum:
+            self.signum, self.first = signum, time.monotonic()
+            self.output.notice(f"greenlight: {name}: stopping; the environment goes back to its recorded release "
+                               f"(a second signal within {HARD_STOP_WINDOW_S:.0f} s stops at once, and the next "
+                               "run recovers)")
+            return
+        if time.monotonic() - self.first <= HARD_STOP_WINDOW_S:
+            self.output.notice(f"greenlight: {name} again: stopping at once; the next run recovers")
+            kill_children()
+            os._exit(128 + signum)
+        self.output.notice(f"greenlight: {name}: already stopping, putting the environment back")
+
+
+def kill_children() -> None:
+    """SIGKILL every process group a child of ours leads (ansible-runner starts each playbook in its own)."""
+    me = str(os.getpid())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[-1].split()[1] == me:
+            try:
+                os.killpg(int(entry.name), signal.SIGKILL)
+            except OSError:
+                try:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+class LockAlert:
+    """One notification when this run has held the host lock longer than greenlight_lock_alert_minutes."""
+
+    def __init__(self, runner: Runner, extra_vars: dict, command: str) -> None:
+        self.runner = runner
+        self.extra_vars = extra_vars
+        self.command = command
+        self.done = threading.Event()
+        self.sent: list[str] = []
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> LockAlert:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.done.set()
+
+    def _watch(self) -> None:
+        started = time.monotonic()
+        try:
+            variables = {**self.runner.inventory_vars("production"), **self.extra_vars}
+            minutes = float(variables.get("greenlight_lock_alert_minutes", LOCK_ALERT_MINUTES))
+            config = NotifyConfig.from_vars(variables)
+        except (ValueError, TypeError):
+            return  # bad settings are reported by the run's own notification
+        if self.done.wait(max(0.0, minutes * 60 - (time.monotonic() - started))):
+            return
+        notice = Notice(kind="lock", outcome="held too long", env="this host", version="",
+                        summary=f"'{self.command}' (pid {os.getpid()}) has held greenlight's host lock for "
+                                f"{minutes:g} minutes; every other run is refused until it ends. If it hangs, "
+                                "stop it (SIGTERM puts the environment back on its recorded release).")
+        self.sent = notify(config, notice) or ["sent"]
 
 
 def add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -92,9 +197,13 @@ def add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
         return argparse.SUPPRESS if suppress else value
 
     parser.add_argument("--quiet", action="store_true", default=default(False), help="print only on failure (for cron)")
+    parser.add_argument("--verbose", action="store_true", default=default(False),
+                        help="also print the one line of a run that had nothing to do")
     parser.add_argument("--log-file", type=Path, default=default(None),
                         help="append progress here (default: STATE_DIR/greenlight.log)")
-    parser.add_argument("--json", action="store_true", default=default(False), help="print status and history as JSON")
+    parser.add_argument("--json", action="store_true", default=default(False), help="print reports as JSON")
+    parser.add_argument("--wait", type=float, default=default(0.0), metavar="SECONDS",
+                        help="wait this long for another run's lock instead of exiting 75")
     parser.add_argument("--inventories", type=Path,
                         default=default(Path(os.environ.get("GREENLIGHT_INVENTORIES", PROJECT_DIR / "inventories"))),
                         help="folder holding the staging/ and production/ inventories (default: the project's own)")
@@ -121,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("version", nargs="?", help="tag, branch or commit of the app's repository")
     target.add_argument("--latest", action="store_true", help="the newest commit of --ref; exit 0 quietly when it is live")
     promote.add_argument("--ref", default="main", help="branch (or tag) --latest follows (default: main)")
+    promote.add_argument("--retry", action="store_true", help="--latest: try a commit whose promotion failed again")
 
     verify = commands.add_parser("verify", parents=[common], help="smoke checks through the environment's proxy")
     verify.add_argument("env", choices=ENVIRONMENTS)
@@ -133,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     rollback = commands.add_parser("rollback", parents=[common], help="put the previous release back")
     rollback.add_argument("env", choices=ENVIRONMENTS)
+
+    lock = commands.add_parser("lock", parents=[common], help="who holds the locks; release one whose holder is gone")
+    lock.add_argument("action", choices=("status", "release"))
+    lock.add_argument("env", nargs="?", choices=ENVIRONMENTS)
+    lock.add_argument("--force", action="store_true",
+                      help="release: also a lock taken from another machine, which greenlight cannot see run")
     return parser
 
 
@@ -159,13 +275,17 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
     if args.command == "deploy":
         return pipeline.deploy(args.env, args.version)
     if args.command == "promote":
-        return pipeline.promote_latest(args.ref) if args.latest else pipeline.promote(args.version)
+        return pipeline.promote_latest(args.ref, args.retry) if args.latest else pipeline.promote(args.version)
     if args.command == "verify":
         return pipeline.verify(args.env)
     if args.command == "status":
         return pipeline.status()
     if args.command == "history":
         return pipeline.history(args.env, args.limit)
+    if args.command == "lock":
+        if args.action == "release" and not args.env:
+            raise UsageError("lock release needs the environment: greenlight lock release ENV")
+        return pipeline.lock(args.action, args.env, args.force)
     return pipeline.rollback(args.env)
 
 
@@ -179,41 +299,71 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
                 continue
             live, idle = report.get("live", {}), report.get("idle", {})
             last = (report.get("history") or [{}])[-1]
+            lock = report.get("lock") or {}
             print(f"{env:<11} live {live.get('version') or '-'} on {live.get('color') or '-'}"
                   f" ({'healthy' if live.get('healthy') else 'NOT HEALTHY'});"
                   f" {idle.get('color') or 'idle color'} {'warm with ' + idle.get('version', '') if idle.get('warm') else 'not warm'};"
-                  f" last {last.get('kind', '-')} {last.get('version', '')} {last.get('outcome', '')} {last.get('ended', '')}")
+                  f" last {last.get('kind', '-')} {last.get('version', '')} {last.get('outcome', '')} {last.get('ended', '')}"
+                  + (f"; locked by {lock.get('description', '?')}" if lock else ""))
     elif args.command == "history":
         for record in outcome.data.get("history", []):
             print(f"{record.get('ended', '?'):<21} {record.get('kind', 'deploy'):<9} {record.get('version', '?'):<14}"
-                  f" {record.get('outcome', '?'):<8} {str(record.get('commit', ''))[:12]:<13}"
+                  f" {record.get('outcome', '?'):<11} {str(record.get('commit', ''))[:12]:<13}"
                   f" by {record.get('actor', '?')}  {record.get('error', '')[:80]}")
+    elif args.command == "lock" and args.action == "status":
+        holder = outcome.data.get("host", {})
+        print(f"{'host':<11} {('held by ' + describe(holder)) if holder else 'free'}")
+        for env in ENVIRONMENTS:
+            if env not in outcome.data:
+                continue
+            found = outcome.data[env]
+            state = {True: "its holder runs", False: "its holder is gone: the next run takes it over",
+                     None: "held from another machine"}.get(found.get("alive"))
+            print(f"{env:<11} " + (f"held by {found.get('description', '?')} ({state})" if found.get("lock") else "free"))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_path = args.log_file or state_dir() / "greenlight.log"
-    read_only = args.command in ("status", "history")
+    read_only = args.command in ("status", "history", "lock")
     # A report prints itself; its progress would only be noise around it.
     output = Output(args.quiet or read_only, log_path)
+    stopper = Stopper(output)
+    stopper.install()
     command_line = "greenlight " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     output.progress("start", command_line)
+    host_lock = state_dir() / "greenlight.lock"
+    pipeline = None
     try:
         inventories = args.inventories.resolve()
-        pipeline = Pipeline(Runner(PROJECT_DIR, inventories, progress=output.progress), inventories,
-                            progress=output.progress,
-                            extra_vars=parse_extra_vars(args.extra_vars + getattr(args, "extra_vars_after", [])))
+        extra_vars = parse_extra_vars(args.extra_vars + getattr(args, "extra_vars_after", []))
+        if args.wait:
+            extra_vars.setdefault("greenlight_lock_wait", int(args.wait))
+        runner = Runner(PROJECT_DIR, inventories, state_dir(), progress=output.progress, cancelled=stopper.requested)
+        pipeline = Pipeline(runner, inventories, progress=output.progress, extra_vars=extra_vars,
+                            stop_requested=stopper.requested)
+
+        def execute() -> Outcome:
+            try:
+                return run_command(args, pipeline)
+            except Interrupted as stop:
+                # Still holding the host lock: put the environment back before anyone else runs.
+                code = ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else ExitCode.TERMINATED
+                return pipeline.recover(stop) if stop.env else Outcome(args.command, code, str(stop))
+
         if read_only:
-            outcome = run_command(args, pipeline)
+            outcome = execute()
+            if args.command == "lock" and args.action == "status" and outcome.code == ExitCode.OK:
+                outcome.data["host"] = host_lock_holder(host_lock)
         else:
-            with HostLock(state_dir() / "greenlight.lock", command_line):
-                outcome = run_command(args, pipeline)
+            with HostLock(host_lock, command_line, wait=args.wait), LockAlert(runner, extra_vars, command_line):
+                outcome = execute()
     except LockHeld as exc:
         outcome = Outcome(args.command, ExitCode.LOCKED, str(exc))
     except UsageError as exc:
         output.finish(Outcome(args.command, ExitCode.USAGE, str(exc)), [])
         return int(ExitCode.USAGE)
-    output.finish(outcome, pipeline.notify_errors)
+    output.finish(outcome, pipeline.notify_errors if pipeline else [], verbose=args.verbose)
     if outcome.code == ExitCode.OK:
         print_report(args, outcome)
     return int(outcome.code)

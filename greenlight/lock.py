@@ -1,8 +1,10 @@
-"""One greenlight run per host at a time.
+"""One greenlight run per host at a time (the host lock, on the machine greenlight runs on).
 
 An flock on a file: the kernel drops it when the holder exits, however it exits, so a
 lock left by a killed run is recovered by the next run with nothing to clean. The holder
-writes who it is into the file, for the message the next run prints.
+writes who it is into the file, for the message the next run prints and for
+`greenlight lock status`. Each environment has its own deploy lock besides, on its host
+(module_utils/deploy_lock.py), held by the playbook that changes it.
 """
 
 from __future__ import annotations
@@ -20,33 +22,37 @@ class LockHeld(Exception):
     def __init__(self, path: Path, holder: dict) -> None:
         self.path = path
         self.holder = holder
-        since = holder.get("since")
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since)) if since else "an unknown time"
-        super().__init__(
-            f"another greenlight run holds {path}: pid {holder.get('pid', '?')} of "
-            f"{holder.get('user', '?')}, '{holder.get('command', '?')}', since {when}"
-        )
+        super().__init__(f"another greenlight run holds {path}: {describe(holder)}")
+
+
+def describe(holder: dict) -> str:
+    since = holder.get("since")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since)) if since else "an unknown time"
+    return f"pid {holder.get('pid', '?')} of {holder.get('user', '?')}, '{holder.get('command', '?')}', since {when}"
 
 
 class HostLock:
-    def __init__(self, path: Path, command: str) -> None:
+    def __init__(self, path: Path, command: str, wait: float = 0.0) -> None:
         self.path = path
         self.command = command
+        self.wait = wait
         self._file: IO[str] | None = None
 
     def __enter__(self) -> HostLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
+        os.chmod(self.path, 0o600)
+        deadline = time.monotonic() + self.wait
+        while True:
             try:
-                holder = json.loads(handle.read() or "{}")
-            except json.JSONDecodeError:
-                holder = {}
-            handle.close()
-            raise LockHeld(self.path, holder) from None
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = read_holder(handle)
+                    handle.close()
+                    raise LockHeld(self.path, holder) from None
+                time.sleep(0.5)
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({
@@ -64,3 +70,25 @@ class HostLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+
+
+def read_holder(handle: IO[str]) -> dict:
+    handle.seek(0)
+    try:
+        holder = json.loads(handle.read() or "{}")
+    except json.JSONDecodeError:
+        holder = {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def host_lock_holder(path: Path) -> dict:
+    """Who holds the host lock now ({} when nobody does), without taking it."""
+    if not path.exists():
+        return {}
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return read_holder(handle) or {"pid": "?"}
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return {}

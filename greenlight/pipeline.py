@@ -2,6 +2,9 @@
 
 The pipeline never talks to Ansible itself; it asks a runner (greenlight.runner in real
 use, a fake in the unit tests) and turns the results into an Outcome with an exit code.
+A playbook says what kind of failure it had as data (set_stats greenlight_result.code, see
+roles/greenlight/tasks/failed.yml); the pipeline maps codes to exit codes and never reads
+the playbooks' prose.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,9 +24,9 @@ from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
 
 ENVIRONMENTS = ("staging", "production")
-# What the playbooks say when the input, not the host, is wrong.
-USAGE_ERRORS = ("is not a tag, branch or commit", "cannot read the app's repository", "has no host")
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+# Playbooks that change an environment: an interrupted one is followed by recovery.
+CHANGING = ("deploy.yml", "rollback.yml", "restore.yml")
 
 
 class ExitCode(IntEnum):
@@ -31,16 +35,40 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad input: unknown environment, version or ref; missing or malformed inventory
     UNREACHABLE = 3  # the host, or Docker on it, cannot be reached
     NO_ROLLBACK = 4  # nothing to roll back to
-    LOCKED = 75  # another greenlight run holds this host's lock (EX_TEMPFAIL: try later)
+    LOCKED = 75  # another run holds this host's or the environment's lock (EX_TEMPFAIL: try later)
+    INTERRUPTED = 130  # SIGINT (Ctrl-C): stopped, the environment put back on its recorded release
+    TERMINATED = 143  # SIGTERM: the same
+
+
+# The playbooks' failure codes (greenlight_result.code) and the exit codes they become.
+CODES = {
+    "usage": ExitCode.USAGE,
+    "unreachable": ExitCode.UNREACHABLE,
+    "nothing_to_roll_back": ExitCode.NO_ROLLBACK,
+    "locked": ExitCode.LOCKED,
+    "not_warm": ExitCode.FAILED,
+    "failed": ExitCode.FAILED,
+}
 
 
 class Runner(Protocol):
-    def run(self, playbook: str, env: str, extravars: dict | None = None) -> PlaybookResult: ...
+    def run(self, playbook: str, env: str, extravars: dict | None = None,
+            cancellable: bool = True) -> PlaybookResult: ...
     def inventory_vars(self, env: str) -> dict: ...
 
 
 class UsageError(Exception):
     """Input a user got wrong; the message says what."""
+
+
+class Interrupted(Exception):
+    """A signal stopped the run; `env` had a playbook that changes it cancelled (None: nothing was running)."""
+
+    def __init__(self, signum: int, env: str | None, stage: str) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}" + (f" during {stage}" if stage else ""))
+        self.signum = signum
+        self.env = env
+        self.stage = stage
 
 
 @dataclass
@@ -77,23 +105,28 @@ def check_version(version: str) -> None:
 def classify(result: PlaybookResult) -> ExitCode:
     if result.ok:
         return ExitCode.OK
-    if result.unreachable or "cannot reach Docker" in result.error:
+    if result.unreachable:
         return ExitCode.UNREACHABLE
-    if any(sign in result.error for sign in USAGE_ERRORS):
-        return ExitCode.USAGE
-    return ExitCode.FAILED
+    return CODES.get(result.code, ExitCode.FAILED)
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class Pipeline:
     def __init__(self, runner: Runner, inventory_dir: Path,
                  progress: Callable[[str, str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 extra_vars: dict | None = None) -> None:
+                 extra_vars: dict | None = None,
+                 stop_requested: Callable[[], int] | None = None) -> None:
         self.runner = runner
         self.extra_vars = extra_vars or {}
         self.inventory_dir = inventory_dir
         self.progress = progress or (lambda kind, text: None)
         self.clock = clock
+        # The signal number that asked the run to stop, 0 while none did.
+        self.stop_requested = stop_requested or (lambda: 0)
         self.actor = os.environ.get("SUDO_USER") or getpass.getuser()
         self.notify_errors: list[str] = []
 
@@ -101,18 +134,25 @@ class Pipeline:
 
     def _stage(self, stages: list[Stage], name: str, playbook: str, env: str,
                extravars: dict | None = None) -> PlaybookResult:
+        signum = self.stop_requested()
+        if signum:
+            raise Interrupted(signum, None, name)
         self.progress("stage", name)
         started = self.clock()
         result = self.runner.run(playbook, env, {"greenlight_actor": self.actor, **self.extra_vars, **(extravars or {})})
         if result.ok and not result.hosts:
             # Ansible skips a play with no host and calls that a success.
             result.status, result.error = "failed", f"inventories/{env} has no host; check its hosts.yml"
+            result.stats = {"greenlight_result": {"code": "usage", "message": result.error}}
         stages.append(Stage(name, self.clock() - started, result.ok, "" if result.ok else result.error))
+        if result.canceled:
+            raise Interrupted(self.stop_requested() or signal.SIGTERM, env if playbook in CHANGING else None, name)
         return result
 
     @staticmethod
     def _failed(command: str, stages: list[Stage], result: PlaybookResult, what: str) -> Outcome:
-        return Outcome(command, classify(result), f"{what}: {result.error or result.status}", stages)
+        message = result.stats.get("greenlight_result", {}).get("message") or result.error or result.status
+        return Outcome(command, classify(result), f"{what}: {message}", stages)
 
     # -- commands -----------------------------------------------------------------------
 
@@ -126,16 +166,18 @@ class Pipeline:
             return self._failed(command, stages, result, f"deploy of {version} to {env} failed")
         deployed = result.stats.get("greenlight_deploy", {})
         verb = "deployed" if deployed.get("changed") else "already live:"
-        return Outcome(command, ExitCode.OK, f"{env}: {verb} {version} ({deployed.get('commit', '')[:12]})",
-                       stages, {"deploy": deployed})
+        return Outcome(command, ExitCode.OK, f"{env}: {verb} {version} ({deployed.get('commit', '')[:12]})"
+                       + _interruption_note(deployed), stages, {"deploy": deployed})
 
-    def promote(self, version: str) -> Outcome:
+    def promote(self, version: str, commit: str = "") -> Outcome:
         check_version(version)
         for env in ENVIRONMENTS:
             check_env(env, self.inventory_dir)
         command = f"promote {version}"
         stages: list[Stage] = []
+        started = now()
         outcome = self._promote(command, version, stages)
+        self._record_promote(version, commit, started, outcome)
         self._notify("promote", outcome, version)
         return outcome
 
@@ -157,32 +199,38 @@ class Pipeline:
             "release_expected_digests": release.get("digests", {}),
         })
         if not production.ok:
-            return self._failed(command, stages, production, f"promote of {version} failed at production")
+            outcome = self._failed(command, stages, production, f"promote of {version} failed at production")
+            outcome.data = {"staging": release}
+            return outcome
         live = production.stats.get("greenlight_deploy", {})
-        self._record("production", {
-            "kind": "promote", "env": "staging -> production", "version": version,
-            "commit": live.get("commit", ""), "digests": live.get("digests", {}),
-            "backup": live.get("backup", ""), "outcome": "success",
-            "stages": {s.name: round(s.seconds, 1) for s in stages},
-        })
         return Outcome(command, ExitCode.OK,
-                       f"promoted {version} ({live.get('commit', '')[:12]}) to staging and production",
+                       f"promoted {version} ({live.get('commit', '')[:12]}) to staging and production"
+                       + _interruption_note(live),
                        stages, {"staging": release, "production": live})
 
-    def promote_latest(self, ref: str) -> Outcome:
+    def promote_latest(self, ref: str, retry: bool = False) -> Outcome:
         check_version(ref)
         check_env("production", self.inventory_dir)
         stages: list[Stage] = []
+        command = f"promote --latest ({ref})"
         resolved = self._stage(stages, "resolve", "resolve.yml", "production", {"app_version": ref})
         if not resolved.ok:
-            return self._failed(f"promote --latest ({ref})", stages, resolved, f"cannot resolve {ref}")
+            return self._failed(command, stages, resolved, f"cannot resolve {ref}")
         info = resolved.stats.get("greenlight_resolve", {})
         commit = info.get("commit", "")
         if commit and commit == info.get("live_commit"):
-            return Outcome(f"promote --latest ({ref})", ExitCode.OK,
-                           f"{ref} ({commit[:12]}) is already live in production", stages, {"resolve": info},
-                           quiet_ok=True)
-        outcome = self.promote(commit)
+            return Outcome(command, ExitCode.OK, f"{ref} ({commit[:12]}) is already live in production", stages,
+                           {"resolve": info}, quiet_ok=True)
+        failed = [p for p in info.get("promotions", []) if p.get("outcome") == "failed"]
+        if failed and not retry:
+            # Failure memory: the same commit would fail the same way, again and again, each
+            # time with a backup, migrations and a notification. A new commit, or --retry.
+            last = failed[-1]
+            return Outcome(command, ExitCode.OK,
+                           f"{ref} ({commit[:12]}) failed its promotion at {last.get('ended', '?')}; "
+                           f"waiting for a new commit (--retry tries it again)", stages,
+                           {"resolve": info}, quiet_ok=True)
+        outcome = self.promote(commit, commit)
         outcome.stages[:0] = stages
         return outcome
 
@@ -198,17 +246,19 @@ class Pipeline:
     def status(self) -> Outcome:
         stages: list[Stage] = []
         report: dict[str, dict] = {}
+        codes = []
         for env in ENVIRONMENTS:
             check_env(env, self.inventory_dir)
             result = self._stage(stages, f"status {env}", "status.yml", env, {})
             report[env] = result.stats.get("greenlight_status", {}) if result.ok else {"error": result.error}
-        code = ExitCode.OK if all(s.ok for s in stages) else ExitCode.UNREACHABLE
+            codes.append(classify(result))
+        code = next((c for c in codes if c != ExitCode.OK), ExitCode.OK)
         return Outcome("status", code, "", stages, report)
 
     def history(self, env: str, limit: int) -> Outcome:
         check_env(env, self.inventory_dir)
         stages: list[Stage] = []
-        result = self._stage(stages, f"history {env}", "status.yml", env, {"history_limit": limit})
+        result = self._stage(stages, f"history {env}", "status.yml", env, {"deploy_status_history": limit})
         if not result.ok:
             return self._failed(f"history {env}", stages, result, f"cannot read the history of {env}")
         return Outcome(f"history {env}", ExitCode.OK, "", stages,
@@ -219,14 +269,17 @@ class Pipeline:
         command = f"rollback {env}"
         stages: list[Stage] = []
         instant = self._stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env, {})
-        info = instant.stats.get("greenlight_rollback", {})
-        if instant.ok:
+        info = instant.stats.get("greenlight_rollback") or instant.data
+        if instant.ok and info.get("mode") == "recovered":
+            outcome = Outcome(command, ExitCode.OK,
+                              f"{env}: the interrupted deploy of {info.get('from_version', '?')} was undone; "
+                              f"{info.get('to_version', '?')} serves again ({info.get('color', '?')})",
+                              stages, {"rollback": info})
+        elif instant.ok:
             outcome = Outcome(command, ExitCode.OK,
                               f"{env}: rolled back from {info.get('from_version', '?')} to {info.get('to_version', '?')}",
                               stages, {"rollback": info})
-        elif "nothing to roll back to" in instant.error:
-            outcome = Outcome(command, ExitCode.NO_ROLLBACK, f"{env}: {instant.error}", stages)
-        elif info.get("mode") == "redeploy" and info.get("to_version"):
+        elif instant.code == "not_warm" and info.get("to_version"):
             # The old color is not warm any more: deploy the previous release again, the same commit.
             previous = info["to_version"]
             redeploy = self._stage(stages, f"redeploy {previous} to {env}", "deploy.yml", env,
@@ -239,11 +292,66 @@ class Pipeline:
         self._notify("rollback", outcome, outcome.data.get("rollback", {}).get("to_version", ""), env)
         return outcome
 
+    def lock(self, action: str, env: str | None, force: bool = False) -> Outcome:
+        """Read the environments' deploy locks, or release one whose holder is gone."""
+        stages: list[Stage] = []
+        envs = [env] if env else list(ENVIRONMENTS)
+        report: dict[str, dict] = {}
+        for name in envs:
+            check_env(name, self.inventory_dir)
+            result = self._stage(stages, f"lock {action} {name}", "lock.yml", name,
+                                 {"lock_action": action, "lock_force": force})
+            if not result.ok:
+                return self._failed(f"lock {action} {name}", stages, result, f"cannot {action} the lock of {name}")
+            report[name] = result.stats.get("greenlight_lock", {})
+        if action == "release":
+            found = report[envs[0]]
+            message = (f"{envs[0]}: released the lock of {found.get('lock', {}).get('holder', {}).get('user', '?')}"
+                       if found.get("released") else f"{envs[0]}: no lock to release")
+            return Outcome(f"lock release {envs[0]}", ExitCode.OK, message, stages, report)
+        return Outcome("lock status", ExitCode.OK, "", stages, report)
+
+    def recover(self, stop: Interrupted) -> Outcome:
+        """After a signal cancelled a playbook that changes `stop.env`: put it back on its recorded release."""
+        name = f"recover {stop.env}"
+        stages: list[Stage] = []
+        code = ExitCode.INTERRUPTED if stop.signum == signal.SIGINT else ExitCode.TERMINATED
+        self.progress("stage", f"{stop}: putting {stop.env} back on its recorded release")
+        started = self.clock()
+        result = self.runner.run("recover.yml", stop.env, {
+            "greenlight_actor": self.actor, **self.extra_vars,
+            "deploy_interrupted_reason": f"stopped by {signal.Signals(stop.signum).name} during {stop.stage}",
+        }, cancellable=False)
+        stages.append(Stage(name, self.clock() - started, result.ok, "" if result.ok else result.error))
+        recovered = result.stats.get("greenlight_recover", {})
+        live = recovered.get("live") or {}
+        if not result.ok:
+            message = result.stats.get("greenlight_result", {}).get("message") or result.error
+            return Outcome(name, code, f"{stop}; recovery failed, the next run retries it: {message}", stages)
+        where = (f"{stop.env} serves {live.get('version', '?')} ({', '.join(live.get('serving', []))})"
+                 if live else f"{stop.env} has no recorded release")
+        done = "; ".join(recovered.get("notes", []) + recovered.get("problems", [])) or "nothing had to change"
+        return Outcome(name, code, f"{stop}; {where}: {done}", stages, {"recover": recovered})
+
     # -- side effects -------------------------------------------------------------------
 
-    def _record(self, env: str, record: dict) -> None:
-        record = {**record, "actor": self.actor, "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        self.runner.run("record.yml", env, {**self.extra_vars, "greenlight_record": record})
+    def _record_promote(self, version: str, commit: str, started: str, outcome: Outcome) -> None:
+        """One promote record in production's history, success or failure (the --latest memory reads it)."""
+        live = outcome.data.get("production", {})
+        staging = outcome.data.get("staging", {})
+        record = {
+            "kind": "promote", "env": "staging -> production", "version": version,
+            "commit": live.get("commit") or staging.get("commit") or commit,
+            "digests": live.get("digests") or staging.get("digests") or {},
+            "backup": live.get("backup", ""), "actor": self.actor, "started": started, "ended": now(),
+            "outcome": "success" if outcome.code == ExitCode.OK else "failed",
+            "error": "" if outcome.code == ExitCode.OK else outcome.message[:1500],
+            "stages": {s.name: round(s.seconds, 1) for s in outcome.stages},
+        }
+        if outcome.code in (ExitCode.LOCKED, ExitCode.UNREACHABLE, ExitCode.USAGE):
+            return  # not the release's fault: nothing to remember about it
+        self.runner.run("record.yml", "production", {**self.extra_vars, "greenlight_record": record},
+                        cancellable=False)
 
     def _notify(self, kind: str, outcome: Outcome, version: str, env: str = "staging -> production") -> None:
         try:
@@ -256,3 +364,10 @@ class Pipeline:
                         details={"stages": ", ".join(f"{s.name} {s.seconds:.0f}s" for s in outcome.stages)})
         self.notify_errors.extend(notify(config, notice))
 
+
+def _interruption_note(deployed: dict) -> str:
+    interrupted = deployed.get("interrupted") or {}
+    if not interrupted:
+        return ""
+    return (f" (first recovered from an interrupted {interrupted.get('kind', 'run')} of "
+            f"{interrupted.get('version') or '?'}: {'; '.join(interrupted.get('recovered', [])) or 'nothing to undo'})")

@@ -3,14 +3,21 @@
 Runs a playbook of the project against one environment's inventory and turns what
 ansible-runner reports (status, rc, stats, events) into a PlaybookResult. Progress is
 passed on as (kind, text) pairs while the playbook runs.
+
+Each run gets a private folder (mode 0700) under the state folder, removed when the run
+ends; a folder left by a killed greenlight is removed by the next one. A run can be
+cancelled (a signal to greenlight): ansible-runner then kills the playbook's whole process
+group, and the result says `canceled`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +25,9 @@ from pathlib import Path
 import ansible_runner
 
 Progress = Callable[[str, str], None]
+
+# How often ansible-runner looks at the cancel flag while a playbook runs.
+CANCEL_POLL_S = 0.25
 
 
 @dataclass
@@ -38,18 +48,49 @@ class PlaybookResult:
         # status, rc and stats are checked together: any one of them can report a failure alone.
         return self.status == "successful" and self.rc == 0 and not self.failures and not self.unreachable
 
+    @property
+    def canceled(self) -> bool:
+        return self.status == "canceled"
+
+    @property
+    def code(self) -> str:
+        """What kind of failure the playbook reported (set_stats greenlight_result.code), "" when none."""
+        return str(self.stats.get("greenlight_result", {}).get("code", ""))
+
+    @property
+    def data(self) -> dict:
+        """What the failing module handed over with its failure (greenlight_result.data)."""
+        return self.stats.get("greenlight_result", {}).get("data") or {}
+
 
 class Runner:
-    def __init__(self, project_dir: Path, inventory_dir: Path, progress: Progress | None = None) -> None:
+    def __init__(self, project_dir: Path, inventory_dir: Path, state_dir: Path,
+                 progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> None:
         self.project_dir = project_dir
         self.inventory_dir = inventory_dir
+        self.runs_dir = state_dir / "runs"
         self.progress = progress or (lambda kind, text: None)
+        self.cancelled = cancelled or (lambda: False)
+        self._inventories: dict[str, dict | Exception] = {}
+        self._inventory_lock = threading.Lock()
         # ansible-runner looks for ansible-playbook on PATH; cron's PATH lacks the virtualenv.
         bin_dir = str(Path(sys.executable).parent)
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        sweep_runs(self.runs_dir)
 
-    def run(self, playbook: str, env: str, extravars: dict | None = None) -> PlaybookResult:
+    def private_dir(self) -> str:
+        self.runs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.runs_dir, 0o700)
+        return tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=self.runs_dir)
+
+    def envvars(self) -> dict[str, str]:
+        return {"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg"),
+                "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
+                **({"GREENLIGHT_BASE_IMAGE": os.environ["GREENLIGHT_BASE_IMAGE"]}
+                   if "GREENLIGHT_BASE_IMAGE" in os.environ else {})}
+
+    def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True) -> PlaybookResult:
         errors: list[str] = []
 
         def on_event(event: dict) -> bool:
@@ -67,23 +108,24 @@ class Runner:
                                          f" - {verdict.get('reason', '')}")
             return True
 
-        with tempfile.TemporaryDirectory(prefix="greenlight-run-") as private_data_dir:
+        private_data_dir = self.private_dir()
+        try:
             run = ansible_runner.run(
                 private_data_dir=private_data_dir,
                 project_dir=str(self.project_dir),
                 playbook=f"playbooks/{playbook}",
                 inventory=str(self.inventory_dir / env),
                 extravars=extravars or {},
-                envvars={"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg"),
-                         "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
-                         **({"GREENLIGHT_BASE_IMAGE": os.environ["GREENLIGHT_BASE_IMAGE"]}
-                            if "GREENLIGHT_BASE_IMAGE" in os.environ else {})},
+                envvars=self.envvars(),
                 event_handler=on_event,
+                cancel_callback=self.cancelled if cancellable else None,
                 quiet=True,
-                settings={"suppress_ansible_output": True},
+                settings={"suppress_ansible_output": True, "pexpect_timeout": CANCEL_POLL_S},
             )
             stats = run.stats or {}
             custom = _custom_stats(run.events)
+        finally:
+            shutil.rmtree(private_data_dir, ignore_errors=True)
         return PlaybookResult(
             playbook=playbook, env=env, status=run.status, rc=run.rc,
             failures=sum(stats.get("failures", {}).values()),
@@ -95,18 +137,47 @@ class Runner:
             stats=custom,
         )
 
-
     def inventory_vars(self, env: str) -> dict:
-        """The variables of the environment's host, as the inventory sets them (not templated)."""
+        """The variables of the environment's host, as the inventory sets them (not templated).
+
+        Read once per run (a second of CPU): the notifications and the lock alert share it, and
+        the command starts reading it in the background while the first playbook runs.
+        """
+        with self._inventory_lock:
+            if env not in self._inventories:
+                try:
+                    self._inventories[env] = self._read_inventory(env)
+                except ValueError as exc:
+                    self._inventories[env] = exc
+            found = self._inventories[env]
+        if isinstance(found, Exception):
+            raise found
+        return dict(found)
+
+    def _read_inventory(self, env: str) -> dict:
         inventory = self.inventory_dir / env
-        listing, error = ansible_runner.get_inventory(
-            action="list", inventories=[str(inventory)], response_format="json", quiet=True,
-            envvars={"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg")},
-        )
+        private_data_dir = self.private_dir()
+        try:
+            listing, error = ansible_runner.get_inventory(
+                action="list", inventories=[str(inventory)], response_format="json", quiet=True,
+                private_data_dir=private_data_dir, envvars={"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg")},
+            )
+        finally:
+            shutil.rmtree(private_data_dir, ignore_errors=True)
         if not isinstance(listing, dict):
             raise ValueError(f"cannot read {inventory}: {str(error).strip()[:300]}")
         hostvars = next(iter(listing.get("_meta", {}).get("hostvars", {}).values()), {})
         return {key: _dereference(value, hostvars) for key, value in hostvars.items()}
+
+
+def sweep_runs(runs_dir: Path) -> None:
+    """Remove the private folders of greenlight runs that are gone (a killed run leaves its own)."""
+    if not runs_dir.is_dir():
+        return
+    for folder in runs_dir.iterdir():
+        pid = folder.name.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _dereference(value: object, variables: dict) -> object:

@@ -18,12 +18,14 @@ description:
   - When the new color has answered too few requests to be judged, sends synthetic GET
     requests to it (O(synthetic_url), loopback only) until it has, then judges again.
   - On failure with O(rollback), moves all traffic back to the old color in one runtime API
-    connection (weights and stickiness together) and reports how long that took after the
-    decision, then fails with the verdict's reason and numbers.
+    connection (weights, preview and stickiness together, module_utils/traffic.py) and
+    reports how long that took after the decision, then fails with the verdict's reason and
+    numbers. Neither a step nor its rollback is persisted: the files a restarted proxy reads
+    keep the recorded release until the deploy records the new one.
 options:
-  socket:
-    description: Path of HAProxy's admin socket on the host.
-    type: path
+  proxy:
+    description: How to drive the proxy (the proxy role's C(proxy_runtime)).
+    type: dict
     required: true
   new_colors:
     description: Colors that run the new release.
@@ -35,27 +37,9 @@ options:
     type: list
     elements: str
     default: []
-  backends:
-    description: Pools whose weights carry the users' traffic.
-    type: list
-    elements: str
-    default: [api, web]
-  preview_backends:
-    description: Pools of the preview port; a rollback points them at the new colors again (the preview shows the idle color).
-    type: list
-    elements: str
-    default: [preview_api, preview_web]
   weight:
     description: Percent of the traffic for the new colors during this step; omit to keep the weights (a watch window).
     type: int
-  sticky_map:
-    description: Map file (path inside the proxy) whose key C(canary) turns cookie stickiness on or off.
-    type: str
-    required: true
-  state_file:
-    description: After moving traffic, save HAProxy's server state here (on the host), for the proxy's next start.
-    type: path
-    required: false
   hold:
     description: Seconds to watch.
     type: float
@@ -93,18 +77,21 @@ options:
     description: Move all traffic back to O(old_colors) when the verdict is a failure.
     type: bool
     default: true
+  lock:
+    description: "The run's deploy lock ({path, token}): the window stops, touching nothing, when another run took it over."
+    type: dict
+    default: {}
 author: greenlight
 """
 
 EXAMPLES = r"""
 - name: "Canary step 5%: judge green against blue for 20 s"
   greenlight_canary:
-    socket: /var/lib/greenlight/warehouse-production/proxy/run/admin.sock
+    proxy: "{{ proxy_runtime }}"
     new_colors: [green]
     old_colors: [blue]
     weight: 5
     hold: 20
-    sticky_map: /usr/local/etc/haproxy/sticky.map
     synthetic_url: http://127.0.0.1:9080
 """
 
@@ -137,32 +124,39 @@ seconds:
 
 import time
 import urllib.error
-from dataclasses import replace
 import urllib.request
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, Sample, Thresholds, judge
-from ansible.module_utils.haproxy_runtime import HAProxyError, color_totals, read_servers, save_state, send
+from ansible.module_utils.deploy_lock import holds
+from ansible.module_utils.haproxy_runtime import HAProxyError, color_totals, read_servers
+from ansible.module_utils.traffic import PROXY_SPEC, Proxy, canary, stable, switch
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SYNTHETIC_TIMEOUT_S = 5.0
 EARLY_STOP_STRICTNESS = 20
 
 
+class LostLock(Exception):
+    """Another run took the environment's lock over: this one must not touch anything."""
+
+
 class Window:
     """Counters of the new and old colors since the window opened."""
 
-    def __init__(self, params: dict) -> None:
+    def __init__(self, proxy: Proxy, params: dict) -> None:
+        self.proxy = proxy
         self.params = params
-        self.socket = params["socket"]
-        self.counted = params["backends"] + params["preview_backends"]
-        self.start = read_servers(self.socket)
+        self.users = [pool.name for pool in proxy.pools]
+        self.counted = self.users + [pool.preview for pool in proxy.pools]
+        self.start = read_servers(proxy.socket)
 
     def sample(self, colors: list[str], servers: dict) -> Sample:
         before = color_totals(self.start, colors, self.counted)
         now = color_totals(servers, colors, self.counted)
-        live = [servers.get(backend, {}).get(color, {}) for backend in self.params["backends"] for color in colors]
+        live = [servers.get(backend, {}).get(color, {}) for backend in self.users for color in colors]
         # HAProxy's rtime: mean response time of the server's last 1024 requests.
         times = [server.get("rtime", 0) for server in live if isinstance(server.get("rtime"), int)]
         healthy = bool(live) and all(server.get("status") in ("UP", "DRAIN") for server in live)
@@ -172,39 +166,13 @@ class Window:
                       healthy=healthy)
 
     def verdict(self, thresholds: Thresholds):
-        servers = read_servers(self.socket)
-        canary = self.sample(self.params["new_colors"], servers)
+        lock = self.params["lock"]
+        if lock and not holds(lock["path"], lock["token"]):
+            raise LostLock(f"another run took the deploy lock {lock['path']} over; this window stops and touches nothing")
+        servers = read_servers(self.proxy.socket)
+        canary_sample = self.sample(self.params["new_colors"], servers)
         baseline = self.sample(self.params["old_colors"], servers) if self.params["old_colors"] else Sample(0, 0, 0.0)
-        return judge(canary, baseline, thresholds)
-
-
-def weight_commands(params: dict, new_share: int) -> list[str]:
-    commands = []
-    for backend in params["backends"]:
-        commands += [f"set weight {backend}/{color} {new_share}" for color in params["new_colors"]]
-        commands += [f"set weight {backend}/{color} {100 - new_share}" for color in params["old_colors"]]
-    sticky = "on" if 0 < new_share < 100 else "off"
-    commands.append(f"set map {params['sticky_map']} canary {sticky}")
-    return commands
-
-
-def rollback_commands(params: dict) -> list[str]:
-    commands = weight_commands(params, 0)
-    for backend in params["preview_backends"]:
-        commands += [f"set weight {backend}/{color} 100" for color in params["new_colors"]]
-        commands += [f"set weight {backend}/{color} 0" for color in params["old_colors"]]
-    return commands
-
-
-def apply(socket_path: str, commands: list[str], state_file: str | None) -> float:
-    started = time.monotonic()
-    answer = send(socket_path, commands).strip()
-    elapsed_ms = round((time.monotonic() - started) * 1000, 2)
-    if answer:
-        raise HAProxyError(f"HAProxy refused {commands}: {answer}")
-    if state_file:
-        save_state(socket_path, state_file)
-    return elapsed_ms
+        return judge(canary_sample, baseline, thresholds)
 
 
 def synthetic_requests(base_url: str, paths: list[str], count: int, deadline: float) -> int:
@@ -223,15 +191,11 @@ def synthetic_requests(base_url: str, paths: list[str], count: int, deadline: fl
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "socket": {"type": "path", "required": True},
+            "proxy": PROXY_SPEC,
             "new_colors": {"type": "list", "elements": "str", "required": True},
             "old_colors": {"type": "list", "elements": "str", "default": []},
-            "backends": {"type": "list", "elements": "str", "default": ["api", "web"]},
-            "preview_backends": {"type": "list", "elements": "str", "default": ["preview_api", "preview_web"]},
             "weight": {"type": "int", "required": False},
-            "sticky_map": {"type": "str", "required": True},
             "hold": {"type": "float", "default": 20},
-            "state_file": {"type": "path", "required": False},
             "synthetic_url": {"type": "str", "required": True},
             "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version", "/health"]},
             "min_requests": {"type": "int", "default": 50},
@@ -240,12 +204,14 @@ def main() -> None:
             "latency_ratio": {"type": "float", "default": 2.0},
             "latency_floor_ms": {"type": "float", "default": 100},
             "rollback": {"type": "bool", "default": True},
+            "lock": {"type": "dict", "default": {}},
         },
         supports_check_mode=False,
     )
     params = module.params
-    if params["weight"] is not None and not 0 <= params["weight"] <= 100:
-        module.fail_json(msg=f"weight must be a percentage from 0 to 100, not {params['weight']}")
+    proxy = Proxy.from_params(params["proxy"])
+    if params["weight"] is not None and not (len(params["new_colors"]) == 1 and len(params["old_colors"]) == 1):
+        module.fail_json(msg="a canary step moves traffic from one old color to one new color")
     if urlsplit(params["synthetic_url"]).hostname not in LOOPBACK_HOSTS:
         module.fail_json(msg=f"synthetic requests go to loopback only, not {params['synthetic_url']}")
     thresholds = Thresholds(min_requests=params["min_requests"], error_margin=params["error_margin"],
@@ -254,9 +220,10 @@ def main() -> None:
     result = {"changed": False, "rolled_back": False, "switch_ms": 0.0, "synthetic_requests": 0}
     opened = time.monotonic()
     try:
-        window = Window(params)
+        window = Window(proxy, params)
         if params["weight"] is not None:
-            result["switch_ms"] = apply(params["socket"], weight_commands(params, params["weight"]), params["state_file"])
+            step = canary(proxy.colors, params["new_colors"][0], params["old_colors"][0], params["weight"])
+            result["switch_ms"] = switch(proxy, step)
             result["changed"] = True
 
         # Watch; a clear failure ends the window early, a pass needs the whole hold. The
@@ -285,14 +252,16 @@ def main() -> None:
         if verdict.outcome == FAIL:
             if params["rollback"] and params["old_colors"]:
                 decided = time.monotonic()
-                apply(params["socket"], rollback_commands(params), params["state_file"])
+                switch(proxy, stable(proxy.colors, params["old_colors"][0], params["old_colors"]))
                 result["rollback_ms"] = round((time.monotonic() - decided) * 1000, 2)
                 result["rolled_back"] = result["changed"] = True
             action = (f"all traffic is back on {', '.join(params['old_colors'])} "
                       f"({result['rollback_ms']} ms after the decision)" if result["rolled_back"]
                       else "traffic was not moved")
             module.fail_json(msg=f"the new release is worse: {verdict.reason}; {action}", **result)
-    except HAProxyError as exc:
+    except LostLock as exc:
+        module.fail_json(msg=str(exc), greenlight_error="locked", **result)
+    except (HAProxyError, ValueError) as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 

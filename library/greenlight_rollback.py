@@ -8,177 +8,135 @@ DOCUMENTATION = r"""
 module: greenlight_rollback
 short_description: Move all traffic back to the warm old color in one call, and record it
 description:
-  - Takes the environment's deploy lock, reads its history, its containers (Docker API) and
-    HAProxy's servers, and decides with module_utils/rollback_plan.py whether the old color
-    is warm with the previous release.
-  - When it is, moves all traffic there in one runtime API connection (weights, preview,
-    canary stickiness off), saves HAProxy's server state and the live-color file, and
-    appends a rollback record to the history (the fields of playbooks/tasks/record.yml).
-    It also writes haproxy.cfg with the new live color, from the texts the caller rendered
-    for each color (the proxy role's render tasks, on the controller).
-  - When it is not, changes nothing and fails with C(mode) redeploy (and the release to
-    redeploy), nothing or ambiguous.
+  - First puts the environment back on its recorded release (module_utils/recovery.py, as
+    every deploy does). When that undid an interrupted deploy, the environment is back on
+    the release that was live before it: that is the rollback (C(mode) recovered).
+  - Otherwise reads the history, the containers (Docker API) and HAProxy's servers, and
+    decides with module_utils/rollback_plan.py whether the old color is warm with the
+    previous release. When it is, moves all traffic there in one runtime-API connection and
+    persists it (module_utils/traffic.py), and records the rollback (module_utils/history.py).
+  - When it is not, changes nothing more and fails with C(greenlight_error) not_warm (and
+    the release to redeploy), nothing_to_roll_back, or failed.
   - It is one module, not a play of many tasks, so that C(greenlight rollback) returns in
-    seconds: every Ansible task costs a round trip to the host.
+    seconds: every Ansible task costs a round trip to the host. So it takes and releases the
+    environment's deploy lock itself; its action plugin (on the controller) names the holder
+    and takes a gone holder's lock over, as greenlight_lock's does.
 options:
-  app: {description: The app's name (label greenlight.app)., type: str, required: true}
-  env: {description: The environment (label greenlight.env)., type: str, required: true}
-  prefix: {description: Containers are <prefix>-<part>-<color>., type: str, required: true}
-  colors: {description: The two color slots., type: list, elements: str, default: [blue, green]}
-  socket: {description: HAProxy's admin socket on the host., type: path, required: true}
-  state_file: {description: Where HAProxy's server state is saved on the host (read by HAProxy at start)., type: path, required: true}
-  live_color_file: {description: "The file naming the serving colors, live first (as the proxy role's switch writes it).", type: path, required: true}
-  sticky_map: {description: Canary stickiness map (path inside the proxy)., type: str, required: true}
-  history: {description: The environment's history (JSON lines)., type: path, required: true}
-  config_file: {description: "haproxy.cfg on the host, rewritten with the new live color so a restart keeps it.", type: path, required: true}
-  configs: {description: "haproxy.cfg's text for each color as the live one (the proxy role's render tasks).", type: dict, required: true}
-  lock: {description: The environment's deploy lock folder., type: path, required: true}
+  env: {description: The environment's name (for messages and the record)., type: str, required: true}
+  proxy: {description: "How to drive the proxy (the proxy role's C(proxy_runtime)).", type: dict, required: true}
+  configs: {description: "haproxy.cfg rendered for each stable state (the proxy role's C(proxy_configs)).", type: list, elements: dict, required: true}
+  history: {description: The environment's history file., type: path, required: true}
+  labels: {description: "Labels every container of the environment carries (greenlight_labels).", type: dict, required: true}
+  docker_socket: {description: The Docker engine's socket on the host., type: path, default: /var/run/docker.sock}
+  lock: {description: "The deploy lock: path, purpose (the action plugin adds holder and takeover).", type: dict, required: true}
+  wait: {description: Seconds to wait for another run's lock (handled by the action plugin)., type: float, default: 0}
   actor: {description: Who asked for the rollback., type: str, default: unknown}
-  docker_socket: {description: The Docker engine's socket., type: path, default: /var/run/docker.sock}
 author: greenlight
 """
 
 EXAMPLES = r"""
 - name: Roll production back to its previous release
   greenlight_rollback:
-    app: warehouse
     env: production
-    prefix: warehouse-production
-    socket: /var/lib/greenlight/warehouse-production/proxy/run/admin.sock
-    state_file: /var/lib/greenlight/warehouse-production/proxy/run/servers.state
-    live_color_file: /var/lib/greenlight/warehouse-production/proxy/live-color
-    sticky_map: /usr/local/etc/haproxy/sticky.map
-    history: /var/lib/greenlight/warehouse-production/history.jsonl
-    lock: /var/lib/greenlight/locks/warehouse-production
-    config_file: /var/lib/greenlight/warehouse-production/proxy/conf/haproxy.cfg
+    proxy: "{{ proxy_runtime }}"
     configs: "{{ proxy_configs }}"
+    history: /var/lib/greenlight/warehouse-production/history.jsonl
+    labels: {greenlight.app: warehouse, greenlight.env: production}
 """
 
 RETURN = r"""
-mode: {description: "instant after a switch; otherwise redeploy, nothing or ambiguous.", returned: always, type: str}
-from_version: {description: The release that was live., returned: always, type: str}
+mode: {description: "instant after a switch, recovered when undoing an interrupted deploy was the rollback; otherwise redeploy, nothing or ambiguous.", returned: always, type: str}
+from_version: {description: The release that was live (or being deployed, when recovered)., returned: always, type: str}
 to_version: {description: The release rolled back to (or to redeploy)., returned: always, type: str}
 to_commit: {description: Its commit., returned: always, type: str}
-color: {description: The color now live., returned: when mode is instant, type: str}
+color: {description: The color now live., returned: when mode is instant or recovered, type: str}
 switch_ms: {description: Milliseconds HAProxy took to move the traffic., returned: when mode is instant, type: float}
+recovered: {description: What recovery did first, one line each., returned: always, type: list}
 """
 
-import datetime
-import json
-import os
-import shutil
-import time
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.deploy_lock import LockError, acquire, release
 from ansible.module_utils.docker_api import DockerError, list_containers
-from ansible.module_utils.haproxy_runtime import (HAProxyError, live_color, read_servers, save_state, send,
-                                                   write_atomically)
-from ansible.module_utils.rollback_plan import Container, NoRollback, plan_rollback
+from ansible.module_utils.haproxy_runtime import HAProxyError, live_color
+from ansible.module_utils.history import append, now, read, recorded_live
+from ansible.module_utils.recovery import recover
+from ansible.module_utils.rollback_plan import NoRollback, plan_rollback
+from ansible.module_utils.traffic import CONFIGS_SPEC, PROXY_SPEC, Proxy, observe, saved_colors, stable, switch
 
-
-def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def read_lines(path: str) -> list[str]:
-    try:
-        with open(path) as stream:
-            return stream.read().splitlines()
-    except FileNotFoundError:
-        return []
-
-
-def take_lock(path: str, holder: str) -> None:
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        os.mkdir(path)  # atomic: of two deploys only one creates it
-    except FileExistsError:
-        held_by = " ".join(read_lines(os.path.join(path, "holder"))).strip() or "holder unknown"
-        raise RuntimeError(f"another deploy of this environment holds the lock ({held_by}). "
-                           f"If no deploy is running (a killed one left it), remove {path}") from None
-    with open(os.path.join(path, "holder"), "w") as stream:
-        stream.write(holder + "\n")
-
-
-def switch_commands(plan, colors: list[str], sticky_map: str) -> list[str]:
-    commands = []
-    for color in colors:
-        live = color == plan.color
-        commands += [f"set weight {backend}/{color} {100 if live else 0}" for backend in ("api", "web")]
-        commands += [f"set weight {backend}/{color} {0 if live else 100}" for backend in ("preview_api", "preview_web")]
-    commands.append(f"set map {sticky_map} canary off")
-    return commands
+MODES = {"nothing_to_roll_back": "nothing", "not_warm": "redeploy", "failed": "ambiguous"}
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "app": {"type": "str", "required": True},
             "env": {"type": "str", "required": True},
-            "prefix": {"type": "str", "required": True},
-            "colors": {"type": "list", "elements": "str", "default": ["blue", "green"]},
-            "socket": {"type": "path", "required": True},
-            "state_file": {"type": "path", "required": True},
-            "live_color_file": {"type": "path", "required": True},
-            "sticky_map": {"type": "str", "required": True},
+            "proxy": PROXY_SPEC,
+            "configs": {**CONFIGS_SPEC, "required": True, "default": None},
             "history": {"type": "path", "required": True},
-            "config_file": {"type": "path", "required": True},
-            "configs": {"type": "dict", "required": True},
-            "lock": {"type": "path", "required": True},
-            "actor": {"type": "str", "default": "unknown"},
+            "labels": {"type": "dict", "required": True},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
+            "lock": {"type": "dict", "required": True},
+            "actor": {"type": "str", "default": "unknown"},
         },
         supports_check_mode=False,
     )
     params = module.params
+    proxy = Proxy.from_params(params["proxy"])
     started = now()
+    lock = params["lock"]
     try:
-        take_lock(params["lock"], f"{params['actor']} since {started} (rollback)")
-    except (RuntimeError, OSError) as exc:
-        module.fail_json(msg=str(exc), mode="locked")
+        taken, previous = acquire(lock["path"], lock.get("holder") or {}, lock.get("purpose") or {},
+                                  lock.get("takeover", ""))
+    except (LockError, OSError) as exc:
+        module.fail_json(msg=f"cannot use the deploy lock {lock['path']}: {exc}")
+    if not taken:
+        module.exit_json(changed=False, held_by=previous)  # the action plugin decides: wait, take over, or refuse
     try:
-        history = [json.loads(line) for line in read_lines(params["history"]) if line.strip()]
-        listing = list_containers(params["docker_socket"],
-                                  [f"greenlight.app={params['app']}", f"greenlight.env={params['env']}"])
-        containers = {}
-        for entry in listing:
-            name = entry["Names"][0].lstrip("/")
-            containers[name] = Container(name, entry.get("State", ""), entry.get("Image", ""),
-                                         entry.get("ImageID", ""), entry.get("Labels") or {})
-        servers = read_servers(params["socket"])
-        saved = " ".join(read_lines(params["live_color_file"])).split()
-        live = live_color(servers, saved)
-        plan = plan_rollback(params["env"], params["prefix"], params["colors"], history, containers, servers, live)
+        run(module, proxy, started, previous if lock.get("takeover") else None)
+    finally:
+        release(lock["path"], taken["token"])
 
-        decided = time.monotonic()
-        commands = switch_commands(plan, params["colors"], params["sticky_map"])
-        answer = send(params["socket"], commands).strip()
-        switch_ms = round((time.monotonic() - decided) * 1000, 2)
-        if answer:
-            raise HAProxyError(f"HAProxy refused the rollback {commands}: {answer}")
 
-        save_state(params["socket"], params["state_file"])
-        write_atomically(params["live_color_file"], plan.color + "\n")
-        write_atomically(params["config_file"], params["configs"][plan.color])
-        record = {
+def run(module: AnsibleModule, proxy: Proxy, started: str, interrupted: dict | None) -> None:
+    params = module.params
+    try:
+        recovery = recover(proxy, params["configs"], params["history"], params["docker_socket"], params["labels"],
+                           interrupted)
+        undone = recovery["record"]
+        if undone.get("outcome") == "interrupted" and undone.get("kind") == "deploy" and recovery["live"]:
+            live = recovery["live"]
+            module.exit_json(changed=True, mode="recovered", from_version=undone.get("version", ""),
+                             to_version=live.get("version", ""), to_commit=live.get("commit", ""),
+                             color=live.get("color", ""), switch_ms=0.0, recovered=recovery["notes"])
+        records = read(params["history"]).records
+        live = recorded_live(records, proxy.colors)
+        observed = observe(proxy)
+        containers = list_containers(params["docker_socket"], params["labels"])
+        current = live_color(observed.servers, saved_colors(proxy), proxy.pools[0].name)
+        plan = plan_rollback(params["env"], proxy, records, live, containers, observed, current)
+
+        target = stable(proxy.colors, plan.color)
+        switch_ms = switch(proxy, target, params["configs"])
+        append(params["history"], {
             "kind": "rollback", "env": params["env"], "version": plan.to_version, "commit": plan.to_commit,
             "images": plan.images, "digests": plan.digests, "color": plan.color, "strategy": "instant",
-            "switch_ms": switch_ms, "rollback_ms": switch_ms, "analysis": [],
+            "switch_ms": switch_ms, "rollback_ms": switch_ms,
             "previous_version": plan.from_version, "previous_commit": plan.from_commit,
-            "backup": "", "backup_sha256": "", "actor": params["actor"],
-            "started": started, "ended": now(), "outcome": "success", "error": "",
-        }
-        with open(params["history"], "a") as stream:
-            stream.write(json.dumps(record) + "\n")
+            "live": {"version": plan.to_version, "commit": plan.to_commit, "color": plan.color,
+                     "serving": target.serving,
+                     "warm": {"color": plan.live_color, "version": plan.from_version, "commit": plan.from_commit}},
+            "recovered": recovery["notes"] + recovery["problems"],
+            "actor": params["actor"], "started": started, "outcome": "success",
+        })
     except NoRollback as exc:
-        module.fail_json(msg=str(exc), mode=exc.mode, from_version=exc.from_version,
-                         to_version=exc.to_version, to_commit=exc.to_commit)
+        found = {"mode": MODES.get(exc.code, exc.code), "from_version": exc.from_version,
+                 "to_version": exc.to_version, "to_commit": exc.to_commit}
+        module.fail_json(msg=str(exc), greenlight_error=exc.code, greenlight_data=found, **found)
     except (HAProxyError, DockerError, OSError, ValueError) as exc:
         module.fail_json(msg=f"rollback of {params['env']} failed: {exc}", mode="error")
-    finally:
-        shutil.rmtree(params["lock"], ignore_errors=True)
     module.exit_json(changed=True, mode="instant", from_version=plan.from_version, to_version=plan.to_version,
-                     to_commit=plan.to_commit, color=plan.color, switch_ms=switch_ms)
+                     to_commit=plan.to_commit, color=plan.color, switch_ms=switch_ms,
+                     recovered=recovery["notes"] + recovery["problems"])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Just enough of the Docker Engine API (over its unix socket) for greenlight's modules.
 
 The community.docker modules cover the playbooks; a module of ours that must do its whole
-job in one call (an instant rollback) lists containers itself, without a Docker SDK.
+job in one call (recovery, an instant rollback) lists and removes containers itself,
+without a Docker SDK.
 """
 
 from __future__ import annotations
@@ -9,11 +10,38 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 
 class DockerError(Exception):
     """Docker could not be reached or answered an error."""
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    state: str
+    image: str = ""
+    image_id: str = ""
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def commit(self) -> str:
+        return self.labels.get("greenlight.commit", "")
+
+    @property
+    def version(self) -> str:
+        return self.labels.get("greenlight.version", "")
+
+    @property
+    def part(self) -> str:
+        return self.labels.get("greenlight.part", "")
+
+    @classmethod
+    def from_api(cls, entry: dict) -> Container:
+        return cls(entry["Names"][0].lstrip("/"), entry.get("State", ""), entry.get("Image", ""),
+                   entry.get("ImageID", ""), entry.get("Labels") or {})
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -27,18 +55,34 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def list_containers(socket_path: str, labels: list[str], timeout: float = 10.0) -> list[dict]:
-    """Every container (running or not) carrying all the given labels ("key=value")."""
-    query = quote(json.dumps({"label": labels}))
+def _call(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,)) -> bytes:
     connection = _UnixConnection(socket_path, timeout)
     try:
-        connection.request("GET", f"/containers/json?all=1&filters={query}")
+        connection.request(method, path)
         response = connection.getresponse()
         body = response.read()
     except OSError as exc:
         raise DockerError(f"cannot reach Docker at {socket_path}: {exc}") from exc
     finally:
         connection.close()
-    if response.status != 200:
-        raise DockerError(f"Docker answered {response.status}: {body[:200]!r}")
-    return json.loads(body)
+    if response.status not in ok:
+        raise DockerError(f"Docker answered {response.status} to {method} {path.split('?')[0]}: {body[:200]!r}")
+    return body
+
+
+def list_containers(socket_path: str, labels: dict[str, str], timeout: float = 10.0) -> dict[str, Container]:
+    """Every container (running or not) carrying all the given labels, by name."""
+    query = quote(json.dumps({"label": [f"{key}={value}" for key, value in labels.items()]}))
+    entries = json.loads(_call(socket_path, "GET", f"/containers/json?all=1&filters={query}", timeout))
+    return {container.name: container for container in map(Container.from_api, entries)}
+
+
+def wait_container(socket_path: str, name: str, timeout: float) -> None:
+    """Block until the container stops (DockerError after `timeout` seconds)."""
+    _call(socket_path, "POST", f"/containers/{quote(name)}/wait", timeout)
+
+
+def remove_container(socket_path: str, name: str, timeout: float = 60.0) -> None:
+    """Stop (gracefully, with the container's own stop timeout) and remove a container."""
+    _call(socket_path, "POST", f"/containers/{quote(name)}/stop", timeout, ok=(204, 304, 404))
+    _call(socket_path, "DELETE", f"/containers/{quote(name)}?force=1", timeout, ok=(204, 404))

@@ -1,8 +1,9 @@
 """A small client for HAProxy's runtime API (the admin socket).
 
-Shared by the greenlight_haproxy module and the tests. It sends commands over the unix
-socket and parses the two answers greenlight reads: `show servers state` (the weights
-that route traffic) and `show stat` (health and per-server counters).
+Shared by greenlight's modules (module_utils/traffic.py moves the traffic with it) and the
+tests. It sends commands over the unix socket and parses the answers greenlight reads:
+`show servers state` (the weights that route traffic), `show stat` (health and per-server
+counters) and `show map`.
 """
 
 from __future__ import annotations
@@ -91,20 +92,6 @@ def read_servers(socket_path: str) -> dict[str, dict[str, dict]]:
     return state
 
 
-def weight_commands(current: dict[str, dict[str, dict]], wanted: dict[str, dict[str, int]]) -> list[str]:
-    """The `set weight` commands that turn the current weights into the wanted ones."""
-    commands = []
-    for backend, servers in sorted(wanted.items()):
-        if backend not in current:
-            raise HAProxyError(f"HAProxy has no backend named {backend!r}")
-        for server, weight in sorted(servers.items()):
-            if server not in current[backend]:
-                raise HAProxyError(f"HAProxy backend {backend!r} has no server {server!r}")
-            if current[backend][server]["weight"] != int(weight):
-                commands.append(f"set weight {backend}/{server} {int(weight)}")
-    return commands
-
-
 def parse_map(text: str) -> dict[str, str]:
     """Parse `show map <file>` ("<id> <key> <value>" per line) into {key: value}."""
     entries = {}
@@ -115,19 +102,6 @@ def parse_map(text: str) -> dict[str, str]:
         elif line.strip():
             raise HAProxyError(f"unexpected answer to 'show map': {text[:200]!r}")
     return entries
-
-
-def map_commands(socket_path: str, wanted: dict[str, dict[str, str]]) -> list[str]:
-    """The `set map` commands that give each map file's keys the wanted values."""
-    commands = []
-    for path, entries in sorted(wanted.items()):
-        current = parse_map(send(socket_path, [f"show map {path}"]))
-        for key, value in sorted(entries.items()):
-            if key not in current:
-                raise HAProxyError(f"HAProxy map {path} has no key {key!r}")
-            if current[key] != str(value):
-                commands.append(f"set map {path} {key} {value}")
-    return commands
 
 
 def color_totals(servers: dict[str, dict[str, dict]], colors: list[str],

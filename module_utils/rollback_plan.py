@@ -1,31 +1,17 @@
 """Decide an instant rollback: which release to go back to, and whether it is still warm.
 
 A pure function of the environment's history, its containers and HAProxy's view of the
-servers, used by the greenlight_rollback module and tested without Docker.
+servers, used by the greenlight_rollback module (after recovery) and tested without Docker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-PARTS = (("backend", "api"), ("frontend", "web"))
-
-
-@dataclass(frozen=True)
-class Container:
-    name: str
-    state: str
-    image: str
-    image_id: str
-    labels: dict = field(default_factory=dict)
-
-    @property
-    def commit(self) -> str:
-        return self.labels.get("greenlight.commit", "")
-
-    @property
-    def version(self) -> str:
-        return self.labels.get("greenlight.version", "")
+from ansible.module_utils.docker_api import Container
+from ansible.module_utils.history import Live
+from ansible.module_utils.recovery import fit
+from ansible.module_utils.traffic import Observed, Proxy
 
 
 @dataclass(frozen=True)
@@ -41,61 +27,53 @@ class Plan:
 
 
 class NoRollback(Exception):
-    """No instant rollback; mode says why: "nothing" to go back to, "ambiguous", or "redeploy"."""
+    """No instant rollback; `code` says why: nothing_to_roll_back, not_warm (redeploy), or failed."""
 
-    def __init__(self, message: str, mode: str, to_version: str = "", to_commit: str = "",
+    def __init__(self, message: str, code: str, to_version: str = "", to_commit: str = "",
                  from_version: str = "") -> None:
         super().__init__(message)
-        self.mode = mode
+        self.code = code
         self.to_version = to_version
         self.to_commit = to_commit
         self.from_version = from_version
 
 
-def plan_rollback(env: str, prefix: str, colors: list[str], history: list[dict],
-                  containers: dict[str, Container], servers: dict, live: str) -> Plan:
+def previous_release(records: list[dict], live: Live) -> tuple[str, str]:
+    """(version, commit) of the release that served before the live one went live."""
+    for record in reversed(records):
+        if (record.get("kind") in ("deploy", "rollback") and record.get("outcome") == "success"
+                and record.get("commit") == live.commit):
+            return record.get("previous_version", ""), record.get("previous_commit", "")
+    return "", ""
+
+
+def plan_rollback(env: str, proxy: Proxy, records: list[dict], live: Live | None,
+                  containers: dict[str, Container], observed: Observed, live_color: str) -> Plan:
     """The instant rollback to the previous release, or NoRollback saying why not."""
-    newest = next((record for record in reversed(history)
-                   if record.get("kind") in ("deploy", "rollback") and record.get("outcome") == "success"), {})
-    to_commit, to_version = newest.get("previous_commit", ""), newest.get("previous_version", "")
-    if not to_commit:
+    to_version, to_commit = previous_release(records, live) if live else ("", "")
+    if live is None or not to_commit:
         raise NoRollback(f"nothing to roll back to in {env}: its history has no successful deploy or rollback "
-                         "that replaced another release", "nothing")
+                         "that replaced another release", "nothing_to_roll_back")
 
-    live_backend = containers.get(f"{prefix}-backend-{live}")
-    from_commit = live_backend.commit if live_backend else ""
-    from_version = live_backend.version if live_backend else ""
-    if from_commit != newest.get("commit", ""):
+    if live_color != live.color or fit(proxy, live.color, live.commit, containers, None):
+        serving = containers.get(proxy.pools[0].container(live_color)) if live_color else None
         raise NoRollback(
-            f"cannot tell which release to roll {env} back to: the live color {live or 'none'} runs "
-            f"{from_version or 'nothing'} ({from_commit[:12]}), but the history last put live "
-            f"{newest.get('commit', '')[:12]}. Deploy the release you want with deploy.yml -e app_version=VERSION",
-            "ambiguous")
+            f"cannot tell which release to roll {env} back to: the history says {live.version} "
+            f"({live.commit[:12]}) serves on {live.color}, but the proxy sends the traffic to "
+            f"{live_color or 'no color'}, which runs {(serving.version if serving else '') or 'nothing'}. "
+            "Deploy the release you want instead", "failed")
 
-    target = next(color for color in colors if color != live)
-    faults = []
-    for part, pool in PARTS:
-        container = containers.get(f"{prefix}-{part}-{target}")
-        health = servers.get(pool, {}).get(target, {}).get("status", "unknown")
-        if container is None:
-            faults.append(f"its {part} container is missing")
-        elif container.state != "running":
-            faults.append(f"its {part} container is {container.state}")
-        elif container.commit != to_commit:
-            faults.append(f"its {part} runs {container.version or 'another release'} ({container.commit[:12]})")
-        elif health != "UP":
-            faults.append(f"HAProxy reports {pool}/{target} {health}")
+    target = live.warm_color or next((c for c in proxy.colors if c not in live.serving), "")
+    faults = (fit(proxy, target, to_commit, containers, observed) if target
+              else [f"both colors serve {live.version} (a rolling deploy keeps no warm color)"])
     if faults:
-        # The greenlight command reads the release to redeploy from "redeploy VERSION" in this message.
         raise NoRollback(
-            f"cannot roll {env} back instantly: the old color {target} is not warm with the previous release "
-            f"{to_version} ({to_commit[:12]}): {'; '.join(faults)}. Traffic stays on {from_version} ({live}); "
-            f"redeploy {to_version} instead: ansible-playbook playbooks/deploy.yml -i INVENTORY "
-            f"-e app_version={to_version}",
-            "redeploy", to_version, to_commit, from_version)
+            f"cannot roll {env} back instantly: no color is warm with the previous release "
+            f"{to_version} ({to_commit[:12]}): {'; '.join(faults)}. Traffic stays on {live.version}; "
+            f"redeploy {to_version} instead", "not_warm", to_version, to_commit, live.version)
 
-    idle = {part: containers[f"{prefix}-{part}-{target}"] for part, _ in PARTS}
-    return Plan(from_version=from_version, from_commit=from_commit, to_version=to_version,
-                to_commit=to_commit, live_color=live, color=target,
-                images={part: container.image for part, container in idle.items()},
-                digests={part: container.image_id for part, container in idle.items()})
+    idle = {pool.part: containers[pool.container(target)] for pool in proxy.pools}
+    return Plan(from_version=live.version, from_commit=live.commit, to_version=to_version,
+                to_commit=to_commit, live_color=live.color, color=target,
+                images={name: container.image for name, container in idle.items()},
+                digests={name: container.image_id for name, container in idle.items()})

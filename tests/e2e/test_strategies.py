@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
-import sys
 import threading
 import time
 import urllib.request
@@ -19,11 +18,9 @@ import pytest
 
 from greenlight.load import Load
 
+from ansible.module_utils.haproxy_runtime import read_servers
+
 from . import stack
-
-sys.path.insert(0, str(stack.REPO / "module_utils"))
-
-from haproxy_runtime import read_servers  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("both_on_v1")
 

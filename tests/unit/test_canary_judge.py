@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
-
-from canary_judge import FAIL, INCONCLUSIVE, PASS, Sample, Thresholds, binomial_tail, judge  # noqa: E402
+from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, PASS, Sample, Thresholds, binomial_tail, judge
 
 HEALTHY_OLD = Sample(requests=5000, errors=0, response_ms=12)
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
-
-import haproxy_runtime as runtime  # noqa: E402
+from ansible.module_utils import haproxy_runtime as runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,24 +33,6 @@ def test_parses_health_and_strips_the_running_check_marker(servers: dict) -> Non
     # The capture has "* L7OK" for this server: a check was in progress.
     assert servers["api"]["green"]["check_status"] == "L7OK"
     assert isinstance(servers["api"]["blue"]["stot"], int)
-
-
-def test_weight_commands_only_for_servers_that_differ(servers: dict) -> None:
-    wanted = {"api": {"blue": 100, "green": 0}, "web": {"green": 100}}
-    assert runtime.weight_commands(servers, wanted) == [
-        "set weight api/blue 100",
-        "set weight api/green 0",
-    ]
-
-
-def test_weight_commands_empty_when_already_there(servers: dict) -> None:
-    assert runtime.weight_commands(servers, {"api": {"blue": 0, "green": 100}}) == []
-
-
-@pytest.mark.parametrize("wanted, word", [({"nope": {"blue": 1}}, "backend"), ({"api": {"red": 1}}, "server")])
-def test_weight_commands_refuse_unknown_names(servers: dict, wanted: dict, word: str) -> None:
-    with pytest.raises(runtime.HAProxyError, match=word):
-        runtime.weight_commands(servers, wanted)
 
 
 def test_unexpected_answer_is_an_error() -> None:

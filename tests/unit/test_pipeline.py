@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
-from greenlight.pipeline import ExitCode, Pipeline, UsageError
+from greenlight.pipeline import ExitCode, Interrupted, Pipeline, UsageError
 from greenlight.runner import PlaybookResult
 
 INVENTORIES = Path(__file__).resolve().parents[2] / "inventories"
@@ -19,9 +20,11 @@ class FakeRunner:
     def __init__(self, answers: dict[tuple[str, str], PlaybookResult] | None = None) -> None:
         self.answers = answers or {}
         self.calls: list[tuple[str, str, dict]] = []
+        self.cancellable: list[bool] = []
 
-    def run(self, playbook: str, env: str, extravars: dict | None = None) -> PlaybookResult:
+    def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True) -> PlaybookResult:
         self.calls.append((playbook, env, extravars or {}))
+        self.cancellable.append(cancellable)
         return self.answers.get((playbook, env), ok(playbook, env))
 
     def inventory_vars(self, env: str) -> dict:
@@ -30,6 +33,9 @@ class FakeRunner:
     def playbooks(self) -> list[tuple[str, str]]:
         return [(playbook, env) for playbook, env, _ in self.calls]
 
+    def records(self) -> list[dict]:
+        return [extravars["greenlight_record"] for playbook, _, extravars in self.calls if playbook == "record.yml"]
+
 
 def ok(playbook: str, env: str, stats: dict | None = None) -> PlaybookResult:
     default = {"greenlight_deploy": {"commit": "c" * 40, "digests": DIGESTS, "changed": True}}
@@ -37,12 +43,18 @@ def ok(playbook: str, env: str, stats: dict | None = None) -> PlaybookResult:
                           stats=stats if stats is not None else default)
 
 
-def failed(playbook: str, env: str, error: str, unreachable: int = 0) -> PlaybookResult:
-    return PlaybookResult(playbook, env, "failed", 2, failures=1, unreachable=unreachable, hosts=1, error=error)
+def failed(playbook: str, env: str, message: str, code: str = "failed", unreachable: int = 0,
+           data: dict | None = None) -> PlaybookResult:
+    return PlaybookResult(playbook, env, "failed", 2, failures=1, unreachable=unreachable, hosts=1, error=message,
+                          stats={"greenlight_result": {"code": code, "message": message, "data": data or {}}})
 
 
-def pipeline(runner: FakeRunner) -> Pipeline:
-    return Pipeline(runner, INVENTORIES, clock=iter(range(1000)).__next__)
+def canceled(playbook: str, env: str) -> PlaybookResult:
+    return PlaybookResult(playbook, env, "canceled", 254, hosts=0)
+
+
+def pipeline(runner: FakeRunner, stop: int = 0) -> Pipeline:
+    return Pipeline(runner, INVENTORIES, clock=iter(range(1000)).__next__, stop_requested=lambda: stop)
 
 
 def test_promote_runs_staging_then_verify_then_production_with_staging_digests() -> None:
@@ -55,14 +67,18 @@ def test_promote_runs_staging_then_verify_then_production_with_staging_digests()
     assert production_vars["release_expected_digests"] == DIGESTS
     assert production_vars["release_expected_commit"] == "c" * 40
     assert [stage.name for stage in outcome.stages] == ["deploy staging", "verify staging", "deploy production"]
+    record = runner.records()[0]
+    assert (record["kind"], record["outcome"], record["commit"]) == ("promote", "success", "c" * 40)
 
 
-def test_promote_stops_at_a_red_staging_deploy_and_leaves_production_alone() -> None:
+def test_promote_stops_at_a_red_staging_deploy_leaves_production_alone_and_remembers_the_failure() -> None:
     runner = FakeRunner({("deploy.yml", "staging"): failed("deploy.yml", "staging", "migration 0002 failed")})
-    outcome = pipeline(runner).promote("bad-migration")
+    outcome = pipeline(runner).promote("bad-migration", commit="d" * 40)
     assert outcome.code == ExitCode.FAILED
     assert "production untouched" in outcome.message and "migration 0002 failed" in outcome.message
     assert ("deploy.yml", "production") not in runner.playbooks()
+    record = runner.records()[0]
+    assert (record["outcome"], record["commit"]) == ("failed", "d" * 40)
 
 
 def test_promote_stops_when_staging_fails_verification() -> None:
@@ -70,6 +86,13 @@ def test_promote_stops_when_staging_fails_verification() -> None:
     outcome = pipeline(runner).promote("v2")
     assert outcome.code == ExitCode.FAILED
     assert ("deploy.yml", "production") not in runner.playbooks()
+
+
+@pytest.mark.parametrize("code", ["locked", "unreachable", "usage"])
+def test_a_promote_that_never_started_is_not_remembered_as_a_failed_release(code: str) -> None:
+    runner = FakeRunner({("deploy.yml", "staging"): failed("deploy.yml", "staging", "no", code=code)})
+    pipeline(runner).promote("v2", commit="d" * 40)
+    assert runner.records() == []
 
 
 def test_latest_is_a_quiet_no_op_when_the_commit_is_live() -> None:
@@ -81,12 +104,25 @@ def test_latest_is_a_quiet_no_op_when_the_commit_is_live() -> None:
 
 
 def test_latest_promotes_the_resolved_commit_when_it_is_new() -> None:
-    resolved = {"greenlight_resolve": {"commit": "b" * 40, "live_commit": "a" * 40}}
+    resolved = {"greenlight_resolve": {"commit": "b" * 40, "live_commit": "a" * 40, "promotions": []}}
     runner = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
     outcome = pipeline(runner).promote_latest("main")
     assert outcome.code == ExitCode.OK
     assert runner.calls[1][:2] == ("deploy.yml", "staging")
     assert runner.calls[1][2]["app_version"] == "b" * 40
+
+
+def test_latest_does_not_retry_a_commit_whose_promotion_failed_until_asked() -> None:
+    promotions = [{"kind": "promote", "commit": "b" * 40, "outcome": "failed", "ended": "2026-11-27T10:00:00Z"}]
+    resolved = {"greenlight_resolve": {"commit": "b" * 40, "live_commit": "a" * 40, "promotions": promotions}}
+    runner = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
+    outcome = pipeline(runner).promote_latest("main")
+    assert outcome.code == ExitCode.OK and outcome.quiet_ok
+    assert "failed its promotion" in outcome.message and "--retry" in outcome.message
+    assert runner.playbooks() == [("resolve.yml", "production")]
+    retried = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
+    pipeline(retried).promote_latest("main", retry=True)
+    assert ("deploy.yml", "staging") in retried.playbooks()
 
 
 @pytest.mark.parametrize("version", ["v1;rm -rf /", "$(reboot)", "../etc", "-rf", "", "a b"])
@@ -103,20 +139,23 @@ def test_unknown_environment_is_refused() -> None:
 
 
 @pytest.mark.parametrize("result, code", [
-    (failed("deploy.yml", "staging", "cannot reach Docker on staging_server (...)"), ExitCode.UNREACHABLE),
+    (failed("deploy.yml", "staging", "any words at all", code="unreachable"), ExitCode.UNREACHABLE),
     (failed("deploy.yml", "staging", "Failed to connect to the host via ssh", unreachable=1), ExitCode.UNREACHABLE),
-    (failed("deploy.yml", "staging", "app_version 'v9' is not a tag, branch or commit of /repo"), ExitCode.USAGE),
-    (failed("deploy.yml", "staging", "the new release failed its health check"), ExitCode.FAILED),
+    (failed("deploy.yml", "staging", "any words at all", code="usage"), ExitCode.USAGE),
+    (failed("deploy.yml", "staging", "any words at all", code="locked"), ExitCode.LOCKED),
+    (failed("deploy.yml", "staging", "cannot reach Docker", code="failed"), ExitCode.FAILED),
+    (PlaybookResult("deploy.yml", "staging", "failed", 2, failures=1, hosts=1, error="no stats"), ExitCode.FAILED),
     (PlaybookResult("deploy.yml", "staging", "successful", 0, hosts=0), ExitCode.USAGE),
 ])
-def test_exit_code_says_what_kind_of_failure(result: PlaybookResult, code: ExitCode) -> None:
+def test_exit_code_comes_from_the_code_the_playbook_reports_never_from_its_words(result: PlaybookResult,
+                                                                                  code: ExitCode) -> None:
     outcome = pipeline(FakeRunner({("deploy.yml", "staging"): result})).deploy("staging", "v1")
     assert outcome.code == code
 
 
 def test_rollback_redeploys_the_previous_release_when_the_old_color_is_gone() -> None:
-    cold = failed("rollback.yml", "production", "cannot roll production back instantly: the old color is not warm")
-    cold.stats = {"greenlight_rollback": {"mode": "redeploy", "to_version": "v1", "to_commit": "d" * 40}}
+    cold = failed("rollback.yml", "production", "cannot roll production back instantly", code="not_warm",
+                  data={"mode": "redeploy", "to_version": "v1", "to_commit": "d" * 40})
     runner = FakeRunner({("rollback.yml", "production"): cold})
     outcome = pipeline(runner).rollback("production")
     assert outcome.code == ExitCode.OK
@@ -126,6 +165,46 @@ def test_rollback_redeploys_the_previous_release_when_the_old_color_is_gone() ->
 
 
 def test_rollback_with_no_previous_release_has_its_own_code() -> None:
-    none = failed("rollback.yml", "production", "nothing to roll back to in production: its history has no successful deploy")
+    none = failed("rollback.yml", "production", "nothing to roll back to", code="nothing_to_roll_back")
     outcome = pipeline(FakeRunner({("rollback.yml", "production"): none})).rollback("production")
     assert outcome.code == ExitCode.NO_ROLLBACK
+
+
+def test_rollback_after_an_interrupted_deploy_is_the_recovery_itself() -> None:
+    recovered = ok("rollback.yml", "production", {"greenlight_rollback": {
+        "mode": "recovered", "from_version": "v3", "to_version": "v2", "color": "green"}})
+    runner = FakeRunner({("rollback.yml", "production"): recovered})
+    outcome = pipeline(runner).rollback("production")
+    assert outcome.code == ExitCode.OK and "interrupted deploy of v3 was undone; v2 serves again" in outcome.message
+    assert runner.playbooks() == [("rollback.yml", "production")]
+
+
+def test_a_cancelled_deploy_raises_interrupted_naming_the_environment_to_recover() -> None:
+    runner = FakeRunner({("deploy.yml", "production"): canceled("deploy.yml", "production")})
+    # The signal arrives while production's deploy runs (ansible-runner then cancels it).
+    stopping = Pipeline(runner, INVENTORIES, clock=iter(range(1000)).__next__,
+                        stop_requested=lambda: signal.SIGTERM if ("deploy.yml", "production") in runner.playbooks() else 0)
+    with pytest.raises(Interrupted) as stopped:
+        stopping.promote("v2")
+    assert (stopped.value.env, stopped.value.signum) == ("production", signal.SIGTERM)
+    assert runner.records() == []  # an interrupted promotion is retried by --latest, not remembered
+
+
+def test_a_signal_between_stages_stops_before_the_next_one() -> None:
+    runner = FakeRunner()
+    with pytest.raises(Interrupted) as stopped:
+        pipeline(runner, stop=signal.SIGINT).promote("v2")
+    assert stopped.value.env is None and runner.calls == []
+
+
+def test_recovery_after_a_signal_runs_uncancellable_and_exits_with_the_signals_code() -> None:
+    report = {"greenlight_recover": {"notes": ["traffic back on v1 (blue); it was blue 95, green 5, stickiness on"],
+                                     "problems": [], "live": {"version": "v1", "serving": ["blue"]}}}
+    runner = FakeRunner({("recover.yml", "production"): ok("recover.yml", "production", report)})
+    outcome = pipeline(runner).recover(Interrupted(signal.SIGTERM, "production", "deploy production"))
+    assert outcome.code == ExitCode.TERMINATED == 143
+    assert runner.cancellable == [False]
+    assert "production serves v1 (blue)" in outcome.message and "stickiness on" in outcome.message
+    assert "SIGTERM during deploy production" in runner.calls[0][2]["deploy_interrupted_reason"]
+    sigint = pipeline(FakeRunner()).recover(Interrupted(signal.SIGINT, "staging", "deploy staging"))
+    assert sigint.code == ExitCode.INTERRUPTED == 130

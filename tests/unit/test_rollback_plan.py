@@ -2,42 +2,35 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "module_utils"))
+from ansible.module_utils.haproxy_runtime import live_color
+from ansible.module_utils.history import Live, recorded_live
+from ansible.module_utils.rollback_plan import NoRollback, plan_rollback
 
-from haproxy_runtime import live_color  # noqa: E402
-from rollback_plan import Container, NoRollback, plan_rollback  # noqa: E402
+from .helpers import PREFIX, V1, V2, color, container, observed, proxy
 
-PREFIX = "shop-production"
-V1, V2 = "a" * 40, "b" * 40
-
-
-def container(part: str, color: str, commit: str, version: str, state: str = "running") -> Container:
-    return Container(f"{PREFIX}-{part}-{color}", state, f"shop-{part}:{commit[:12]}", f"sha256:{part}{commit[:4]}",
-                     {"greenlight.commit": commit, "greenlight.version": version})
+COLORS = ("blue", "green")
 
 
-def warm_environment() -> tuple[list[dict], dict, dict]:
+def warm_environment() -> tuple[list[dict], dict, object]:
     history = [
-        {"kind": "deploy", "outcome": "success", "commit": V1, "previous_commit": "", "previous_version": ""},
+        {"kind": "deploy", "outcome": "success", "commit": V1, "previous_commit": "", "previous_version": "",
+         "live": {"version": "v1", "commit": V1, "color": "blue", "serving": ["blue"], "warm": {}}},
         {"kind": "promote", "outcome": "success"},
-        {"kind": "deploy", "outcome": "success", "commit": V2, "previous_commit": V1, "previous_version": "v1"},
-        {"kind": "deploy", "outcome": "failed", "commit": "c" * 40, "previous_commit": V2, "previous_version": "v2"},
+        {"kind": "deploy", "outcome": "success", "commit": V2, "previous_commit": V1, "previous_version": "v1",
+         "live": {"version": "v2", "commit": V2, "color": "green", "serving": ["green"],
+                  "warm": {"color": "blue", "version": "v1", "commit": V1}}},
+        {"kind": "deploy", "outcome": "failed", "commit": "c" * 40, "previous_commit": V2, "previous_version": "v2",
+         "live": {"version": "v2", "commit": V2, "color": "green", "serving": ["green"],
+                  "warm": {"color": "blue", "version": "v1", "commit": V1}}},
     ]
-    containers = {c.name: c for c in [
-        container("backend", "green", V2, "v2"), container("frontend", "green", V2, "v2"),
-        container("backend", "blue", V1, "v1"), container("frontend", "blue", V1, "v1")]}
-    servers = {"api": {"blue": {"weight": 0, "status": "UP"}, "green": {"weight": 100, "status": "UP"}},
-               "web": {"blue": {"weight": 0, "status": "UP"}, "green": {"weight": 100, "status": "UP"}}}
-    return history, containers, servers
+    containers = {**color("green", V2, "v2"), **color("blue", V1, "v1")}
+    return history, containers, observed({"green": 100}, "blue")
 
 
-def plan(history: list[dict], containers: dict, servers: dict, live: str = "green"):
-    return plan_rollback("production", PREFIX, ["blue", "green"], history, containers, servers, live)
+def plan(history: list[dict], containers: dict, servers, live: str = "green"):
+    return plan_rollback("production", proxy(), history, recorded_live(history, COLORS), containers, servers, live)
 
 
 def test_a_warm_old_color_is_an_instant_rollback_skipping_failed_deploys_and_promotions() -> None:
@@ -51,31 +44,60 @@ def test_no_history_means_nothing_to_roll_back_to() -> None:
     _, containers, servers = warm_environment()
     with pytest.raises(NoRollback, match="nothing to roll back to in production") as error:
         plan([], containers, servers)
-    assert error.value.mode == "nothing"
+    assert error.value.code == "nothing_to_roll_back"
+
+
+def test_a_first_deploy_has_nothing_to_roll_back_to() -> None:
+    history, containers, servers = warm_environment()
+    with pytest.raises(NoRollback) as error:
+        plan(history[:1], containers, servers, live="blue")
+    assert error.value.code == "nothing_to_roll_back"
 
 
 @pytest.mark.parametrize(("change", "fault"), [
-    (lambda c, s: c.pop(f"{PREFIX}-frontend-blue"), "its frontend container is missing"),
+    (lambda c, s: c.pop(f"{PREFIX}-frontend-blue"), f"{PREFIX}-frontend-blue is missing"),
     (lambda c, s: c.update({f"{PREFIX}-backend-blue": container("backend", "blue", V1, "v1", "exited")}),
-     "its backend container is exited"),
-    (lambda c, s: c.update({f"{PREFIX}-backend-blue": container("backend", "blue", V2, "v2")}), "its backend runs v2"),
-    (lambda c, s: s["web"]["blue"].update(status="DOWN"), "HAProxy reports web/blue DOWN"),
+     f"{PREFIX}-backend-blue is exited"),
+    (lambda c, s: c.update({f"{PREFIX}-backend-blue": container("backend", "blue", V2, "v2")}),
+     f"{PREFIX}-backend-blue runs v2"),
+    (lambda c, s: s.servers["web"]["blue"].update(status="DOWN"), "HAProxy finds web/blue DOWN"),
 ])
 def test_an_old_color_that_is_not_warm_asks_for_a_redeploy_of_the_previous_release(change, fault: str) -> None:
     history, containers, servers = warm_environment()
     change(containers, servers)
     with pytest.raises(NoRollback, match=fault) as error:
         plan(history, containers, servers)
-    assert (error.value.mode, error.value.to_version, error.value.to_commit) == ("redeploy", "v1", V1)
+    assert (error.value.code, error.value.to_version, error.value.to_commit) == ("not_warm", "v1", V1)
     assert "redeploy v1" in str(error.value)
 
 
-def test_a_live_release_the_history_did_not_put_live_is_ambiguous() -> None:
+def test_after_a_rolling_deploy_there_is_no_warm_color_and_the_previous_release_is_redeployed() -> None:
+    history, containers, _ = warm_environment()
+    history.append({"kind": "deploy", "outcome": "success", "strategy": "rolling", "commit": V2,
+                    "previous_version": "v1", "previous_commit": V1,
+                    "live": {"version": "v2", "commit": V2, "color": "green", "serving": ["green", "blue"]}})
+    containers = {**color("green", V2, "v2"), **color("blue", V2, "v2")}
+    with pytest.raises(NoRollback, match="rolling deploy keeps no warm color") as error:
+        plan(history, containers, observed({"green": 100, "blue": 100}, "blue"))
+    assert error.value.code == "not_warm" and error.value.to_version == "v1"
+
+
+def test_a_live_release_the_history_did_not_put_live_is_refused() -> None:
     history, containers, servers = warm_environment()
-    containers[f"{PREFIX}-backend-green"] = container("backend", "green", "d" * 40, "hotfix")
+    containers.update(color("green", "d" * 40, "hotfix"))
     with pytest.raises(NoRollback, match="cannot tell which release") as error:
         plan(history, containers, servers)
-    assert error.value.mode == "ambiguous"
+    assert error.value.code == "failed"
+
+
+def test_a_rollback_of_a_rollback_goes_forward_again() -> None:
+    history, containers, servers = warm_environment()
+    history.append({"kind": "rollback", "outcome": "success", "commit": V1, "previous_version": "v2",
+                    "previous_commit": V2,
+                    "live": {"version": "v1", "commit": V1, "color": "blue", "serving": ["blue"],
+                             "warm": {"color": "green", "version": "v2", "commit": V2}}})
+    result = plan(history, containers, observed({"blue": 100}, "green"), live="blue")
+    assert (result.to_version, result.color) == ("v2", "green")
 
 
 def test_live_color_is_the_larger_share_and_the_saved_one_on_a_tie() -> None:
@@ -85,3 +107,4 @@ def test_live_color_is_the_larger_share_and_the_saved_one_on_a_tie() -> None:
     assert live_color(rolling, ["green", "blue"]) == "green"
     assert live_color({"api": {"blue": {"weight": 0}}}, ["blue"]) == "blue"
     assert live_color({}, []) == ""
+    assert Live("v1", V1, "blue", ("blue",)).as_dict()["warm"] == {}

@@ -1,0 +1,40 @@
+"""Small builders shared by the unit tests of module_utils: a proxy, containers, observed weights."""
+
+from __future__ import annotations
+
+from ansible.module_utils.docker_api import Container
+from ansible.module_utils.traffic import Observed, Pool, Proxy
+
+PREFIX = "shop-production"
+COLORS = ("blue", "green")
+V1, V2, V3 = "a" * 40, "b" * 40, "c" * 40
+
+
+def proxy(tmp: str = "/nonexistent") -> Proxy:
+    return Proxy(socket=f"{tmp}/admin.sock", colors=COLORS,
+                 pools=(Pool("api", "preview_api", "backend", f"{PREFIX}-backend"),
+                        Pool("web", "preview_web", "frontend", f"{PREFIX}-frontend")),
+                 sticky_map="/usr/local/etc/haproxy/sticky.map", state_file=f"{tmp}/servers.state",
+                 live_color_file=f"{tmp}/live-color", config_file=f"{tmp}/haproxy.cfg")
+
+
+def container(part: str, color: str, commit: str, version: str, state: str = "running") -> Container:
+    return Container(f"{PREFIX}-{part}-{color}", state, f"shop-{part}:{commit[:12]}", f"sha256:{part}{commit[:4]}",
+                     {"greenlight.commit": commit, "greenlight.version": version, "greenlight.part": part})
+
+
+def color(name: str, commit: str, version: str, state: str = "running") -> dict[str, Container]:
+    """Both parts of one color running one release."""
+    return {c.name: c for c in (container("backend", name, commit, version, state),
+                                container("frontend", name, commit, version, state))}
+
+
+def observed(weights: dict[str, int], preview: str = "", sticky: bool = False,
+             status: dict[str, str] | None = None) -> Observed:
+    """What a running proxy reports: the same weights in every users' pool, the preview on one color."""
+    status = status or {}
+    servers = {}
+    for pool, preview_pool in (("api", "preview_api"), ("web", "preview_web")):
+        servers[pool] = {c: {"weight": weights.get(c, 0), "status": status.get(c, "UP")} for c in COLORS}
+        servers[preview_pool] = {c: {"weight": 100 if c == preview else 0, "status": "UP"} for c in COLORS}
+    return Observed(servers, sticky)

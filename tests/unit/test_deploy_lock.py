@@ -1,0 +1,117 @@
+"""The deploy lock: a holder that is gone is told from one that runs, and only then taken over."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from ansible.module_utils.deploy_lock import acquire, alive, holds, identity, read, release, take
+
+
+@pytest.fixture
+def sleeper():
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_a_running_holder_is_alive_and_a_killed_one_is_gone(sleeper: subprocess.Popen) -> None:
+    holder = identity(sleeper.pid, "ana")
+    assert holder["host"] == socket.gethostname() and holder["boot_id"] and holder["pid_start"]
+    assert alive(holder) is True
+    sleeper.kill()
+    sleeper.wait()
+    assert alive(holder) is False
+
+
+def test_a_reused_pid_is_not_the_holder(sleeper: subprocess.Popen) -> None:
+    holder = identity(sleeper.pid)
+    assert alive({**holder, "pid_start": "1"}) is False
+
+
+def test_a_holder_of_a_previous_boot_is_gone() -> None:
+    holder = identity(os.getpid())
+    assert alive({**holder, "boot_id": "another-boot"}) is False
+
+
+def test_a_holder_on_another_machine_cannot_be_judged_here() -> None:
+    assert alive({**identity(os.getpid()), "host": "elsewhere.example"}) is None
+
+
+def test_a_held_lock_is_refused_and_taken_over_only_with_its_token(tmp_path: Path) -> None:
+    path = str(tmp_path / "locks" / "shop-production.json")
+    first, previous = acquire(path, identity(os.getpid()), {"kind": "deploy", "version": "v2"})
+    assert first and previous is None and holds(path, first["token"])
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+    refused, current = acquire(path, identity(os.getpid()), {"kind": "rollback"})
+    assert refused == {} and current["token"] == first["token"]
+    refused, _ = acquire(path, identity(os.getpid()), {"kind": "rollback"}, takeover="stale-token")
+    assert refused == {}
+
+    second, replaced = acquire(path, identity(os.getpid()), {"kind": "rollback"}, takeover=first["token"])
+    assert second and replaced["purpose"] == {"kind": "deploy", "version": "v2"}
+    assert not holds(path, first["token"]) and holds(path, second["token"])
+    assert release(path, first["token"]) is False  # somebody else's lock now
+    assert release(path, second["token"]) is True and read(path) is None
+
+
+def test_a_half_written_lock_is_nobodys(tmp_path: Path) -> None:
+    path = tmp_path / "shop-production.json"
+    path.write_text('{"token": "abc", "holder": {"pi')
+    lock, previous = acquire(str(path), identity(os.getpid()), {})
+    assert lock and previous.get("corrupt")
+
+
+def test_two_runs_taking_the_lock_at_once_get_it_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "shop-production.json")
+    won = []
+    barrier = threading.Barrier(8)
+
+    def contend() -> None:
+        barrier.wait()
+        lock, _ = acquire(path, identity(os.getpid()), {})
+        if lock:
+            won.append(lock["token"])
+
+    threads = [threading.Thread(target=contend) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1 and json.loads(Path(path).read_text())["token"] == won[0]
+
+
+def test_take_takes_over_a_gone_holder_and_refuses_a_live_one(sleeper: subprocess.Popen) -> None:
+    gone = {"token": "t-gone", "holder": {**identity(os.getpid()), "boot_id": "previous-boot"}, "purpose": {}}
+    running = {"token": "t-live", "holder": identity(sleeper.pid, "ana"), "since": 0, "purpose": {"kind": "deploy"}}
+    calls = []
+
+    def module(current: dict):
+        def execute(takeover: str) -> dict:
+            calls.append(takeover)
+            if takeover == current["token"]:
+                return {"acquired": True, "took_over": current}
+            return {"acquired": False, "held_by": current}
+        return execute
+
+    assert take(module(gone), 0, "/x")["took_over"] == gone and calls == ["", "t-gone"]
+    refused = take(module(running), 0, "/x")
+    assert refused["failed"] and refused["greenlight_error"] == "locked"
+    assert f"pid {sleeper.pid}" in refused["msg"] and "--wait" in refused["msg"]
+
+
+def test_take_waits_for_a_live_holder_up_to_the_limit(sleeper: subprocess.Popen) -> None:
+    running = {"token": "t", "holder": identity(sleeper.pid), "purpose": {}}
+    answers = iter([{"held_by": running}, {"held_by": running}, {"acquired": True}])
+    slept = []
+    assert take(lambda takeover: next(answers), 30, "/x", sleep=slept.append) == {"acquired": True}
+    assert slept == [1, 1]

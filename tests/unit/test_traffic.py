@@ -1,0 +1,65 @@
+"""The one switch: which runtime commands a state takes, what is stable, what a restart reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.module_utils.traffic import canary, commands, config_for, matches, stable, wanted_weights
+
+from .helpers import observed, proxy
+
+
+def test_a_switch_sets_every_pool_the_preview_and_stickiness_in_one_batch() -> None:
+    assert commands(proxy(), stable(("blue", "green"), "green")) == [
+        "set weight api/blue 0", "set weight api/green 100",
+        "set weight preview_api/blue 100", "set weight preview_api/green 0",
+        "set weight web/blue 0", "set weight web/green 100",
+        "set weight preview_web/blue 100", "set weight preview_web/green 0",
+        "set map /usr/local/etc/haproxy/sticky.map canary off",
+    ]
+
+
+def test_a_canary_step_splits_the_users_pools_turns_stickiness_on_and_previews_the_new_color() -> None:
+    step = canary(("blue", "green"), "green", "blue", 5)
+    assert wanted_weights(proxy(), step)["api"] == {"blue": 95, "green": 5}
+    assert wanted_weights(proxy(), step)["preview_web"] == {"blue": 0, "green": 100}
+    assert step.sticky and not step.is_stable
+    assert step.live == "blue"  # the larger share is the live color
+
+
+def test_rolling_keeps_both_colors_serving_live_first() -> None:
+    both = stable(("blue", "green"), "green", ["blue"])
+    assert both.serving == ["green", "blue"] and both.is_stable
+    assert both.preview == "blue"
+
+
+@pytest.mark.parametrize("share", [-1, 101])
+def test_a_share_is_a_percentage(share: int) -> None:
+    with pytest.raises(ValueError):
+        canary(("blue", "green"), "green", "blue", share)
+
+
+def test_an_unknown_color_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown color 'red'"):
+        stable(("blue", "green"), "red")
+    with pytest.raises(ValueError, match="unknown color 'red'"):
+        stable(("blue", "green"), "blue", ["red"])
+
+
+def test_matches_needs_weights_preview_and_stickiness_all_equal() -> None:
+    target = stable(("blue", "green"), "blue")
+    assert matches(proxy(), target, observed({"blue": 100}, preview="green"))
+    assert not matches(proxy(), target, observed({"blue": 100}, preview="green", sticky=True))
+    assert not matches(proxy(), target, observed({"blue": 95, "green": 5}, preview="green"))
+    assert not matches(proxy(), target, observed({"blue": 100}, preview="blue"))
+
+
+def test_only_stable_states_have_a_configuration_to_persist() -> None:
+    configs = [{"live": "blue", "serving": ["blue"], "text": "blue alone"},
+               {"live": "blue", "serving": ["blue", "green"], "text": "both, blue live"}]
+    assert config_for(configs, stable(("blue", "green"), "blue")) == "blue alone"
+    assert config_for(configs, stable(("blue", "green"), "blue", ["green"])) == "both, blue live"
+    with pytest.raises(ValueError, match="only a stable state"):
+        config_for(configs, canary(("blue", "green"), "green", "blue", 50))
+    with pytest.raises(ValueError, match="no proxy configuration"):
+        config_for(configs, stable(("blue", "green"), "green"))
