@@ -152,7 +152,8 @@ class Pipeline:
     @staticmethod
     def _failed(command: str, stages: list[Stage], result: PlaybookResult, what: str) -> Outcome:
         message = result.stats.get("greenlight_result", {}).get("message") or result.error or result.status
-        return Outcome(command, classify(result), f"{what}: {message}", stages)
+        return Outcome(command, classify(result), f"{what}: {message}", stages,
+                       {"release": result.stats.get("greenlight_release", {})})
 
     # -- commands -----------------------------------------------------------------------
 
@@ -200,7 +201,7 @@ class Pipeline:
         })
         if not production.ok:
             outcome = self._failed(command, stages, production, f"promote of {version} failed at production")
-            outcome.data = {"staging": release}
+            outcome.data["staging"] = release
             return outcome
         live = production.stats.get("greenlight_deploy", {})
         return Outcome(command, ExitCode.OK,
@@ -339,9 +340,10 @@ class Pipeline:
         """One promote record in production's history, success or failure (the --latest memory reads it)."""
         live = outcome.data.get("production", {})
         staging = outcome.data.get("staging", {})
+        release = outcome.data.get("release", {})
         record = {
             "kind": "promote", "env": "staging -> production", "version": version,
-            "commit": live.get("commit") or staging.get("commit") or commit,
+            "commit": live.get("commit") or staging.get("commit") or release.get("commit") or commit,
             "digests": live.get("digests") or staging.get("digests") or {},
             "backup": live.get("backup", ""), "actor": self.actor, "started": started, "ended": now(),
             "outcome": "success" if outcome.code == ExitCode.OK else "failed",

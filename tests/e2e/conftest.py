@@ -26,3 +26,9 @@ def both_on_v1() -> Iterator[None]:
         assert run.rc == 0, run.output[-3000:]
     yield
     stack.remove_everything()
+
+
+@pytest.fixture(scope="module")
+def command_inventories() -> None:
+    """The inventories the greenlight command runs with (a copy with the test overrides)."""
+    stack.write_command_inventories()

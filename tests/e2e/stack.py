@@ -11,17 +11,26 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from greenlight.load import Load
+
 REPO = Path(__file__).resolve().parents[2]
 ROOT = Path("/tmp/greenlight-e2e")
 APP = "e2e"
 BIN = Path(sys.executable).parent
+# The greenlight command's state folder (log, host lock) and its copy of the inventories.
+STATE = ROOT / "state"
+INVENTORIES = ROOT / "inventories"
 
 PORTS = {
     "production": {"proxy_http_port": 18080, "proxy_https_port": 18443, "proxy_api_port": 18500,
@@ -97,6 +106,16 @@ def post(env: str, path: str, body: dict) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def load(env: str, rate: float = 100, port_name: str = "proxy_http_port") -> Load:
+    """Steady reads and writes on env: writes create items, reads fetch one item by id (its cost
+    does not grow with the writes, so the rate holds on a busy 2-core machine)."""
+    status, created = post(env, "/api/items", {"sku": f"LOAD-READ-{time.time_ns()}", "name": "read by the load",
+                                              "quantity": 1, "location": "L-1"})
+    assert status == 201, created
+    return Load(f"http://127.0.0.1:{PORTS[env][port_name]}", rate=rate, workers=16,
+                read_path=f"/api/items/{created['id']}")
+
+
 def live_version(env: str) -> str:
     status, body = get(env, "/api/version")
     assert status == 200, body
@@ -152,3 +171,86 @@ def backend_versions(env: str) -> dict[str, str]:
                   "--filter", "label=greenlight.part=backend",
                   "--format", '{{.Names}} {{.Label "greenlight.version"}}')
     return {name.rsplit("-", 1)[1]: version for name, version in (line.split() for line in rows.splitlines())}
+
+
+def lock_file(env: str) -> Path:
+    return ROOT / "locks" / f"{APP}-{env}.json"
+
+
+# -- the greenlight command --------------------------------------------------------------
+
+def write_command_inventories() -> None:
+    """A copy of the real inventories with the test overrides as one more group_vars file,
+    which is also how a user keeps inventories outside this repository."""
+    shutil.rmtree(INVENTORIES, ignore_errors=True)
+    shutil.copytree(REPO / "inventories", INVENTORIES)
+    for env in ("staging", "production"):
+        (INVENTORIES / env / "group_vars" / "all" / "zz-e2e.yml").write_text(yaml.safe_dump(extra_vars(env)))
+
+
+def greenlight(*args: str) -> subprocess.Popen:
+    """Start the greenlight command on the test environments."""
+    return subprocess.Popen(
+        [str(BIN / "greenlight"), "--inventories", str(INVENTORIES), *args],
+        cwd="/", env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_greenlight(*args: str) -> subprocess.CompletedProcess:
+    process = greenlight(*args)
+    stdout, stderr = process.communicate(timeout=900)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def log_lines() -> list[str]:
+    path = STATE / "greenlight.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def wait_for_log(pattern: str, after: int, timeout: float = 600, process: subprocess.Popen | None = None) -> int:
+    """Index of the first log line after line `after` matching the regular expression."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = log_lines()
+        for index in range(after, len(lines)):
+            if re.search(pattern, lines[index]):
+                return index
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"greenlight ended ({process.returncode}) before {pattern!r}")
+        time.sleep(0.05)
+    raise AssertionError(f"no {pattern!r} in the greenlight log within {timeout} s")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid, found through /proc (ansible-playbook runs in its own session)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[-1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL greenlight and everything it started, as an OOM kill or a power cut would:
+    all of them frozen first, so none can react or start another."""
+    tree = [process.pid, *descendants(process.pid)]
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            pass
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.communicate(timeout=60)

@@ -16,8 +16,6 @@ import time
 import pymysql
 import pytest
 
-from greenlight.load import Load
-
 from . import stack
 
 pytestmark = pytest.mark.usefixtures("both_on_v1")
@@ -66,7 +64,7 @@ def test_staging_to_v2_leaves_production_on_v1() -> None:
 
 
 def test_production_switch_under_load_drops_no_request() -> None:
-    with Load(f"http://127.0.0.1:{stack.PORTS['production']['proxy_http_port']}", rate=100, workers=8) as load:
+    with stack.load("production") as load:
         run = stack.deploy("production", "v2")
     report = load.report
     summary = report.summary()
@@ -106,7 +104,7 @@ def test_live_color_survives_a_proxy_restart() -> None:
 
 def test_unhealthy_release_never_takes_traffic() -> None:
     before = stack.containers()
-    with Load(f"http://127.0.0.1:{stack.PORTS['production']['proxy_http_port']}", rate=50, workers=4) as load:
+    with stack.load("production", rate=50) as load:
         run = stack.deploy("production", "unhealthy")
     assert run.rc != 0
     assert "failed its health check" in run.output

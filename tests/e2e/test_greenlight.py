@@ -9,43 +9,17 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import yaml
 
 from . import stack
+from .stack import INVENTORIES, STATE, greenlight
+from .stack import run_greenlight as run
 
-pytestmark = pytest.mark.usefixtures("both_on_v1")
-
-STATE = stack.ROOT / "state"
-INVENTORIES = stack.ROOT / "inventories"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def test_inventories() -> None:
-    shutil.rmtree(INVENTORIES, ignore_errors=True)
-    shutil.copytree(stack.REPO / "inventories", INVENTORIES)
-    for env in ("staging", "production"):
-        (INVENTORIES / env / "group_vars" / "all" / "zz-e2e.yml").write_text(yaml.safe_dump(stack.extra_vars(env)))
-
-
-def greenlight(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.Popen(
-        [str(stack.BIN / "greenlight"), "--inventories", str(INVENTORIES), *args],
-        cwd="/", env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    process = greenlight(*args)
-    stdout, stderr = process.communicate(timeout=900)
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
 
 
 @pytest.fixture
@@ -102,6 +76,21 @@ def test_promote_of_a_bad_migration_stops_at_staging(webhook: list[dict]) -> Non
     assert {n: c for n, c in stack.containers().items() if "production" in n} == \
         {n: c for n, c in production_before.items() if "production" in n}
     assert any("failed" in message["text"] for message in webhook)
+
+
+def test_latest_does_not_retry_a_commit_whose_promotion_failed() -> None:
+    # The promotion of bad-migration just failed (test above); --latest on its branch finds the same commit.
+    staging_records = len(stack.history("staging"))
+    quiet = run("promote", "--latest", "--ref", "fault/bad-migration", "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and quiet.stderr == ""
+    verbose = run("promote", "--latest", "--ref", "fault/bad-migration", "--verbose")
+    assert verbose.returncode == 0 and "failed its promotion" in verbose.stdout
+    assert len(verbose.stdout.strip().splitlines()) == 1
+    assert len(stack.history("staging")) == staging_records, "staging was deployed again"
+    retried = run("promote", "--latest", "--ref", "fault/bad-migration", "--retry")
+    assert retried.returncode == 1 and "stopped at staging" in retried.stderr
+    assert len(stack.history("staging")) == staging_records + 1
 
 
 def test_second_concurrent_run_is_refused() -> None:

@@ -16,8 +16,6 @@ import urllib.request
 
 import pytest
 
-from greenlight.load import Load
-
 from ansible.module_utils.haproxy_runtime import read_servers
 
 from . import stack
@@ -28,7 +26,7 @@ PRODUCTION = stack.PORTS["production"]
 
 
 def deploy_under_load(version: str, *args: str, rate: float = 100) -> tuple[stack.Run, dict]:
-    with Load(f"http://127.0.0.1:{PRODUCTION['proxy_api_port']}", rate=rate, workers=8) as load:
+    with stack.load("production", rate=rate, port_name="proxy_api_port") as load:
         run = stack.deploy("production", version, *args)
     summary = load.report.summary()
     print(f"\nproduction -> {version} {' '.join(args)}: {json.dumps(summary)}")

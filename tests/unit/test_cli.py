@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from greenlight.cli import build_parser, parse_extra_vars
+from greenlight.cli import LockAlert, build_parser, parse_extra_vars
 from greenlight.pipeline import UsageError
 
 
@@ -42,3 +49,67 @@ def test_malformed_command_lines_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args(argv)
     assert exited.value.code == 2
+
+
+def test_a_second_signal_within_five_seconds_kills_the_playbook_and_exits_at_once(tmp_path: Path) -> None:
+    # A stand-in for greenlight: the Stopper installed, a child in its own session (as
+    # ansible-runner starts ansible-playbook), then two SIGTERMs in a row.
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "from pathlib import Path\n"
+        "from greenlight.cli import Output, Stopper\n"
+        f"stopper = Stopper(Output(False, Path({str(tmp_path / 'log')!r})))\n"
+        "stopper.install()\n"
+        "child = subprocess.Popen(['sleep', '60'], start_new_session=True)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = int(process.stdout.readline())
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert process.poll() is None, "the first signal must not end the run at once"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 128 + signal.SIGTERM
+    assert "stopping at once" in process.stderr.read()
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        Receiver.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class SettingsRunner:
+    def __init__(self, variables: dict) -> None:
+        self.variables = variables
+
+    def inventory_vars(self, env: str) -> dict:
+        return self.variables
+
+
+def test_a_run_holding_the_host_lock_too_long_sends_one_notification() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Receiver.received.clear()
+    try:
+        settings = {"greenlight_lock_alert_minutes": 0.01,  # 0.6 s
+                    "greenlight_notify_webhook_url": f"http://127.0.0.1:{server.server_address[1]}/hook"}
+        with LockAlert(SettingsRunner(settings), {}, "greenlight promote v2"):
+            time.sleep(2)
+        assert len(Receiver.received) == 1
+        assert "greenlight promote v2" in Receiver.received[0]["text"] and "0.01 minutes" in Receiver.received[0]["text"]
+        with LockAlert(SettingsRunner({**settings, "greenlight_lock_alert_minutes": 1}), {}, "quick run"):
+            time.sleep(0.2)
+        time.sleep(0.2)
+        assert len(Receiver.received) == 1, "a run that ends in time sends nothing"
+    finally:
+        server.shutdown()
