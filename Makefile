@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo bench
+.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo bench interruptions
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -62,3 +62,8 @@ BENCH_ARGS ?=
 bench: setup
 	command -v docker-compose >/dev/null || apt-get install -y docker-compose
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The whole kill matrix (tests/e2e/test_interruptions.py): greenlight killed at every point of a
+# production deploy, each followed by a plain rerun; `make test` runs three of the points.
+interruptions: setup
+	GREENLIGHT_KILL_MATRIX=all GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s tests/e2e/test_interruptions.py

@@ -198,7 +198,7 @@ def add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
     parser.add_argument("--quiet", action="store_true", default=default(False), help="print only on failure (for cron)")
     parser.add_argument("--verbose", action="store_true", default=default(False),
-                        help="also print the one line of a run that had nothing to do")
+                        help="with --quiet, still print the one line of a run that had nothing to do")
     parser.add_argument("--log-file", type=Path, default=default(None),
                         help="append progress here (default: STATE_DIR/greenlight.log)")
     parser.add_argument("--json", action="store_true", default=default(False), help="print reports as JSON")
@@ -325,7 +325,7 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_path = args.log_file or state_dir() / "greenlight.log"
-    read_only = args.command in ("status", "history", "lock")
+    read_only = args.command in ("status", "history") or (args.command == "lock" and args.action == "status")
     # A report prints itself; its progress would only be noise around it.
     output = Output(args.quiet or read_only, log_path)
     stopper = Stopper(output)

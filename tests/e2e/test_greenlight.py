@@ -84,7 +84,7 @@ def test_latest_does_not_retry_a_commit_whose_promotion_failed() -> None:
     quiet = run("promote", "--latest", "--ref", "fault/bad-migration", "--quiet")
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout == "" and quiet.stderr == ""
-    verbose = run("promote", "--latest", "--ref", "fault/bad-migration", "--verbose")
+    verbose = run("promote", "--latest", "--ref", "fault/bad-migration", "--quiet", "--verbose")
     assert verbose.returncode == 0 and "failed its promotion" in verbose.stdout
     assert len(verbose.stdout.strip().splitlines()) == 1
     assert len(stack.history("staging")) == staging_records, "staging was deployed again"

@@ -1,16 +1,18 @@
 """Interruptions: greenlight killed, stopped or locked out in the middle of a production
 deploy, and the next run putting things right with nobody's help.
 
-Each kill case promotes the release production does not run, under 100 requests/s of
-reads and writes on production, kills the whole greenlight process tree with SIGKILL at
-one point of production's deploy (frozen first, as a power cut or the OOM killer would
-leave it), then runs a plain `greenlight promote` of the same release (or `greenlight
-rollback production`) and checks: no request failed over all of it, production was not
-split once the rerun's recovery step had run, the rerun converged, and the history and
-the rerun's output say what was interrupted.
+The kill test promotes the release production does not run, under 100 requests/s of reads
+and writes on production, and kills the whole greenlight process tree with SIGKILL (frozen
+first, as a power cut or the OOM killer would leave it) at one point of production's
+deploy; then a plain `greenlight promote` of the same release runs, as cron would, and is
+itself killed at the next point, and so on (once `greenlight rollback production` follows
+instead); the last plain promote runs to its end. After each kill the next run must have
+recorded the interruption and left production on one color with stickiness off once its
+recovery step ran; the rollback must put back the release live before the interrupted
+canary; the last run must converge; and no request may fail over all of it.
 
-`make test` runs three representative points (REPRESENTATIVE); `make interruptions` runs
-all of them (GREENLIGHT_KILL_MATRIX=all).
+`make test` kills at three points (REPRESENTATIVE); `make interruptions` at every point
+(GREENLIGHT_KILL_MATRIX=all).
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ import pytest
 
 from ansible.module_utils.deploy_lock import identity
 from ansible.module_utils.haproxy_runtime import parse_map, read_servers, send
+
 from . import stack
 
 pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
 
-# Short holds keep a case near two minutes; every canary step is still there to be killed in.
-CANARY = ["-e", "deploy_strategy=canary", "-e", "deploy_canary_hold=4", "-e", "deploy_watch_seconds=4"]
+# Short holds keep each run near two minutes; every canary step is still there to be killed in.
+CANARY = ["-e", "deploy_strategy=canary", "-e", "deploy_canary_hold=3", "-e", "deploy_watch_seconds=3",
+          "-e", "deploy_judge_min_requests=10"]
 
-# Where in production's deploy greenlight is killed: the task it is in (from its log).
+# Where in production's deploy greenlight is killed: the task it is in (from its log), in deploy order.
 KILL_POINTS = {
     "after the lock": r"task: Put the environment back on its recorded release$",
     "backup": r"task: Dump the database$",
@@ -50,9 +54,10 @@ KILL_POINTS = {
 }
 SPLIT_AT = {"canary 5%": [5, 95], "canary 25%": [25, 75], "canary 50%": [50, 50]}
 
-MATRIX = [(point, "promote") for point in KILL_POINTS] + [("canary 25%", "rollback")]
-REPRESENTATIVE = [("canary 5%", "rollback"), ("migration", "promote"), ("between switch and record", "promote")]
-CASES = MATRIX if os.environ.get("GREENLIGHT_KILL_MATRIX") == "all" else REPRESENTATIVE
+# (kill point, what runs next). After a rollback the next promote starts from the top.
+MATRIX = [(point, "rollback" if point == "canary 25%" else "promote") for point in KILL_POINTS]
+REPRESENTATIVE = [("migration", "promote"), ("canary 5%", "rollback"), ("between switch and record", "promote")]
+CHAIN = MATRIX if os.environ.get("GREENLIGHT_KILL_MATRIX") == "all" else REPRESENTATIVE
 
 
 def weights() -> dict[str, int]:
@@ -67,8 +72,12 @@ def other_version() -> str:
     return "v2" if stack.live_version("production") == "v1" else "v1"
 
 
+def interruptions() -> list[dict]:
+    return [r for r in stack.history("production") if r["outcome"] == "interrupted"]
+
+
 class AfterRecovery(threading.Thread):
-    """Reads production's proxy the moment the rerun's production deploy is past its recovery step."""
+    """Reads production's proxy the moment a run's production deploy is past its recovery step."""
 
     def __init__(self, after_line: int) -> None:
         super().__init__(daemon=True)
@@ -80,61 +89,71 @@ class AfterRecovery(threading.Thread):
         stack.wait_for_log(r"task: Create the environment's private network", stage)
         self.seen = (weights(), sticky())
 
+    def check(self) -> None:
+        self.join(timeout=600)
+        assert self.seen is not None, "the rerun never got past production's recovery step"
+        seen_weights, seen_sticky = self.seen
+        assert sorted(seen_weights.values()) == [0, 100] and seen_sticky == "off", \
+            f"production still split after the recovery step: {self.seen}"
 
-@pytest.mark.parametrize(("point", "rerun"), CASES, ids=[f"{p}-then-{r}".replace(" ", "-") for p, r in CASES])
-def test_sigkill_then_a_plain_rerun_recovers_by_itself(point: str, rerun: str) -> None:
-    before, target = stack.live_version("production"), other_version()
-    interruptions = len([r for r in stack.history("production") if r["outcome"] == "interrupted"])
+
+def promote(target: str) -> tuple[subprocess.Popen, AfterRecovery]:
+    watcher = AfterRecovery(len(stack.log_lines()))
+    watcher.start()
+    return stack.greenlight("promote", target, *CANARY), watcher
+
+
+def kill_at(run: subprocess.Popen, point: str, after_line: int) -> tuple[dict, str]:
+    production = stack.wait_for_log(r"stage: deploy production", after_line, process=run)
+    stack.wait_for_log(KILL_POINTS[point], production, process=run)
+    if point in SPLIT_AT:
+        deadline = time.monotonic() + 30
+        while sorted(weights().values()) != SPLIT_AT[point] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+    stack.kill_tree(run)
+    return weights(), sticky()
+
+
+def test_killed_at_every_point_each_plain_rerun_recovers_and_the_last_converges() -> None:
+    target = other_version()
     with stack.load("production") as load:
-        start = len(stack.log_lines())
-        first = stack.greenlight("promote", target, *CANARY)
-        production = stack.wait_for_log(r"stage: deploy production", start, process=first)
-        stack.wait_for_log(KILL_POINTS[point], production, process=first)
-        if point in SPLIT_AT:
-            deadline = time.monotonic() + 30
-            while sorted(weights().values()) != SPLIT_AT[point] and time.monotonic() < deadline:
-                time.sleep(0.1)
-            time.sleep(1)
-        stack.kill_tree(first)
-        left = (weights(), sticky())
-        time.sleep(2)  # users keep coming while nothing runs
-
-        after = len(stack.log_lines())
-        watcher = AfterRecovery(after)
-        if rerun == "promote":
-            watcher.start()
-            done = stack.run_greenlight("promote", target, *CANARY)
-        else:
-            done = stack.run_greenlight("rollback", "production")
+        run, watcher = promote(target)
+        for point, following in CHAIN:
+            before = stack.live_version("production")
+            recorded = len(interruptions())
+            left = kill_at(run, point, watcher.after_line)
+            time.sleep(2)  # users keep coming while nothing runs
+            if following == "rollback":
+                done = stack.run_greenlight("rollback", "production")
+                assert done.returncode == 0, done.stdout + done.stderr
+                assert "was undone" in done.stdout, done.stdout
+                # Back on the release that served before the interrupted canary, not the one before that.
+                assert stack.live_version("production") == before
+                assert sorted(weights().values()) == [0, 100] and sticky() == "off"
+                run, watcher = promote(target)
+            else:
+                run, watcher = promote(target)
+                watcher.check()
+            found = interruptions()
+            assert len(found) == recorded + 1, f"the deploy killed at {point} was not recorded as interrupted"
+            assert (found[-1]["kind"], found[-1]["version"]) == ("deploy", target)
+            print(f"\nSIGKILL at {point}: production left at api weights {left[0]}, stickiness {left[1]}; "
+                  f"the {following} after it recovered: {' / '.join(found[-1]['recovered']) or 'nothing to undo'}")
+        stdout, stderr = run.communicate(timeout=900)
     summary = load.report.summary()
-    recorded = [r for r in stack.history("production") if r["outcome"] == "interrupted"]
-    assert len(recorded) == interruptions + 1, "the interrupted deploy was not recorded"
-    interrupted = recorded[-1]
-    print(f"\nSIGKILL at {point}: left api weights {left[0]}, stickiness {left[1]}; "
-          f"{rerun} then: {' / '.join(interrupted['recovered']) or 'nothing to undo'}; "
-          f"load {json.dumps(summary)}")
+    print(f"load over the {len(CHAIN)} kills and their reruns: {json.dumps(summary)}")
 
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert run.returncode == 0, stdout + stderr
+    watcher.check()
+    assert "interrupted deploy" in stdout, stdout
+    assert stack.live_version("production") == target
+    assert stack.history("production")[-1]["kind"] == "promote"
+    assert not stack.lock_file("production").exists()
+    assert sorted(weights().values()) == [0, 100] and sticky() == "off"
     assert summary["failed"] == 0, summary
-    assert summary["requests"] > 1000, summary
     stored = {item["sku"] for item in json.loads(stack.get("production", "/api/items")[1])}
     assert set(load.report.created_skus) <= stored, "an acknowledged write is missing"
-    assert interrupted["kind"] == "deploy" and interrupted["version"] == target
-    assert not stack.lock_file("production").exists()
-    final = weights()
-    assert sorted(final.values()) == [0, 100] and sticky() == "off"
-    if rerun == "promote":
-        watcher.join(timeout=60)
-        assert watcher.seen is not None, "the rerun never got past production's recovery"
-        seen_weights, seen_sticky = watcher.seen
-        assert sorted(seen_weights.values()) == [0, 100] and seen_sticky == "off", watcher.seen
-        assert stack.live_version("production") == target
-        assert "interrupted deploy" in done.stdout, done.stdout
-        assert stack.history("production")[-1]["kind"] == "promote"
-    else:
-        # Back on the release that served before the interrupted canary, not the one before that.
-        assert stack.live_version("production") == before
-        assert "was undone" in done.stdout, done.stdout
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
