@@ -46,6 +46,8 @@ notes: {description: What recovery did, one line each., returned: always, type: 
 problems: {description: What it could not put right, one line each., returned: always, type: list}
 live: {description: "What serves afterwards: version, commit, color, serving, warm ({} when nothing).", returned: always, type: dict}
 record: {description: The record added to the history ({} when none)., returned: always, type: dict}
+moved_traffic: {description: Whether the traffic had to be moved back., returned: always, type: bool}
+containers: {description: "The environment's containers afterwards, by name: state, image, part, version, commit.", returned: always, type: dict}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -9,8 +9,9 @@ module: greenlight_rollback
 short_description: Move all traffic back to the warm old color in one call, and record it
 description:
   - First puts the environment back on its recorded release (module_utils/recovery.py, as
-    every deploy does). When that undid an interrupted deploy, the environment is back on
-    the release that was live before it: that is the rollback (C(mode) recovered).
+    every deploy does). When that moved the traffic of an interrupted deploy back, the
+    environment is back on the release that was live before it: that is the rollback
+    (C(mode) recovered).
   - Otherwise reads the history, the containers (Docker API) and HAProxy's servers, and
     decides with module_utils/rollback_plan.py whether the old color is warm with the
     previous release. When it is, moves all traffic there in one runtime-API connection and
@@ -103,7 +104,8 @@ def run(module: AnsibleModule, proxy: Proxy, started: str, interrupted: dict | N
         recovery = recover(proxy, params["configs"], params["history"], params["docker_socket"], params["labels"],
                            interrupted)
         undone = recovery["record"]
-        if undone.get("outcome") == "interrupted" and undone.get("kind") == "deploy" and recovery["live"]:
+        # An interrupted deploy that users saw (the traffic had to come back): undoing it was the rollback.
+        if undone.get("kind") == "deploy" and undone.get("outcome") == "interrupted" and recovery["moved_traffic"]:
             live = recovery["live"]
             module.exit_json(changed=True, mode="recovered", from_version=undone.get("version", ""),
                              to_version=live.get("version", ""), to_commit=live.get("commit", ""),

@@ -123,7 +123,7 @@ def _remove_colors(proxy: Proxy, colors: list[str], containers: dict[str, Contai
 def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket: str, labels: dict[str, str],
             interrupted: dict | None = None, record: dict | None = None, one_off_timeout: float = 600.0,
             reason: str = "") -> dict:
-    """Gather, plan, act, and record; returns {changed, notes, problems, live, record}.
+    """Gather, plan, act, and record; returns {changed, notes, problems, live, record, containers, moved_traffic}.
 
     `interrupted`: the lock of a run found gone (its purpose names what it did): recorded as
     interrupted. `record`: the fields of a run that failed (its rescue calls this): recorded
@@ -168,7 +168,7 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
     live_after = result.live.as_dict() if result.live else {}
     recovered = result.notes + result.problems
     added = None
-    if interrupted and _finished(records, interrupted):
+    if interrupted and finished(records, interrupted):
         interrupted = None  # it had recorded its outcome: it stopped after its work, while letting go
     if interrupted:
         purpose = interrupted.get("purpose") or {}
@@ -178,7 +178,7 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
             "kind": purpose.get("kind") if purpose.get("kind") in history.KINDS else "deploy",
             "env": purpose.get("env", ""), "version": str(purpose.get("version", "")),
             "actor": holder.get("user") or "unknown",
-            "started": _iso(since), "outcome": "interrupted", "live": live_after, "recovered": recovered,
+            "started": purpose.get("started") or _iso(since), "outcome": "interrupted", "live": live_after, "recovered": recovered,
             "previous_version": live.version if live else "", "previous_commit": live.commit if live else "",
             "error": (f"interrupted: the run (pid {holder.get('pid', '?')} on {holder.get('host', '?')}) "
                       f"{reason or 'ended without finishing'}; its lock was taken over"
@@ -191,14 +191,25 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
         added = history.append(history_path, {"kind": "recovery", "live": live_after, "recovered": recovered,
                                               "version": live.version if live else "",
                                               "commit": live.commit if live else ""})
+    remaining = {name: {"state": c.state, "image": c.image, "part": c.part, "version": c.version, "commit": c.commit}
+                 for name, c in containers.items() if name not in result.remove}
     return {"changed": changed or added is not None, "notes": result.notes, "problems": result.problems,
-            "live": live_after, "record": added or {}}
+            "live": live_after, "record": added or {}, "containers": remaining,
+            "moved_traffic": result.switch and observed is not None}
 
 
-def _finished(records: list[dict], lock: dict) -> bool:
-    """Whether the run of `lock` wrote a record: one that ended after it took the lock."""
-    taken = _iso(lock.get("since") or 0)
-    return bool(taken) and any(str(record.get("ended", "")) > taken for record in records)
+def finished(records: list[dict], lock: dict) -> bool:
+    """Whether the run of `lock` recorded its own outcome (it was stopped while letting go).
+
+    Its purpose names its kind, version and start, as its final record does; records it
+    wrote along the way (what its own recovery did) do not count.
+    """
+    purpose = lock.get("purpose") or {}
+    if not purpose.get("started"):
+        return False
+    return any(record.get("kind") == purpose.get("kind") and record.get("started") == purpose["started"]
+               and str(record.get("version")) == str(purpose.get("version")) and record.get("outcome") in ("success", "failed")
+               for record in records)
 
 
 def _iso(epoch: float) -> str:

@@ -5,11 +5,11 @@ The kill test promotes the release production does not run, under 100 requests/s
 and writes on production, and kills the whole greenlight process tree with SIGKILL (frozen
 first, as a power cut or the OOM killer would leave it) at one point of production's
 deploy; then a plain `greenlight promote` of the same release runs, as cron would, and is
-itself killed at the next point, and so on (once `greenlight rollback production` follows
-instead); the last plain promote runs to its end. After each kill the next run must have
-recorded the interruption and left production on one color with stickiness off once its
-recovery step ran; the rollback must put back the release live before the interrupted
-canary; the last run must converge; and no request may fail over all of it.
+itself killed at the next point, and so on; once `greenlight rollback production` follows
+a kill instead. After each kill the next run must have recorded the interruption and left
+production on one color with stickiness off once its recovery step ran; the rollback must
+put back the release live before the interrupted deploy, not the one before that; the last
+run must converge; and no request may fail over all of it.
 
 `make test` kills at three points (REPRESENTATIVE); `make interruptions` at every point
 (GREENLIGHT_KILL_MATRIX=all).
@@ -56,7 +56,7 @@ SPLIT_AT = {"canary 5%": [5, 95], "canary 25%": [25, 75], "canary 50%": [50, 50]
 
 # (kill point, what runs next). After a rollback the next promote starts from the top.
 MATRIX = [(point, "rollback" if point == "canary 25%" else "promote") for point in KILL_POINTS]
-REPRESENTATIVE = [("migration", "promote"), ("canary 5%", "rollback"), ("between switch and record", "promote")]
+REPRESENTATIVE = [("migration", "promote"), ("canary 5%", "promote"), ("between switch and record", "rollback")]
 CHAIN = MATRIX if os.environ.get("GREENLIGHT_KILL_MATRIX") == "all" else REPRESENTATIVE
 
 
@@ -117,9 +117,10 @@ def kill_at(run: subprocess.Popen, point: str, after_line: int) -> tuple[dict, s
 
 def test_killed_at_every_point_each_plain_rerun_recovers_and_the_last_converges() -> None:
     target = other_version()
+    run: subprocess.Popen | None = None
     with stack.load("production") as load:
         run, watcher = promote(target)
-        for point, following in CHAIN:
+        for index, (point, following) in enumerate(CHAIN):
             before = stack.live_version("production")
             recorded = len(interruptions())
             left = kill_at(run, point, watcher.after_line)
@@ -128,10 +129,12 @@ def test_killed_at_every_point_each_plain_rerun_recovers_and_the_last_converges(
                 done = stack.run_greenlight("rollback", "production")
                 assert done.returncode == 0, done.stdout + done.stderr
                 assert "was undone" in done.stdout, done.stdout
-                # Back on the release that served before the interrupted canary, not the one before that.
+                # Back on the release that served before the interrupted deploy, not the one before that.
                 assert stack.live_version("production") == before
                 assert sorted(weights().values()) == [0, 100] and sticky() == "off"
-                run, watcher = promote(target)
+                run = None
+                if index < len(CHAIN) - 1:
+                    run, watcher = promote(target)
             else:
                 run, watcher = promote(target)
                 watcher.check()
@@ -140,15 +143,18 @@ def test_killed_at_every_point_each_plain_rerun_recovers_and_the_last_converges(
             assert (found[-1]["kind"], found[-1]["version"]) == ("deploy", target)
             print(f"\nSIGKILL at {point}: production left at api weights {left[0]}, stickiness {left[1]}; "
                   f"the {following} after it recovered: {' / '.join(found[-1]['recovered']) or 'nothing to undo'}")
-        stdout, stderr = run.communicate(timeout=900)
+        if run is not None:
+            stdout, stderr = run.communicate(timeout=900)
     summary = load.report.summary()
-    print(f"load over the {len(CHAIN)} kills and their reruns: {json.dumps(summary)}")
+    print(f"load over the {len(CHAIN)} kills and the runs after them: {json.dumps(summary)}")
 
-    assert run.returncode == 0, stdout + stderr
-    watcher.check()
-    assert "interrupted deploy" in stdout, stdout
-    assert stack.live_version("production") == target
-    assert stack.history("production")[-1]["kind"] == "promote"
+    if run is not None:
+        # The last plain promote converges.
+        assert run.returncode == 0, stdout + stderr
+        watcher.check()
+        assert "interrupted deploy" in stdout, stdout
+        assert stack.live_version("production") == target
+        assert stack.history("production")[-1]["kind"] == "promote"
     assert not stack.lock_file("production").exists()
     assert sorted(weights().values()) == [0, 100] and sticky() == "off"
     assert summary["failed"] == 0, summary
@@ -156,23 +162,27 @@ def test_killed_at_every_point_each_plain_rerun_recovers_and_the_last_converges(
     assert set(load.report.created_skus) <= stored, "an acknowledged write is missing"
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_at_a_canary_step_stops_the_run_the_way_a_failure_does(signum: int, code: int) -> None:
-    before, target = stack.live_version("production"), other_version()
-    with stack.load("production") as load:
+@pytest.mark.parametrize(("signum", "code", "env"), [(signal.SIGTERM, 143, "production"), (signal.SIGINT, 130, "staging")],
+                         ids=["SIGTERM-production-under-load", "SIGINT-staging"])
+def test_a_signal_at_a_canary_step_stops_the_run_the_way_a_failure_does(signum: int, code: int, env: str) -> None:
+    before = stack.live_version(env)
+    target = "v2" if before == "v1" else "v1"
+    with stack.load(env) as load:
         start = len(stack.log_lines())
-        run = stack.greenlight("deploy", "production", target, *CANARY)
-        stack.wait_for_log(KILL_POINTS["canary 25%"], start, process=run)
+        run = stack.greenlight("deploy", env, target, *CANARY)
+        stack.wait_for_log(KILL_POINTS["canary 5%"], start, process=run)
         time.sleep(1)
         run.send_signal(signum)
         stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == code, stdout + stderr
     assert f"interrupted by {signal.Signals(signum).name}" in stderr
-    assert stack.live_version("production") == before
-    assert sorted(weights().values()) == [0, 100] and sticky() == "off"
-    assert not stack.lock_file("production").exists()
+    assert stack.live_version(env) == before
+    servers = read_servers(stack.admin_socket(env))["api"]
+    assert sorted(info["weight"] for info in servers.values()) == [0, 100]
+    assert parse_map(send(stack.admin_socket(env), ["show map /usr/local/etc/haproxy/sticky.map"]))["canary"] == "off"
+    assert not stack.lock_file(env).exists()
     assert stack.run_greenlight("lock", "status").stdout.count("free") == 3
-    record = stack.history("production")[-1]
+    record = stack.history(env)[-1]
     assert (record["outcome"], record["version"]) == ("interrupted", target)
     assert f"stopped by {signal.Signals(signum).name}" in record["error"]
     assert load.report.summary()["failed"] == 0, load.report.summary()
@@ -189,22 +199,26 @@ def test_the_lock_of_a_dead_run_is_taken_over_and_a_live_ones_is_not() -> None:
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     try:
         write_lock(sleeper.pid)
-        refused = stack.run_greenlight("deploy", "production", live)
+        refused = stack.run_greenlight("rollback", "production")
         assert refused.returncode == 75, refused.stdout + refused.stderr
         assert f"pid {sleeper.pid}" in refused.stderr
         status = stack.run_greenlight("lock", "status")
         assert f"pid {sleeper.pid}" in status.stdout and "its holder runs" in status.stdout
         release = stack.run_greenlight("lock", "release", "production")
         assert release.returncode == 75 and "still runs" in release.stderr
+        assert stack.lock_file("production").exists()
     finally:
         sleeper.kill()
         sleeper.wait()
 
-    taken = stack.run_greenlight("deploy", "production", live)
+    # The holder is gone: the next run takes the lock over, recovers, records the interrupted
+    # run, and goes on; v9 never reached users, so the rollback is the ordinary one.
+    records = len(stack.history("production"))
+    taken = stack.run_greenlight("rollback", "production")
     assert taken.returncode == 0, taken.stdout + taken.stderr
-    assert "interrupted deploy of v9" in taken.stdout
-    record = stack.history("production")[-1]
-    assert (record["outcome"], record["version"]) == ("interrupted", "v9")
+    assert "rolled back" in taken.stdout and stack.live_version("production") != live
+    interrupted = stack.history("production")[records]
+    assert (interrupted["outcome"], interrupted["version"]) == ("interrupted", "v9")
     assert not stack.lock_file("production").exists()
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

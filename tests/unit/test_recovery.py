@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ansible.module_utils.docker_api import Container
 from ansible.module_utils.history import Live
-from ansible.module_utils.recovery import plan
+from ansible.module_utils.recovery import finished, plan
 
 from .helpers import PREFIX, V1, V2, V3, color, observed, proxy
 
@@ -89,3 +89,14 @@ def test_one_off_containers_are_waited_for_then_removed() -> None:
 def test_a_stopped_proxy_gets_the_recorded_state_without_a_switch() -> None:
     result = plan(proxy(), LIVE_V1_BLUE, None, color("blue", V1, "v1"))
     assert result.traffic.live == "blue" and not result.switch
+
+
+def test_a_run_stopped_after_its_own_record_is_not_called_interrupted() -> None:
+    lock = {"purpose": {"kind": "deploy", "version": "v2", "started": "2026-11-27T10:00:00Z"}}
+    # What its own recovery wrote along the way does not count; its outcome does.
+    along_the_way = [{"kind": "deploy", "version": "v2", "outcome": "interrupted", "started": "2026-11-27T09:58:00Z"},
+                     {"kind": "recovery", "outcome": "success", "started": "2026-11-27T10:00:00Z"}]
+    assert not finished(along_the_way, lock)
+    done = along_the_way + [{"kind": "deploy", "version": "v2", "outcome": "success", "started": "2026-11-27T10:00:00Z"}]
+    assert finished(done, lock)
+    assert not finished(done, {"purpose": {"kind": "rollback"}})  # no start to match: interrupted
