@@ -179,8 +179,8 @@ class LockAlert:
             variables = {**self.runner.inventory_vars("production"), **self.extra_vars}
             minutes = float(variables.get("greenlight_lock_alert_minutes", LOCK_ALERT_MINUTES))
             config = NotifyConfig.from_vars(variables)
-        except (ValueError, TypeError):
-            return  # bad settings are reported by the run's own notification
+        except Exception:  # noqa: BLE001 - best effort: the run's own notification reports bad settings
+            return
         if self.done.wait(max(0.0, minutes * 60 - (time.monotonic() - started))):
             return
         notice = Notice(kind="lock", outcome="held too long", env="this host", version="",
