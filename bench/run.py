@@ -3,12 +3,16 @@
     .venv/bin/python bench/run.py [--rate 250] [--min-requests 20000] [--cases naive blue_green ...]
 
 Each case is one deploy (or rollback) of a test copy of the sample app (app `bench`, state
-in /tmp/greenlight-bench, ports 17xxx) under a steady open-loop load of reads and writes:
-the load starts, runs LEAD_S alone, the deploy runs, and the load goes on for at least
-TAIL_S after it and until --min-requests were sent. The `naive` case does the same to a
-docker-compose project whose backend container `docker-compose up -d` recreates with the
-new image. Prints one markdown table (also written to /tmp/greenlight-bench/results.md)
-and exits 1 when a target is missed, 2 when the bench cannot run at all.
+in /tmp/greenlight-bench, ports 17xxx) under a steady load of reads and writes on a fixed
+timetable (greenlight.load: latency from each request's due time): the load starts, runs
+LEAD_S alone, the deploy runs, and the load goes on for at least TAIL_S after it and until
+--min-requests were sent. The strategies upgrade v1 to v2 (a migration) on a fresh
+database each. The `naive` case does the same to a docker-compose project whose backend
+container `docker-compose up -d` recreates with the new image. The `judge` case deploys
+releases made to test the canary judge (`slow`, `flaky2`) and the good v2, --judge-runs
+times each, and counts how often the judge rolled back. Prints markdown tables (also
+written to /tmp/greenlight-bench/results.md) and exits 1 when a target is missed, 2 when
+the bench cannot run at all.
 """
 
 from __future__ import annotations
@@ -55,9 +59,7 @@ NAIVE_URL = "http://127.0.0.1:17600"
 
 LEAD_S = 5.0
 TAIL_S = 5.0
-# Threads of the load generator. Load is open-loop only while every request finds a free
-# thread: at 250/s and ~100 ms responses during a deploy (2 busy cores) that takes 25;
-# with fewer the generator waits for answers and sends less than the rate asked.
+# Threads the load generator starts with; it adds more while requests fall behind their time.
 LOAD_WORKERS = 48
 # Deploys that only prepare a case skip the watch window after the switch (not measured).
 UNMEASURED = ("-e", "deploy_watch_seconds=0")
@@ -67,7 +69,10 @@ ROLLBACK_TARGET_MS = 100
 FLAKY_MAX_FAILED_PERCENT = 1.0
 
 # Every case, in the order they run.
-CASES = ("naive", "blue_green", "canary", "rolling", "rollback", "flaky", "unhealthy")
+CASES = ("naive", "blue_green", "canary", "rolling", "rollback", "flaky", "unhealthy", "judge")
+# The judge case: releases, rates (requests/s) and the share of runs that must be rolled back.
+JUDGE_ROWS = (("fault/slow", 10, 0.95), ("fault/slow", 100, 1.0), ("fault/flaky2", 10, 0.95),
+              ("fault/flaky2", 100, 1.0), ("v2", 100, 0.0))
 
 
 class BenchError(Exception):
@@ -95,6 +100,8 @@ class Result:
     misses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     baseline: bool = False
+    rollback: str = "n/a"
+    recreate: str = "n/a"
 
     @property
     def summary(self) -> dict:
@@ -109,7 +116,7 @@ class Result:
     def met(self) -> str:
         if self.baseline:
             return "-"
-        return "no" if self.misses else "yes"
+        return "no" if self.misses or not self.window.report.rate_met else "yes"
 
 
 def log(message: str) -> None:
@@ -277,6 +284,9 @@ def common_misses(window: Window, min_requests: int) -> list[str]:
     misses = []
     if window.report.total < min_requests:
         misses.append(f"only {window.report.total} requests")
+    if not window.report.rate_met:
+        misses.append(f"the load fell short: {window.report.achieved_rate:.0f} of {window.report.asked_rate:.0f} "
+                      "requests/s asked")
     return misses
 
 
@@ -333,8 +343,8 @@ def naive_case(logs: Logs, rate: float, min_requests: int) -> Result:
     except (OSError, ValueError) as exc:
         version = f"unknown ({exc})"
     remove_naive(log_file)
-    result = Result("naive compose", "compose recreate", "v1 -> v2", window,
-                    format_ms(recreate_ms[0] if recreate_ms else None), "baseline, for comparison", baseline=True)
+    result = Result("naive compose", "compose recreate", "v1 -> v2", window, "n/a", "baseline, for comparison",
+                    baseline=True, recreate=format_ms(recreate_ms[0] if recreate_ms else None))
     if window.rc != 0 or version != "v2":
         result.notes.append(f"the recreate did not end on v2 (rc {window.rc}, version {version})")
     return result
@@ -366,7 +376,9 @@ def greenlight_window(logs: Logs, name: str, rate: float, min_requests: int,
 
 
 def strategy_case(logs: Logs, rate: float, min_requests: int, strategy: str) -> Result:
-    version = other_release(current_release())
+    # The upgrade users do: v1 to v2, with v2's migration, on a database no earlier case touched.
+    fresh_v1(logs)
+    version = "v2"
     log(f"{strategy}: deploy {version} under {rate:.0f} requests/s")
     run = greenlight_window(logs, strategy, rate, min_requests, lambda f: deploy(f, version, strategy))
     switch = milliseconds(run.record or {}, "switch_ms")
@@ -392,10 +404,9 @@ def rollback_case(logs: Logs, rate: float, min_requests: int) -> Result:
     run = greenlight_window(logs, "rollback", rate, min_requests, lambda f: playbook(f, "rollback.yml"))
     record = run.record or {}
     switch, rollback = milliseconds(record, "switch_ms"), milliseconds(record, "rollback_ms")
-    result = Result("rollback", "rollback.yml", f"{run.before} -> {run.after}", run.window,
-                    f"{format_ms(switch)} (rollback {format_ms(rollback)})",
+    result = Result("rollback", "rollback.yml", f"{run.before} -> {run.after}", run.window, format_ms(switch),
                     f"0 failed of >= {min_requests}, switch <= {ROLLBACK_TARGET_MS} ms",
-                    common_misses(run.window, min_requests))
+                    common_misses(run.window, min_requests), rollback=format_ms(rollback))
     if run.window.rc != 0:
         result.misses.append(f"rollback failed (rc {run.window.rc})")
     if run.after != other_release(version):
@@ -416,10 +427,9 @@ def flaky_case(logs: Logs, rate: float, min_requests: int) -> Result:
                             lambda f: deploy(f, "fault/flaky", "canary"))
     record = run.record or {}
     switch, rollback = milliseconds(record, "switch_ms"), milliseconds(record, "rollback_ms")
-    result = Result("canary flaky", "canary", f"{run.before} -> fault/flaky", run.window,
-                    f"{format_ms(switch)} (rollback {format_ms(rollback)})",
+    result = Result("canary flaky", "canary", f"{run.before} -> fault/flaky", run.window, format_ms(switch),
                     f"rolled back, < {FLAKY_MAX_FAILED_PERCENT:g}% failed, rollback <= {ROLLBACK_TARGET_MS} ms",
-                    common_misses(run.window, min_requests))
+                    common_misses(run.window, min_requests), rollback=format_ms(rollback))
     if run.window.rc == 0:
         result.misses.append("the deploy succeeded: flaky went live")
     if run.after != run.before:
@@ -472,6 +482,69 @@ def unhealthy_case(logs: Logs, rate: float, min_requests: int) -> Result:
     return result
 
 
+# --- the judge: releases made to test it, many runs each -------------------------------
+
+@dataclass
+class JudgeRow:
+    release: str
+    rate: float
+    target: float
+    runs: list[tuple[bool, str, dict]] = field(default_factory=list)  # (rolled back, reason, load summary)
+
+    @property
+    def rolled_back(self) -> int:
+        return sum(rolled for rolled, _, _ in self.runs)
+
+    @property
+    def share(self) -> float:
+        return self.rolled_back / len(self.runs) if self.runs else 0.0
+
+    @property
+    def rate_met(self) -> bool:
+        return all(summary["rate_met"] for _, _, summary in self.runs)
+
+    @property
+    def met(self) -> bool:
+        good = self.share <= self.target if self.target == 0 else self.share >= self.target
+        return bool(self.runs) and good and self.rate_met
+
+
+def judge_case(logs: Logs, runs: int) -> list[JudgeRow]:
+    """Each release of JUDGE_ROWS deployed with canary `runs` times under its rate; how often the judge said no."""
+    rows = [JudgeRow(release, rate, target) for release, rate, target in JUDGE_ROWS]
+    for row in rows:
+        for run_number in range(1, runs + 1):
+            version = row.release if row.release.startswith("fault/") else other_release(current_release())
+            name = f"judge-{row.release.replace('/', '-')}-{row.rate:g}-{run_number}"
+            run = greenlight_window(logs, name, row.rate, 0, lambda f, v=version: deploy(f, v, "canary"))
+            record = run.record or {}
+            failed = [w for w in record.get("analysis", []) if w.get("outcome") == "fail"]
+            rolled = run.window.rc != 0 and bool(failed)
+            if run.window.rc != 0 and not failed:
+                raise BenchError(f"{name}: the deploy failed without a verdict; see its log")
+            reason = f"{failed[-1].get('window')}: {failed[-1].get('reason', '')}" if failed else ""
+            row.runs.append((rolled, reason, run.window.report.summary()))
+            log(f"{name}: {'rolled back' if rolled else 'went live'} {reason[:160]}")
+    return rows
+
+
+def judge_table(rows: list[JudgeRow], runs: int) -> str:
+    lines = ["| release | requests/s | runs | rolled back | share | target | load rate held | met |", "|" + "---|" * 8]
+    for row in rows:
+        target = "0 (a false rollback)" if row.target == 0 else f">= {row.target:.0%}"
+        achieved = min((summary["achieved_rate"] for _, _, summary in row.runs), default=0.0)
+        lines.append(f"| {row.release} | {row.rate:g} | {len(row.runs)} | {row.rolled_back} | {row.share:.0%} | "
+                     f"{target} | {'yes' if row.rate_met else 'no'} (lowest {achieved:g}/s) | "
+                     f"{'yes' if row.met else 'no'} |")
+    lines += ["", f"Canary with the production inventory's settings (steps 5/25/50/100 %, holds from 20 s, "
+              f"extended up to 120 s until the sample can catch 2% errors), {runs} runs per row.", ""]
+    for row in rows:
+        reasons = sorted({reason.split(";")[0] for rolled, reason, _ in row.runs if rolled})
+        if reasons:
+            lines.append(f"- {row.release} at {row.rate:g}/s, why: " + " | ".join(reasons[:4]))
+    return "\n".join(lines) + "\n"
+
+
 # --- setup and cleanup ------------------------------------------------------------------
 
 def remove_bench(keep_output: bool) -> None:
@@ -490,6 +563,13 @@ def remove_bench(keep_output: bool) -> None:
                 shutil.rmtree(path)
             else:
                 path.unlink()
+
+
+def fresh_v1(logs: Logs) -> None:
+    """A new environment on v1 with an empty database (the case after it upgrades it)."""
+    log("fresh database: remove the bench's environment and deploy v1 again (not measured)")
+    remove_bench(keep_output=True)
+    setup(logs, need_v2_image=False)
 
 
 def setup(logs: Logs, need_v2_image: bool) -> None:
@@ -530,7 +610,7 @@ def check_tools(cases: list[str]) -> None:
 # --- output -----------------------------------------------------------------------------
 
 COLUMNS = ("case", "strategy", "release", "requests", "failed", "failed %", "p50 ms", "p99 ms", "max ms",
-           "longest gap s", "switch ms", "target", "met")
+           "longest gap s", "switch ms", "rollback ms", "recreate ms", "target", "met")
 
 
 def table(results: list[Result], rate: float) -> str:
@@ -538,14 +618,17 @@ def table(results: list[Result], rate: float) -> str:
     for r in results:
         s = r.summary
         cells = (r.case, r.strategy, r.release, s["requests"], s["failed"], f"{r.failed_percent:.2f}",
-                 s["p50_ms"], s["p99_ms"], s["max_ms"], f"{s['longest_gap_s']:.3f}", r.switch, r.target, r.met)
+                 s["p50_ms"], s["p99_ms"], s["max_ms"], f"{s['longest_gap_s']:.3f}", r.switch, r.rollback,
+                 r.recreate, r.target, r.met)
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    lines += ["", f"Load: {rate:g} requests/s asked (1 in 5 a write), window = {LEAD_S:g} s before the deploy, "
-              f"the deploy, then at least {TAIL_S:g} s and until the minimum count was sent.", ""]
+    lines += ["", f"Load: {rate:g} requests/s asked (1 in 5 a write) on a fixed timetable, latency from each "
+              f"request's due time; window = {LEAD_S:g} s before the deploy, the deploy, then at least {TAIL_S:g} s "
+              "and until the minimum count was sent. switch ms: HAProxy applying the move of the traffic; "
+              "rollback ms: from the judge's decision to the traffic back; recreate ms: `docker-compose up -d`.", ""]
     for r in results:
         w = r.window
-        sent = w.report.total / w.seconds
-        behind = " -- the load fell behind the rate asked" if sent < 0.95 * rate else ""
+        sent = w.report.achieved_rate
+        behind = " -- the load fell short of the rate asked" if not w.report.rate_met else ""
         lines.append(f"- {r.case}: window {w.seconds:.1f} s ({sent:.0f} requests/s sent{behind}), "
                      f"deploy {w.deploy_seconds:.1f} s, rc {w.rc}"
                      + "".join(f"; {note}" for note in r.notes)
@@ -568,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"cases to run, always in this order: {' '.join(CASES)} (default all)")
     parser.add_argument("-e", "--extra-var", action="append", default=[], metavar="KEY=VALUE",
                         help="passed to every playbook as -e (for example deploy_canary_hold=10); repeatable")
+    parser.add_argument("--judge-runs", type=int, default=10, help="runs of each judge row (default 10)")
     parser.add_argument("--keep", action="store_true", help="leave the bench's environment running at the end")
     args = parser.parse_args(argv)
     EXTRA_VARS.extend(args.extra_var)
@@ -585,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     results: list[Result] = []
+    judged: list[JudgeRow] = []
     started = time.monotonic()
     try:
         check_tools(cases)
@@ -597,7 +682,10 @@ def main(argv: list[str] | None = None) -> int:
         logs = Logs()
         setup(logs, need_v2_image="naive" in cases)
         for case in cases:
-            results.append(case_functions[case](logs, args.rate, args.min_requests))
+            if case == "judge":
+                judged = judge_case(logs, args.judge_runs)
+            else:
+                results.append(case_functions[case](logs, args.rate, args.min_requests))
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
@@ -605,14 +693,16 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: interrupted", file=sys.stderr)
         return 130
     finally:
-        if results:
-            output = table(results, args.rate)
+        if results or judged:
+            output = (table(results, args.rate) if results else "") + (
+                "\n## The judge\n\n" + judge_table(judged, args.judge_runs) if judged else "")
             print(output)
             RESULTS.write_text(output)
         if not args.keep:
             log("remove the bench's containers, networks, volumes and state (results and logs stay)")
             remove_bench(keep_output=True)
-    missed = [r.case for r in results if r.misses]
+    missed = [r.case for r in results if r.met == "no"] + [
+        f"judge {row.release} at {row.rate:g}/s" for row in judged if not row.met]
     log(f"done in {time.monotonic() - started:.0f} s; results in {RESULTS}, logs in {LOGS}")
     if missed:
         print(f"bench: targets missed: {', '.join(missed)}", file=sys.stderr)

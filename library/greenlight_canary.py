@@ -1,22 +1,28 @@
 #!/usr/bin/python
-"""One canary step or watch window: move traffic, watch the colors, judge, roll back if worse."""
+"""One canary step or watch window: move traffic, watch the releases, judge, roll back if worse."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
 module: greenlight_canary
-short_description: Judge a new release against the old one from HAProxy's counters, and roll back when it is worse
+short_description: Judge a new release against the old one from each request HAProxy logged, and roll back when it is worse
 description:
   - Optionally sets the new color's share of the traffic (O(weight) percent; the old color
     gets the rest) and turns cookie stickiness on while both colors take traffic.
-  - Watches both colors for O(hold) seconds, reading HAProxy's per-server counters (requests,
-    5xx and broken responses, response time, health) every second.
-  - Judges the new color against the old with the canary judge (module_utils/canary_judge.py):
-    unhealthy, or a 5xx rate or response time worse than the old color's, fails the step;
-    a failure seen during the hold ends it at once.
-  - When the new color has answered too few requests to be judged, sends synthetic GET
-    requests to it (O(synthetic_url), loopback only) until it has, then judges again.
+  - Reads every request of the window from HAProxy's C(judge) ring buffer as it is logged
+    (module_utils/request_log.py), and the servers' health every second.
+  - Judges the new release with the canary judge (module_utils/canary_judge.py) against the
+    old color over the same window when it answered enough requests, else against
+    O(baseline), the old release's profile recorded before any traffic moved (after the
+    switch the old color answers nothing, so the watch window always uses the baseline).
+    Errors (5xx, broken connections), p95 latency per route and health are judged; a
+    failure seen during the hold ends it at once.
+  - The hold adapts to traffic: it lasts at least O(hold) seconds and is extended, up to
+    O(max_hold), until the window holds enough requests to catch a release failing
+    O(detect_rate) more requests with probability O(power). When live traffic is too thin
+    to get there in time, synthetic GETs go to O(synthetic_url) (the new release alone,
+    loopback only), paced to reach that count by the end of the hold.
   - On failure with O(rollback), moves all traffic back to the old color in one runtime API
     connection (weights, preview and stickiness together, module_utils/traffic.py) and
     reports how long that took after the decision, then fails with the verdict's reason and
@@ -33,17 +39,25 @@ options:
     elements: str
     required: true
   old_colors:
-    description: Colors that run the old release (the baseline, and the rollback target); may be empty.
+    description: Colors that run the old release (compared over the same window, and the rollback target); may be empty.
     type: list
     elements: str
     default: []
+  baseline:
+    description: The old release's profile recorded before traffic moved (greenlight_baseline's C(baseline)); may be empty.
+    type: dict
+    default: {}
   weight:
     description: Percent of the traffic for the new colors during this step; omit to keep the weights (a watch window).
     type: int
   hold:
-    description: Seconds to watch.
+    description: Seconds to watch, at least.
     type: float
     default: 20
+  max_hold:
+    description: Seconds the hold may be extended to, waiting for enough requests; below O(hold) means O(hold).
+    type: float
+    default: 0
   synthetic_url:
     description: Base URL on 127.0.0.1 that reaches the new colors, for synthetic requests.
     type: str
@@ -52,27 +66,11 @@ options:
     description: Paths requested by synthetic GETs, in turn.
     type: list
     elements: str
-    default: [/api/items, /api/version, /health]
-  min_requests:
-    description: Requests the new colors must have answered before they can be judged.
-    type: int
-    default: 50
-  error_margin:
-    description: How much higher than the old colors' the new colors' error rate may be (0.01 is one percentage point).
-    type: float
-    default: 0.01
-  significance:
-    description: A higher error rate fails only when it is this unlikely to be chance (one-sided binomial test).
-    type: float
-    default: 0.05
-  latency_ratio:
-    description: The new colors fail when their mean response time exceeds the old colors' times this...
-    type: float
-    default: 2.0
-  latency_floor_ms:
-    description: ...and exceeds it by more than this many milliseconds.
-    type: float
-    default: 100
+    default: [/api/items, /api/version]
+  thresholds:
+    description: The judge's settings (module_utils/canary_judge.py Thresholds; README, The judge); unset ones keep their defaults.
+    type: dict
+    default: {}
   rollback:
     description: Move all traffic back to O(old_colors) when the verdict is a failure.
     type: bool
@@ -90,14 +88,16 @@ EXAMPLES = r"""
     proxy: "{{ proxy_runtime }}"
     new_colors: [green]
     old_colors: [blue]
+    baseline: "{{ deploy_baseline.baseline }}"
     weight: 5
     hold: 20
+    max_hold: 120
     synthetic_url: http://127.0.0.1:9080
 """
 
 RETURN = r"""
 verdict:
-  description: outcome (pass or fail), reason, and the numbers of both sides (requests, errors, response_ms, healthy).
+  description: outcome (pass or fail), reason, evidence (requests, needed, power) and both sides' numbers.
   returned: always
   type: dict
 rolled_back:
@@ -113,7 +113,7 @@ switch_ms:
   returned: always
   type: float
 synthetic_requests:
-  description: Synthetic requests sent to reach min_requests.
+  description: Synthetic requests sent because live traffic was thin.
   returned: always
   type: int
 seconds:
@@ -122,70 +122,173 @@ seconds:
   type: float
 """
 
+import http.client
+import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import replace
+from dataclasses import fields, replace
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, Sample, Thresholds, judge
+from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, Sample, Thresholds, Verdict, evidence, judge
 from ansible.module_utils.deploy_lock import holds
-from ansible.module_utils.haproxy_runtime import HAProxyError, color_totals, read_servers
+from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers
+from ansible.module_utils.request_log import Stream
 from ansible.module_utils.traffic import PROXY_SPEC, Proxy, canary, stable, switch
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SYNTHETIC_TIMEOUT_S = 5.0
 EARLY_STOP_STRICTNESS = 20
+TICK_S = 0.5
+# How long the proxy may be away (restarting) before the window gives up.
+PROXY_AWAY_S = 30.0
 
 
 class LostLock(Exception):
     """Another run took the environment's lock over: this one must not touch anything."""
 
 
-class Window:
-    """Counters of the new and old colors since the window opened."""
+def reference(concurrent: Sample, baseline: Sample, thresholds: Thresholds) -> Sample:
+    """What the new release is compared with: the old color over the same window where it
+    answered enough (same moment, same load), the recorded baseline elsewhere."""
+    counts = concurrent if concurrent.requests >= thresholds.min_requests else baseline
+    latencies = dict(baseline.latencies)
+    latencies.update({route: times for route, times in concurrent.latencies.items()
+                      if len(times) >= thresholds.latency_min_requests})
+    return Sample(counts.requests, counts.errors, counts.client_errors, latencies)
 
-    def __init__(self, proxy: Proxy, params: dict) -> None:
+
+class Window:
+    """Every request of the new and old colors since the window opened."""
+
+    def __init__(self, proxy: Proxy, params: dict, thresholds: Thresholds) -> None:
         self.proxy = proxy
         self.params = params
-        self.users = [pool.name for pool in proxy.pools]
-        self.counted = self.users + [pool.preview for pool in proxy.pools]
-        self.start = read_servers(proxy.socket)
+        self.thresholds = thresholds
+        self.baseline = Sample.from_data(params["baseline"])
+        self.users = {pool.name for pool in proxy.pools}
+        self.counted = self.users | {pool.preview for pool in proxy.pools}
+        self.stream = Stream(proxy.socket)
+        self.requests: list = []
+        self.last_health, self.health_read = "UP", time.monotonic()
 
-    def sample(self, colors: list[str], servers: dict) -> Sample:
-        before = color_totals(self.start, colors, self.counted)
-        now = color_totals(servers, colors, self.counted)
-        live = [servers.get(backend, {}).get(color, {}) for backend in self.users for color in colors]
-        # HAProxy's rtime: mean response time of the server's last 1024 requests.
-        times = [server.get("rtime", 0) for server in live if isinstance(server.get("rtime"), int)]
-        healthy = bool(live) and all(server.get("status") in ("UP", "DRAIN") for server in live)
-        return Sample(requests=now["requests"] - before["requests"],
-                      errors=now["errors"] - before["errors"],
-                      response_ms=float(max(times, default=0)),
-                      healthy=healthy)
+    def collect(self, seconds: float) -> None:
+        self.requests.extend(self.stream.read(seconds))
 
-    def verdict(self, thresholds: Thresholds):
+    def health(self) -> str:
+        """HAProxy's state of the new colors' servers in the users' pools: the first not up, else "UP".
+
+        While the proxy restarts its socket is gone for a moment: the last state read stands,
+        for up to PROXY_AWAY_S, so a restart does not fail a good release.
+        """
+        try:
+            servers = read_servers(self.proxy.socket)
+        except HAProxyError:
+            if time.monotonic() - self.health_read > PROXY_AWAY_S:
+                raise
+            return self.last_health
+        states = [str(servers.get(backend, {}).get(color, {}).get("status", "missing"))
+                  for backend in sorted(self.users) for color in self.params["new_colors"]]
+        probe = Sample()
+        self.last_health = next((state for state in states if not replace(probe, health=state).healthy), "UP")
+        self.health_read = time.monotonic()
+        return self.last_health
+
+    def new_sample(self, health: str = "UP") -> Sample:
+        colors = set(self.params["new_colors"])
+        return Sample.of((r for r in self.requests if r.server in colors and r.backend in self.counted), health)
+
+    def verdict(self, thresholds: Thresholds) -> Verdict:
         lock = self.params["lock"]
         if lock and not holds(lock["path"], lock["token"]):
             raise LostLock(f"another run took the deploy lock {lock['path']} over; this window stops and touches nothing")
-        servers = read_servers(self.proxy.socket)
-        canary_sample = self.sample(self.params["new_colors"], servers)
-        baseline = self.sample(self.params["old_colors"], servers) if self.params["old_colors"] else Sample(0, 0, 0.0)
-        return judge(canary_sample, baseline, thresholds)
+        old = set(self.params["old_colors"])
+        concurrent = Sample.of(r for r in self.requests if r.server in old and r.backend in self.users)
+        return judge(self.new_sample(self.health()), reference(concurrent, self.baseline, thresholds), thresholds)
 
 
-def synthetic_requests(base_url: str, paths: list[str], count: int, deadline: float) -> int:
-    sent = 0
-    while sent < count and time.monotonic() < deadline:
-        url = base_url.rstrip("/") + paths[sent % len(paths)]
-        try:
-            with urllib.request.urlopen(url, timeout=SYNTHETIC_TIMEOUT_S) as response:
+class Synthetic(threading.Thread):
+    """Sequential GETs to the new release on one keep-alive connection, up to the count the watcher asks for."""
+
+    def __init__(self, base_url: str, paths: list[str]) -> None:
+        super().__init__(daemon=True)
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.paths = paths
+        self.wanted = 0
+        self.sent = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        conn = None
+        while not self.stopped.is_set():
+            if self.sent >= self.wanted:
+                self.stopped.wait(0.05)
+                continue
+            try:
+                conn = conn or http.client.HTTPConnection(self.host, self.port, timeout=SYNTHETIC_TIMEOUT_S)
+                conn.request("GET", self.paths[self.sent % len(self.paths)])
+                response = conn.getresponse()
                 response.read()
-        except (urllib.error.URLError, OSError):
-            pass  # HAProxy counts the answer (or the broken connection); the judge reads it there.
-        sent += 1
-    return sent
+                if response.will_close:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException):
+                # HAProxy logs the answer (or the broken connection); the judge reads it there.
+                if conn is not None:
+                    conn.close()
+                conn = None
+            self.sent += 1
+        if conn is not None:
+            conn.close()
+
+
+def watch(window: Window, synthetic: Synthetic, params: dict, thresholds: Thresholds, opened: float) -> Verdict:
+    """Hold, extend while evidence is short, send synthetic requests while live traffic is thin."""
+    hold = params["hold"]
+    max_hold = max(hold, params["max_hold"])
+    # Early stops look every tick, so they ask for much stronger evidence, and leave latency
+    # to the end of the hold, when each route has its full sample.
+    early = replace(thresholds, significance=thresholds.significance / EARLY_STOP_STRICTNESS,
+                    latency_ratio=float("inf"))
+    while True:
+        window.collect(TICK_S)
+        verdict = window.verdict(early)
+        if verdict.outcome == FAIL:
+            return verdict
+        elapsed = time.monotonic() - opened
+        # The count the real test (not the stricter early one) needs for its power.
+        needed = max(thresholds.min_requests, evidence(verdict.canary, verdict.baseline, thresholds)["needed"])
+        have = verdict.canary.requests
+        if elapsed >= hold and (have >= needed or elapsed >= max_hold):
+            break
+        # Where the count should be by now to reach `needed` by the end of the hold, if live
+        # traffic keeps its pace; synthetic requests make up the difference. A new batch is
+        # asked for only once the last one was answered (and so logged): no double count.
+        live = max(0, have - synthetic.sent)
+        projected = have + live / max(elapsed, TICK_S) * max(0.0, hold - elapsed)
+        if projected < needed and synthetic.sent >= synthetic.wanted:
+            target = needed * min(1.0, (elapsed + TICK_S) / hold) if hold > 0 else needed
+            synthetic.wanted = synthetic.sent + max(0, int(target) - have)
+    synthetic.stopped.set()
+    window.collect(TICK_S)  # the answers to the last synthetic requests
+    return window.verdict(thresholds)
+
+
+def thresholds_from(settings: dict) -> Thresholds:
+    """The judge's settings from the module's parameters, each converted to its field's type."""
+    defaults = Thresholds()
+    names = {f.name for f in fields(Thresholds)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise ValueError(f"unknown judge settings: {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+
+    def convert(name: str, value):
+        default = getattr(defaults, name)
+        if isinstance(default, tuple):
+            return tuple(float(each) for each in value)
+        return type(default)(value)
+
+    return replace(defaults, **{name: convert(name, value) for name, value in settings.items()})
 
 
 def main() -> None:
@@ -194,15 +297,13 @@ def main() -> None:
             "proxy": PROXY_SPEC,
             "new_colors": {"type": "list", "elements": "str", "required": True},
             "old_colors": {"type": "list", "elements": "str", "default": []},
+            "baseline": {"type": "dict", "default": {}},
             "weight": {"type": "int", "required": False},
             "hold": {"type": "float", "default": 20},
+            "max_hold": {"type": "float", "default": 0},
             "synthetic_url": {"type": "str", "required": True},
-            "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version", "/health"]},
-            "min_requests": {"type": "int", "default": 50},
-            "error_margin": {"type": "float", "default": 0.01},
-            "significance": {"type": "float", "default": 0.05},
-            "latency_ratio": {"type": "float", "default": 2.0},
-            "latency_floor_ms": {"type": "float", "default": 100},
+            "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version"]},
+            "thresholds": {"type": "dict", "default": {}},
             "rollback": {"type": "bool", "default": True},
             "lock": {"type": "dict", "default": {}},
         },
@@ -214,41 +315,29 @@ def main() -> None:
         module.fail_json(msg="a canary step moves traffic from one old color to one new color")
     if urlsplit(params["synthetic_url"]).hostname not in LOOPBACK_HOSTS:
         module.fail_json(msg=f"synthetic requests go to loopback only, not {params['synthetic_url']}")
-    thresholds = Thresholds(min_requests=params["min_requests"], error_margin=params["error_margin"],
-                            significance=params["significance"], latency_ratio=params["latency_ratio"],
-                            latency_floor_ms=params["latency_floor_ms"])
+    try:
+        thresholds = thresholds_from(params["thresholds"])
+    except (TypeError, ValueError) as exc:
+        module.fail_json(msg=f"bad judge settings: {exc}", greenlight_error="usage")
     result = {"changed": False, "rolled_back": False, "switch_ms": 0.0, "synthetic_requests": 0}
     opened = time.monotonic()
+    synthetic = Synthetic(params["synthetic_url"], params["synthetic_paths"])
     try:
-        window = Window(proxy, params)
+        window = Window(proxy, params, thresholds)
         if params["weight"] is not None:
             step = canary(proxy.colors, params["new_colors"][0], params["old_colors"][0], params["weight"])
             result["switch_ms"] = switch(proxy, step)
             result["changed"] = True
-
-        # Watch; a clear failure ends the window early, a pass needs the whole hold. The
-        # early check looks every second, so it asks for much stronger evidence.
-        early = replace(thresholds, significance=thresholds.significance / EARLY_STOP_STRICTNESS)
-        verdict = window.verdict(early)
-        while verdict.outcome != FAIL and time.monotonic() - opened < params["hold"]:
-            time.sleep(min(1.0, max(0.0, params["hold"] - (time.monotonic() - opened))))
-            verdict = window.verdict(early)
-        if verdict.outcome != FAIL:
-            verdict = window.verdict(thresholds)
-
+        synthetic.start()
+        verdict = watch(window, synthetic, params, thresholds, opened)
         if verdict.outcome == INCONCLUSIVE:
-            missing = params["min_requests"] - verdict.canary.requests
-            # Twice what is missing: a share of them may still go to the old colors.
-            result["synthetic_requests"] = synthetic_requests(
-                params["synthetic_url"], params["synthetic_paths"], 2 * missing,
-                deadline=time.monotonic() + max(10.0, params["hold"]))
-            verdict = window.verdict(thresholds)
-            if verdict.outcome == INCONCLUSIVE:
-                verdict = type(verdict)(FAIL, verdict.reason + " (even after synthetic requests)",
-                                        verdict.canary, verdict.baseline)
-
-        result["verdict"] = verdict.as_dict()
+            verdict = Verdict(FAIL, verdict.reason + " (even with synthetic requests)",
+                              verdict.canary, verdict.baseline, verdict.evidence)
+        result["synthetic_requests"] = synthetic.sent
+        result["verdict"] = verdict.as_dict(max(thresholds.latency_percentiles))
+        result["verdict"]["evidence"]["reconnects"] = window.stream.reconnects
         result["seconds"] = round(time.monotonic() - opened, 1)
+        window.stream.close()
         if verdict.outcome == FAIL:
             if params["rollback"] and params["old_colors"]:
                 decided = time.monotonic()
@@ -263,6 +352,8 @@ def main() -> None:
         module.fail_json(msg=str(exc), greenlight_error="locked", **result)
     except (HAProxyError, ValueError) as exc:
         module.fail_json(msg=str(exc), **result)
+    finally:
+        synthetic.stopped.set()
     module.exit_json(**result)
 
 

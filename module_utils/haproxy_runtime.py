@@ -104,27 +104,6 @@ def parse_map(text: str) -> dict[str, str]:
     return entries
 
 
-def color_totals(servers: dict[str, dict[str, dict]], colors: list[str],
-                 backends: list[str]) -> dict[str, int]:
-    """Requests and errors of some colors, summed over some backends.
-
-    An error is a 5xx answer, or a connection or response the server broke (which HAProxy
-    answers with a 5xx of its own, or retries elsewhere).
-    """
-    totals = {"requests": 0, "errors": 0}
-    for backend in backends:
-        for color in colors:
-            server = servers.get(backend, {}).get(color, {})
-            totals["requests"] += _count(server, "stot")
-            totals["errors"] += sum(_count(server, name) for name in ("hrsp_5xx", "eresp", "econ"))
-    return totals
-
-
-def _count(server: dict, name: str) -> int:
-    value = server.get(name, 0)
-    return value if isinstance(value, int) else 0
-
-
 def save_state(socket_path: str, state_file: str) -> None:
     """Write `show servers state` where HAProxy reads it at start (server-state-file).
 

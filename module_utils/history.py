@@ -31,7 +31,7 @@ FIELDS: dict[str, object] = {
     "strategy": "",            # blue_green, canary, rolling, instant (a rollback) or "" (none moved)
     "switch_ms": 0.0,          # HAProxy's time to move the traffic
     "rollback_ms": 0.0,        # from a judge's failing verdict to the traffic being back
-    "analysis": [],            # every judged window: {window, seconds, outcome, reason, canary, baseline}
+    "analysis": [],            # every judged window: {window, seconds, outcome, reason, evidence, canary, baseline}
     "previous_version": "",    # what served before the run
     "previous_commit": "",
     "backup": "",              # the pre-deploy backup's path, and its checksum

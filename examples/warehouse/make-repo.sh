@@ -4,7 +4,8 @@
 #   make-repo.sh DEST
 #
 # main: v1 -> v2 (tags v1, v2). Deliberately broken releases branch off v1:
-# fault/unhealthy, fault/bad-migration, fault/flaky, each tagged with its name.
+# fault/unhealthy, fault/bad-migration, fault/flaky, each tagged with its name; releases
+# that test the judge branch off v2: fault/slow, fault/flaky2.
 # Identity and dates are fixed so every run yields the same commit SHAs.
 set -euo pipefail
 
@@ -53,6 +54,13 @@ release v2 "$here/versions/v2" "2024-01-02T12:00:00Z"
 day=3
 for fault in unhealthy bad-migration flaky; do
   g checkout -q -b "fault/$fault" v1
+  release "$fault" "$here/versions/$fault" "2024-01-0${day}T12:00:00Z"
+  day=$((day + 1))
+done
+
+# Releases that test the judge branch off v2: same schema, same answers, worse behaviour.
+for fault in slow flaky2; do
+  g checkout -q -b "fault/$fault" v2
   release "$fault" "$here/versions/$fault" "2024-01-0${day}T12:00:00Z"
   day=$((day + 1))
 done

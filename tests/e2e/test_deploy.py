@@ -16,6 +16,8 @@ import time
 import pymysql
 import pytest
 
+from ansible.module_utils.haproxy_runtime import read_servers
+
 from . import stack
 
 pytestmark = pytest.mark.usefixtures("both_on_v1")
@@ -31,8 +33,8 @@ def test_both_environments_serve_v1_on_their_own_ports() -> None:
 
 
 def test_staging_has_test_data_and_production_does_not() -> None:
-    staging_items = json.loads(stack.get("staging", "/api/items")[1])
-    production_items = json.loads(stack.get("production", "/api/items")[1])
+    staging_items = stack.items("staging")
+    production_items = stack.items("production")
     assert len(staging_items) > 0
     assert production_items == []
 
@@ -59,7 +61,7 @@ def test_staging_to_v2_leaves_production_on_v1() -> None:
     assert stack.live_version("staging") == "v2"
     assert stack.live_version("production") == "v1"
     # v2's expand migration ran on staging's database only.
-    items = json.loads(stack.get("staging", "/api/items")[1])
+    items = stack.items("staging")
     assert "supplier" in items[0]
 
 
@@ -70,11 +72,12 @@ def test_production_switch_under_load_drops_no_request() -> None:
     summary = report.summary()
     print(f"\nproduction v1 -> v2 under load: {json.dumps(summary)}")
     assert run.rc == 0, run.output[-3000:]
+    stack.assert_smooth(summary)
     assert stack.live_version("production") == "v2"
     assert summary["requests"] > 2000, summary
     assert summary["failed"] == 0, summary
     # Every write acknowledged during the switch is in the database afterwards.
-    stored = {item["sku"] for item in json.loads(stack.get("production", "/api/items")[1])}
+    stored = {item["sku"] for item in stack.items("production")}
     assert set(report.created_skus) <= stored
     last = stack.history("production")[-1]
     assert (last["version"], last["outcome"]) == ("v2", "success")
@@ -104,8 +107,13 @@ def test_live_color_survives_a_proxy_restart() -> None:
 
 def test_unhealthy_release_never_takes_traffic() -> None:
     before = stack.containers()
+    servers = read_servers(stack.admin_socket("production"))
+    idle = next(color for color, info in servers["api"].items() if info["weight"] == 0)
     with stack.load("production", rate=50) as load:
         run = stack.deploy("production", "unhealthy")
+    # HAProxy's own request counters: the unhealthy color's servers answered no user request.
+    after = read_servers(stack.admin_socket("production"))
+    assert [after[pool][idle]["stot"] - servers[pool][idle]["stot"] for pool in ("api", "web")] == [0, 0]
     assert run.rc != 0
     assert "failed its health check" in run.output
     assert stack.live_version("production") == "v2"
@@ -143,7 +151,7 @@ def test_predeploy_backup_verifies_and_restores() -> None:
 
     run = stack.playbook("restore.yml", "production", "-e", f"restore_file={path.name}")
     assert run.rc == 0, run.output[-3000:]
-    restored = {item["sku"] for item in json.loads(stack.get("production", "/api/items")[1])}
+    restored = {item["sku"] for item in stack.items("production")}
     assert restored == skus_in_backup
     assert "AFTER-BACKUP" not in restored
 

@@ -158,7 +158,7 @@ def test_killed_at_every_point_each_plain_rerun_recovers_and_the_last_converges(
     assert not stack.lock_file("production").exists()
     assert sorted(weights().values()) == [0, 100] and sticky() == "off"
     assert summary["failed"] == 0, summary
-    stored = {item["sku"] for item in json.loads(stack.get("production", "/api/items")[1])}
+    stored = {item["sku"] for item in stack.items("production")}
     assert set(load.report.created_skus) <= stored, "an acknowledged write is missing"
 
 

@@ -30,6 +30,7 @@ def deploy_under_load(version: str, *args: str, rate: float = 100) -> tuple[stac
         run = stack.deploy("production", version, *args)
     summary = load.report.summary()
     print(f"\nproduction -> {version} {' '.join(args)}: {json.dumps(summary)}")
+    stack.assert_smooth(summary)
     return run, summary
 
 
@@ -124,6 +125,19 @@ def test_canary_rolls_the_flaky_release_back_by_itself() -> None:
     # The flaky containers are gone; the live ones were not touched.
     after = stack.containers()
     assert all(after[name] == cid for name, cid in before.items() if name in after)
+
+
+def test_canary_rolls_back_a_release_five_times_slower_without_an_error() -> None:
+    # slow is v2 made slower; v1 and v2 answer alike, so either is a fair old release.
+    live = stack.live_version("production")
+    run, summary = deploy_under_load("fault/slow", "-e", "deploy_strategy=canary", "-e", "deploy_canary_hold=5")
+    assert run.rc != 0
+    assert "the new release is worse: too slow" in run.output, run.output[-3000:]
+    assert stack.live_version("production") == live
+    assert summary["failed"] == 0, summary
+    last = stack.history("production")[-1]
+    assert (last["analysis"][-1]["window"], last["analysis"][-1]["outcome"]) == ("canary 5%", "fail")
+    print(f"\nslow caught: {last['analysis'][-1]['reason']}")
 
 
 def test_watch_window_rolls_back_a_release_that_goes_bad_after_the_switch() -> None:

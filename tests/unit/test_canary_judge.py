@@ -1,98 +1,215 @@
-"""The canary judge on edge cases: no traffic, equal rates, tiny samples, slow releases."""
+"""The canary judge: per-request samples, relative and absolute rules, health states, evidence.
+
+Requests are built the way HAProxy logs them (module_utils/request_log.py); one test reads
+lines a real HAProxy 2.6 wrote to its ring buffer (fixtures/judge-ring.log).
+"""
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import pytest
 
-from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, PASS, Sample, Thresholds, binomial_tail, judge
+from ansible.module_utils.canary_judge import (FAIL, INCONCLUSIVE, PASS, Sample, Thresholds, binomial_tail,
+                                               critical_errors, detection_power, judge, needed_requests,
+                                               percentile, thin)
+from ansible.module_utils.request_log import Request, parse, route
 
-HEALTHY_OLD = Sample(requests=5000, errors=0, response_ms=12)
+RING = Path(__file__).parent / "fixtures" / "judge-ring.log"
 
 
-def test_an_unhealthy_new_color_fails_whatever_its_numbers() -> None:
-    verdict = judge(Sample(1000, 0, 10, healthy=False), HEALTHY_OLD)
-    assert verdict.outcome == FAIL
-    assert "health" in verdict.reason
+def requests(count: int, ms: float = 2.0, errors: int = 0, server: str = "green", path: str = "/api/items",
+             jitter: float = 0.0, seed: int = 1, client_errors: int = 0) -> list[Request]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        status = 500 if i < errors else 404 if i < errors + client_errors else 200
+        out.append(Request(at=1000.0 + i, backend="api", server=server, status=status,
+                           ms=max(0.0, ms + rng.uniform(-jitter, jitter)), route=route("GET", path), broken=False))
+    return out
+
+
+CLEAN_OLD = Sample.of(requests(5000, ms=2.0, jitter=1.0, server="blue"))
+
+
+def test_the_ring_buffer_lines_of_a_real_haproxy_parse_into_requests() -> None:
+    parsed = parse(RING.read_text())
+    assert len(parsed) == 47  # 7 routes x 6 on the users' port, 3 on the preview, a POST, a broken one
+    first = parsed[0]
+    assert (first.backend, first.server, first.status, first.route) == ("api", "blue", 200, "GET /api/items")
+    assert {r.route for r in parsed} >= {"GET /api/items", "GET /api/items/{id}", "GET /api/version",
+                                         "GET /health", "POST /api/items"}
+    assert sum(r.status == 500 for r in parsed) == 6 and sum(r.client_error for r in parsed) == 6
+    broken = [r for r in parsed if r.broken]
+    assert len(broken) == 1 and broken[0].status == 503 and broken[0].failed and broken[0].ms == 3004
+    green = [r.ms for r in parsed if r.server == "green" and r.status == 200]
+    assert green and min(green) >= 10  # the capture's green answered after a 10 ms sleep
+
+
+def test_routes_drop_the_query_and_ids() -> None:
+    assert route("GET", "/api/items?limit=5&offset=10") == "GET /api/items"
+    assert route("GET", "/api/items/42") == "GET /api/items/{id}"
+    assert route("PUT", "/api/items/3f2a9c1e-0b7d-4e5f-9a8b-1c2d3e4f5a6b") == "PUT /api/items/{id}"
+    assert route("GET", "/") == "GET /"
+
+
+def test_an_unhealthy_new_release_fails_whatever_its_numbers() -> None:
+    verdict = judge(Sample.of(requests(1000), health="DOWN"), CLEAN_OLD)
+    assert verdict.outcome == FAIL and "DOWN" in verdict.reason
+
+
+@pytest.mark.parametrize("state", ["UP", "UP 2/3", "DRAIN", "NOLB"])
+def test_one_failed_check_or_a_drain_is_not_a_failure(state: str) -> None:
+    assert judge(Sample.of(requests(1000), health=state), CLEAN_OLD).outcome == PASS
+
+
+@pytest.mark.parametrize("state", ["DOWN", "DOWN 1/2", "MAINT", "missing"])
+def test_down_maintenance_or_missing_servers_fail(state: str) -> None:
+    assert judge(Sample.of(requests(1000), health=state), CLEAN_OLD).outcome == FAIL
 
 
 def test_no_traffic_at_all_is_inconclusive_not_a_pass() -> None:
-    verdict = judge(Sample(0, 0, 0), Sample(0, 0, 0))
-    assert verdict.outcome == INCONCLUSIVE
-    assert "0 requests" in verdict.reason
+    verdict = judge(Sample(), Sample())
+    assert verdict.outcome == INCONCLUSIVE and "0 requests" in verdict.reason
 
 
 def test_a_tiny_sample_is_inconclusive_even_when_it_is_all_errors() -> None:
-    verdict = judge(Sample(10, 10, 5), HEALTHY_OLD, Thresholds(min_requests=50))
-    assert verdict.outcome == INCONCLUSIVE
+    assert judge(Sample.of(requests(10, errors=10)), CLEAN_OLD).outcome == INCONCLUSIVE
 
 
 def test_the_flaky_release_fails_at_the_five_percent_step() -> None:
-    # 5% of 100 requests/s for 20 s: about 100 requests, one in five failing.
-    verdict = judge(Sample(100, 20, 14), Sample(1900, 0, 12))
+    verdict = judge(Sample.of(requests(100, errors=20)), CLEAN_OLD)
     assert verdict.outcome == FAIL
-    assert "20.0% 5xx (20/100)" in verdict.reason
-    assert "0.0% 5xx (0/1900)" in verdict.reason
+    assert "20.0% 5xx (20/100)" in verdict.reason and "0.0% 5xx (0/5000)" in verdict.reason
 
 
-def test_equal_error_rates_pass_the_new_color_is_no_worse() -> None:
-    verdict = judge(Sample(1000, 100, 12), Sample(1000, 100, 12))
-    assert verdict.outcome == PASS
+def test_a_release_failing_two_percent_fails_once_the_sample_is_large_enough() -> None:
+    needed = judge(Sample.of(requests(100)), CLEAN_OLD).evidence["needed"]
+    assert 200 < needed < 1000
+    # Exactly 2% errors over the needed sample.
+    assert judge(Sample.of(requests(needed, errors=needed // 50)), CLEAN_OLD).outcome == FAIL
+    # The same 2% over a tenth of it is not enough evidence, and the verdict says so.
+    small = judge(Sample.of(requests(needed // 10, errors=needed // 500)), CLEAN_OLD)
+    assert small.outcome == PASS and small.evidence["power"] < 0.5
+
+
+def test_the_margin_is_relative_as_well_as_absolute() -> None:
+    old = Sample.of(requests(20000, errors=200, server="blue"))  # 1%
+    # 1.6% against 1%: within the ratio of 2 (allowed 2%).
+    assert judge(Sample.of(requests(2000, errors=32)), old).outcome == PASS
+    # 4% against 1%: four times worse.
+    assert judge(Sample.of(requests(2000, errors=80)), old).outcome == FAIL
+    # 0.1% -> 0.9% of a clean-ish baseline is beyond the absolute margin of 0.5 point.
+    low = Sample.of(requests(20000, errors=20, server="blue"))
+    assert judge(Sample.of(requests(5000, errors=45)), low).outcome == FAIL
+
+
+def test_equal_error_rates_pass() -> None:
+    old = Sample.of(requests(1000, errors=100, server="blue"))
+    assert judge(Sample.of(requests(1000, errors=100)), old).outcome == PASS
 
 
 def test_one_stray_error_in_a_small_sample_is_not_enough_to_fail() -> None:
-    assert judge(Sample(60, 1, 12), HEALTHY_OLD).outcome == PASS
-    assert judge(Sample(60, 2, 12), HEALTHY_OLD).outcome == PASS
+    assert judge(Sample.of(requests(60, errors=1)), CLEAN_OLD).outcome == PASS
 
 
-def test_a_few_errors_in_a_small_sample_fail() -> None:
-    assert judge(Sample(60, 5, 12), HEALTHY_OLD).outcome == FAIL
+def test_client_errors_are_counted_not_judged() -> None:
+    verdict = judge(Sample.of(requests(1000, client_errors=300)), CLEAN_OLD)
+    assert verdict.outcome == PASS and verdict.as_dict()["canary"]["client_errors"] == 300
 
 
 def test_a_baseline_with_too_few_requests_is_not_trusted() -> None:
-    # The old color's one error in three requests (33%) must not excuse a 20% canary.
-    verdict = judge(Sample(200, 40, 12), Sample(3, 1, 12))
-    assert verdict.outcome == FAIL
-    assert "no comparison with the old color (3 requests)" in verdict.reason
+    verdict = judge(Sample.of(requests(200, errors=40)), Sample.of(requests(3, errors=1, server="blue")))
+    assert verdict.outcome == FAIL and "(3 requests)" in verdict.reason
 
 
-def test_the_watch_window_judges_alone_when_the_old_color_has_no_traffic() -> None:
-    assert judge(Sample(2000, 0, 12), Sample(0, 0, 0)).outcome == PASS
-    assert judge(Sample(2000, 400, 12), Sample(0, 0, 0)).outcome == FAIL
+def test_five_times_slower_than_a_two_millisecond_baseline_fails() -> None:
+    verdict = judge(Sample.of(requests(200, ms=10.0, jitter=1.0)), CLEAN_OLD)
+    assert verdict.outcome == FAIL and "too slow: GET /api/items p50" in verdict.reason
 
 
-def test_a_much_slower_new_color_fails() -> None:
-    verdict = judge(Sample(500, 0, 450), Sample(5000, 0, 40))
-    assert verdict.outcome == FAIL
-    assert "too slow" in verdict.reason
+def test_a_release_slow_for_one_request_in_ten_fails_on_p95() -> None:
+    new = Sample.of(requests(180, ms=2.0, jitter=1.0) + requests(20, ms=50.0, seed=3))
+    verdict = judge(new, CLEAN_OLD)
+    assert verdict.outcome == FAIL and "too slow: GET /api/items p95 50 ms" in verdict.reason
 
 
-def test_small_latency_differences_in_milliseconds_pass() -> None:
-    # Three times slower, but only 20 ms more: below the floor, noise on a busy host.
-    assert judge(Sample(500, 0, 30), Sample(5000, 0, 10)).outcome == PASS
+def test_a_busy_host_slowing_both_sides_alike_passes() -> None:
+    # Queueing fills both tails; the medians tell the releases apart, and they agree.
+    old = Sample.of(requests(2000, ms=6.0, jitter=5.0, server="blue") + requests(100, ms=80.0, server="blue"))
+    new = Sample.of(requests(400, ms=6.0, jitter=5.0, seed=4) + requests(20, ms=80.0, seed=5))
+    assert judge(new, old).outcome == PASS
+
+
+def test_three_times_slower_than_a_slow_baseline_fails() -> None:
+    old = Sample.of(requests(2000, ms=200.0, jitter=20.0, server="blue"))
+    assert judge(Sample.of(requests(200, ms=600.0, jitter=20.0)), old).outcome == FAIL
+
+
+def test_a_ninety_times_slower_release_fails() -> None:
+    # The first round's judge passed this one (its floor was 100 ms).
+    assert judge(Sample.of(requests(200, ms=90.0)), Sample.of(requests(2000, ms=1.0, server="blue"))).outcome == FAIL
+
+
+def test_a_millisecond_of_noise_on_a_fast_app_passes() -> None:
+    assert judge(Sample.of(requests(500, ms=3.0, jitter=1.0, seed=2)), CLEAN_OLD).outcome == PASS
+
+
+def test_latency_is_compared_per_route_not_over_a_different_mix() -> None:
+    # The old release's live traffic is mostly fast reads; the new one's window is mostly a
+    # slower route that is just as slow on the old release.
+    old = Sample.of(requests(2000, ms=2.0, server="blue") + requests(200, ms=40.0, path="/", server="blue"))
+    new = Sample.of(requests(50, ms=2.0) + requests(500, ms=40.0, path="/"))
+    verdict = judge(new, old)
+    assert verdict.outcome == PASS and verdict.evidence["latency_routes"] == ["GET /", "GET /api/items"]
+
+
+def test_a_route_with_too_few_requests_on_either_side_is_not_compared() -> None:
+    new = Sample.of(requests(500, ms=2.0) + requests(5, ms=500.0, path="/api/version"))
+    old = Sample.of(requests(2000, ms=2.0, server="blue") + requests(500, ms=1.0, path="/api/version", server="blue"))
+    verdict = judge(new, old)
+    assert verdict.outcome == PASS and "GET /api/version" not in verdict.evidence["latency_routes"]
 
 
 def test_latency_is_not_judged_without_a_baseline() -> None:
-    assert judge(Sample(500, 0, 900), Sample(10, 0, 10)).outcome == PASS
+    verdict = judge(Sample.of(requests(500, ms=900.0)), Sample())
+    assert verdict.outcome == PASS and "latency not compared" in verdict.reason
 
 
-@pytest.mark.parametrize(("errors", "requests", "rate", "expected"), [
-    (0, 100, 0.01, 1.0),
-    (1, 1, 0.5, 0.5),
-    (2, 2, 0.5, 0.25),
-    (1, 50, 0.01, 1 - 0.99 ** 50),
-    (20, 100, 0.0, 0.0),
-    (3, 10, 1.0, 1.0),
+def test_a_baseline_survives_its_trip_through_a_task() -> None:
+    original = Sample.of(requests(5000, ms=2.0, jitter=1.5, errors=7, server="blue"))
+    travelled = Sample.from_data(original.as_data())
+    assert (travelled.requests, travelled.errors) == (5000, 7)
+    assert len(travelled.latencies["GET /api/items"]) == 400
+    assert abs(travelled.percentile("GET /api/items", 95) - original.percentile("GET /api/items", 95)) < 0.05
+
+
+def test_percentile_and_thin() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 95) == 95 and percentile(values, 50) == 50 and percentile([], 95) == 0
+    assert thin(values, 3) == [1, 50, 100] or thin(values, 3) == [1, 51, 100]
+    assert thin([1, 2], 5) == [1, 2]
+
+
+@pytest.mark.parametrize(("errors", "requests_", "rate", "expected"), [
+    (0, 100, 0.01, 1.0), (1, 1, 0.5, 0.5), (2, 2, 0.5, 0.25), (101, 100, 0.5, 0.0), (3, 10, 0.0, 0.0),
 ])
-def test_binomial_tail(errors: int, requests: int, rate: float, expected: float) -> None:
-    assert binomial_tail(errors, requests, rate) == pytest.approx(expected)
+def test_binomial_tail(errors: int, requests_: int, rate: float, expected: float) -> None:
+    assert binomial_tail(errors, requests_, rate) == pytest.approx(expected)
 
 
-def test_binomial_tail_is_fast_and_sane_on_large_samples() -> None:
-    assert binomial_tail(150, 10_000, 0.01) < 0.001
-    assert binomial_tail(90, 10_000, 0.01) > 0.8
+def test_power_grows_with_the_sample_and_matches_the_needed_count() -> None:
+    needed = needed_requests(0.005, 0.02, 0.05, 0.95)
+    assert detection_power(needed, 0.005, 0.02, 0.05) >= 0.95
+    assert detection_power(needed // 2, 0.005, 0.02, 0.05) < 0.95
+    assert critical_errors(needed, 0.005, 0.05) > needed * 0.005
+    assert needed_requests(0.02, 0.02, 0.05, 0.95) == 100_000  # cannot detect what is allowed
 
 
-def test_the_verdict_carries_its_numbers() -> None:
-    numbers = judge(Sample(100, 20, 14), Sample(1900, 0, 12)).as_dict()
-    assert numbers["outcome"] == FAIL
-    assert numbers["canary"] == {"requests": 100, "errors": 20, "response_ms": 14, "healthy": True}
+def test_the_verdict_carries_its_numbers_and_evidence() -> None:
+    verdict = judge(Sample.of(requests(300)), CLEAN_OLD).as_dict()
+    assert verdict["outcome"] == "pass"
+    assert verdict["canary"]["requests"] == 300 and verdict["baseline"]["requests"] == 5000
+    assert set(verdict["evidence"]) >= {"requests", "needed", "power", "detects", "allowed"}
+    assert "chance to catch 2.0% 5xx" in verdict["reason"]

@@ -52,13 +52,3 @@ def test_parse_map_reads_the_keys_and_values() -> None:
 def test_parse_map_refuses_an_error_answer() -> None:
     with pytest.raises(runtime.HAProxyError):
         runtime.parse_map("Unknown map identifier. Please use #<id> or <file>.\n")
-
-
-def test_color_totals_sum_requests_and_errors_over_backends(servers: dict) -> None:
-    some_backend = next(iter(servers))
-    color = next(iter(servers[some_backend]))
-    one = runtime.color_totals(servers, [color], [some_backend])
-    server = servers[some_backend][color]
-    assert one["requests"] == server["stot"]
-    assert one["errors"] == server["hrsp_5xx"] + server["eresp"] + server["econ"]
-    assert runtime.color_totals(servers, ["no-such-color"], [some_backend]) == {"requests": 0, "errors": 0}

@@ -82,3 +82,43 @@ def test_command_line_runs_the_command_under_load(server: int, tmp_path) -> None
                "python3", "-c", "import time, sys; time.sleep(0.5); sys.exit(3)"])
     assert rc == 3
     assert json.loads(report.read_text())["requests"] > 5
+
+
+class StallingHandler(FlakyHandler):
+    """Answers at once, except that the whole server stops for 1 s at its 20th request."""
+
+    lock = threading.Lock()
+
+    def do_GET(self) -> None:  # noqa: N802
+        with type(self).lock:
+            type(self).calls += 1
+            if type(self).calls == 20:
+                time.sleep(1.0)
+        self._answer(200, [])
+
+
+def test_a_stall_is_counted_from_the_time_each_request_was_due() -> None:
+    StallingHandler.calls = 0
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StallingHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        load = Load(f"http://127.0.0.1:{httpd.server_address[1]}", rate=100, workers=2, write_every=10**9,
+                    max_seconds=2.0)
+        load.start()
+        time.sleep(2.2)
+        summary = load.stop().summary()
+    finally:
+        httpd.shutdown()
+    # Every request queued behind the 1 s stall waited for it: measured from when each was
+    # due, the slowest took about 1 s and many more than one took over half a second.
+    assert summary["max_ms"] >= 900
+    assert sum(o.latency > 0.5 for o in load.report.outcomes) >= 20
+    # Threads were added so that the timetable held around the stall.
+    assert summary["workers"] > 2
+    assert summary["rate_met"], summary
+    assert 190 <= summary["requests"] <= 201
+
+
+def test_a_rate_the_target_cannot_hold_is_reported_short() -> None:
+    report = LoadReport(outcomes=[Outcome(0.0, 0.1, True, "GET")] * 90, asked_rate=100, seconds=1.0)
+    assert report.summary()["achieved_rate"] == 90.0 and not report.summary()["rate_met"]

@@ -17,6 +17,8 @@ COLUMNS = "id, sku, name, quantity, location, updated_at"
 MAX_LENGTHS = {"sku": 64, "name": 255, "location": 64}
 EDITABLE = ("name", "quantity", "location")
 ER_DUP_ENTRY = 1062
+DEFAULT_PAGE = 50
+MAX_PAGE = 1000
 
 
 class ValidationError(ValueError):
@@ -61,10 +63,27 @@ def _fetch(cur: Any, item_id: int) -> dict[str, Any] | None:
     return cur.fetchone()
 
 
+def _page() -> tuple[int, int]:
+    """?limit= (1..MAX_PAGE, default DEFAULT_PAGE) and ?offset= (>= 0) of a list."""
+    try:
+        limit = int(request.args.get("limit", DEFAULT_PAGE))
+        offset = int(request.args.get("offset", 0))
+    except ValueError as exc:
+        raise ValidationError("limit and offset must be integers") from exc
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise ValidationError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+    return limit, offset
+
+
 @bp.get("")
-def list_items() -> Response:
+def list_items() -> Response | tuple[Response, int]:
+    # One page, oldest first: the answer's size does not grow with the table.
+    try:
+        limit, offset = _page()
+    except ValidationError as exc:
+        return _error(str(exc), 400)
     with db.connection() as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT {COLUMNS} FROM items ORDER BY id")
+        cur.execute(f"SELECT {COLUMNS} FROM items ORDER BY id LIMIT %s OFFSET %s", (limit, offset))
         return jsonify([_serialize(row) for row in cur.fetchall()])
 
 

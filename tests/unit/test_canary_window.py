@@ -1,0 +1,96 @@
+"""How a judged window is put together: the request stream, the reference, the settings.
+
+The stream is read from a unix socket that talks like HAProxy's runtime API answering
+`show events judge -w -n` (lines from fixtures/judge-ring.log), and that goes away in the
+middle, as a restarting proxy does. The real HAProxy is exercised by the e2e suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ansible.module_utils.canary_judge import Sample, Thresholds
+from ansible.module_utils.request_log import Request, Stream
+
+ROOT = Path(__file__).resolve().parents[2]
+LINES = (Path(__file__).parent / "fixtures" / "judge-ring.log").read_text().splitlines()
+
+
+def load_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "library" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+canary = load_module("greenlight_canary")
+
+
+class FakeRuntimeAPI(threading.Thread):
+    """Accepts connections; each gets the next batch of lines (split mid-line), then is closed."""
+
+    def __init__(self, path: Path, batches: list[list[str]]) -> None:
+        super().__init__(daemon=True)
+        self.path, self.batches, self.commands = path, batches, []
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen(4)
+
+    def run(self) -> None:
+        for batch in self.batches:
+            conn, _ = self.server.accept()
+            self.commands.append(conn.recv(1024).decode())
+            data = "".join(line + "\n" for line in batch).encode()
+            middle = len(data) // 2 + 7
+            conn.sendall(data[:middle])
+            time.sleep(0.2)
+            conn.sendall(data[middle:])
+            time.sleep(0.2)
+            conn.close()
+        self.server.close()
+
+
+def test_the_stream_follows_the_proxy_across_a_restart_and_loses_no_line_it_was_given(tmp_path: Path) -> None:
+    sock = tmp_path / "admin.sock"
+    api = FakeRuntimeAPI(sock, [LINES[:20], LINES[20:47]])
+    api.start()
+    stream = Stream(str(sock))
+    got: list[Request] = []
+    deadline = time.monotonic() + 5
+    while len(got) < 47 and time.monotonic() < deadline:
+        got += stream.read(0.3)
+    stream.close()
+    assert len(got) == 47
+    assert stream.reconnects == 1
+    assert api.commands == ["show events judge -w -n\n"] * 2
+
+
+def test_the_reference_is_the_old_color_over_the_same_window_when_it_answered_enough() -> None:
+    thresholds = Thresholds(min_requests=50, latency_min_requests=20)
+    baseline = Sample(5000, 50, 0, {"GET /api/items": [2.0] * 100, "GET /health": [1.0] * 100})
+    concurrent = Sample(400, 0, 0, {"GET /api/items": [9.0] * 300, "GET /": [5.0] * 5})
+    merged = canary.reference(concurrent, baseline, thresholds)
+    assert (merged.requests, merged.errors) == (400, 0)
+    assert merged.latencies["GET /api/items"] == [9.0] * 300  # same moment, same load
+    assert merged.latencies["GET /health"] == [1.0] * 100  # only the baseline has it
+    assert "GET /" not in merged.latencies  # too few to stand for the route
+
+
+def test_after_the_switch_the_reference_is_the_baseline() -> None:
+    baseline = Sample(5000, 50, 0, {"GET /api/items": [2.0] * 100})
+    merged = canary.reference(Sample(), baseline, Thresholds())
+    assert (merged.requests, merged.errors, merged.latencies) == (5000, 50, baseline.latencies)
+
+
+def test_judge_settings_from_the_inventory_are_converted_and_unknown_ones_refused() -> None:
+    thresholds = canary.thresholds_from({"min_requests": "30", "latency_floor_ms": "5", "power": 0.9})
+    assert (thresholds.min_requests, thresholds.latency_floor_ms, thresholds.power) == (30, 5.0, 0.9)
+    with pytest.raises(ValueError, match="unknown judge settings: min_request"):
+        canary.thresholds_from({"min_request": 30})
+
