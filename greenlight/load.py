@@ -80,6 +80,7 @@ class LoadReport:
             "asked_rate": round(self.asked_rate, 1),
             "achieved_rate": round(self.achieved_rate, 1),
             "rate_met": self.rate_met,
+            "seconds": round(self.seconds, 1),
             "workers": self.workers,
             "p50_ms": round(self.latency_ms(0.50), 1),
             "p99_ms": round(self.latency_ms(0.99), 1),

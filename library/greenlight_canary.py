@@ -137,6 +137,8 @@ from ansible.module_utils.traffic import PROXY_SPEC, Proxy, canary, stable, swit
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SYNTHETIC_TIMEOUT_S = 5.0
+# Synthetic requests a second, at most (a small app's real traffic; the hold is extended instead).
+SYNTHETIC_MAX_RATE = 40
 EARLY_STOP_STRICTNESS = 20
 TICK_S = 0.5
 # How long the proxy may be away (restarting) before the window gives up.
@@ -220,9 +222,11 @@ class Synthetic(threading.Thread):
 
     def run(self) -> None:
         conn = None
+        started = time.monotonic()
         while not self.stopped.is_set():
-            if self.sent >= self.wanted:
-                self.stopped.wait(0.05)
+            # Never faster than SYNTHETIC_MAX_RATE: the probe must not load the release it judges.
+            if self.sent >= self.wanted or self.sent >= (time.monotonic() - started) * SYNTHETIC_MAX_RATE:
+                self.stopped.wait(0.02)
                 continue
             try:
                 conn = conn or http.client.HTTPConnection(self.host, self.port, timeout=SYNTHETIC_TIMEOUT_S)
@@ -285,7 +289,7 @@ def thresholds_from(settings: dict) -> Thresholds:
     def convert(name: str, value):
         default = getattr(defaults, name)
         if isinstance(default, tuple):
-            return tuple(float(each) for each in value)
+            return tuple(float(each) for each in (value if isinstance(value, (list, tuple)) else [value]))
         return type(default)(value)
 
     return replace(defaults, **{name: convert(name, value) for name, value in settings.items()})

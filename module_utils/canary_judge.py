@@ -18,11 +18,14 @@ The rules, in order:
    its true rate were the allowed one: a one-sided binomial test, fair to small samples.
 4. Latency: for each route both sides answered at least `latency_min_requests` times, and
    each of `latency_percentiles` (p50 and p95 by default), the new release's value must not
-   exceed the old release's times `latency_ratio`, nor its value plus `latency_floor_ms`,
-   whichever is larger. The floor keeps a millisecond of noise from failing a fast app; a
-   ratio alone would let a slow app's regressions through. The median catches a release
-   that is slower for everybody even when a busy host's queueing fills both tails; p95
-   catches a release that is slow for some.
+   exceed the old release's times `latency_ratio`, nor its value plus that percentile's
+   floor (`latency_floors_ms`: 5 ms for p50, 25 ms for p95), whichever is larger. The floor
+   keeps a few milliseconds of noise from failing a fast app; a ratio alone would let a
+   slow app's regressions through. The median catches a release that is slower for
+   everybody even when a busy host's queueing fills both tails; p95 catches a release that
+   is slow for some, with a wider floor because a busy host's tail is noisy. A percentile
+   is compared only when each side has at least 5 requests above it (100 for p95), so it
+   is never one stray request.
 4xx answers are counted and reported, not judged: a client's mistake is not the release's.
 
 The verdict says how much evidence it had: how many requests, how many a test needs to
@@ -42,6 +45,8 @@ INCONCLUSIVE = "inconclusive"
 # Latencies kept per route when a sample travels between tasks (evenly spaced quantiles).
 KEPT_LATENCIES = 400
 HEALTHY_STATES = ("UP", "DRAIN", "NOLB")
+# A percentile is compared only when each side has this many requests above it.
+TAIL_REQUESTS = 5
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class Thresholds:
     significance: float = 0.05
     latency_percentiles: tuple = (50.0, 95.0)
     latency_ratio: float = 2.0
-    latency_floor_ms: float = 5.0
+    latency_floors_ms: tuple = (5.0, 25.0)
     latency_min_requests: int = 20
     detect_rate: float = 0.02
     power: float = 0.95
@@ -261,9 +266,12 @@ def judge(canary: Sample, baseline: Sample, thresholds: Thresholds = Thresholds(
         if min(len(new_times), len(old_times)) < thresholds.latency_min_requests:
             continue
         compared_routes.append(route)
-        for each in thresholds.latency_percentiles:
+        floors = thresholds.latency_floors_ms or (0.0,)
+        for index, each in enumerate(thresholds.latency_percentiles):
+            if min(len(new_times), len(old_times)) < TAIL_REQUESTS / max(1e-9, 1 - each / 100):
+                continue  # too few requests above this percentile: it would be one stray request
             new, old = percentile(new_times, each), percentile(old_times, each)
-            limit = max(old * thresholds.latency_ratio, old + thresholds.latency_floor_ms)
+            limit = max(old * thresholds.latency_ratio, old + floors[min(index, len(floors) - 1)])
             if new > limit:
                 return verdict(FAIL, f"too slow: {route} p{each:g} {new:.0f} ms on the new release against "
                                      f"{old:.0f} ms on the old one; allowed up to {limit:.0f} ms "

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 repo=${DEMO_REPO:-/var/lib/greenlight/demo/warehouse.git}
 mkdir -p "$(dirname "$repo")"
 bash examples/warehouse/make-repo.sh "$repo" >/dev/null
-echo "sample app repository: $repo (releases v1, v2, unhealthy, bad-migration, flaky)"
+echo "sample app repository: $repo (releases v1, v2, unhealthy, bad-migration, flaky, slow, flaky2)"
 
 step() { printf '\n=== %s\n' "$*"; }
 deploy() {
@@ -32,6 +32,7 @@ staging     http://127.0.0.1:8080/   https://127.0.0.1:8443/   (API 127.0.0.1:50
 production  http://127.0.0.1/        https://127.0.0.1/        (API 127.0.0.1:5000, preview 127.0.0.1:9080, database 127.0.0.1:3307)
 
 Next: greenlight promote unhealthy      (fails its health check at staging; production keeps v2)
+      greenlight promote slow           (five times slower, no error: the judge's watch window takes it back)
       greenlight rollback production      (back to v1 in one switch: the old color is warm)
       greenlight history production
 TXT

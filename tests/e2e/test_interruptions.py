@@ -158,6 +158,8 @@ def test_killed_at_every_point_each_plain_rerun_recovers_and_the_last_converges(
     assert not stack.lock_file("production").exists()
     assert sorted(weights().values()) == [0, 100] and sticky() == "off"
     assert summary["failed"] == 0, summary
+    # The load ran through the whole chain, at its rate (not cut short by its own time limit).
+    assert summary["seconds"] < stack.LOAD_MAX_SECONDS and summary["rate_met"], summary
     stored = {item["sku"] for item in stack.items("production")}
     assert set(load.report.created_skus) <= stored, "an acknowledged write is missing"
 

@@ -89,8 +89,8 @@ def test_after_the_switch_the_reference_is_the_baseline() -> None:
 
 
 def test_judge_settings_from_the_inventory_are_converted_and_unknown_ones_refused() -> None:
-    thresholds = canary.thresholds_from({"min_requests": "30", "latency_floor_ms": "5", "power": 0.9})
-    assert (thresholds.min_requests, thresholds.latency_floor_ms, thresholds.power) == (30, 5.0, 0.9)
+    thresholds = canary.thresholds_from({"min_requests": "30", "latency_floors_ms": ["5", 30], "power": 0.9})
+    assert (thresholds.min_requests, thresholds.latency_floors_ms, thresholds.power) == (30, (5.0, 30.0), 0.9)
     with pytest.raises(ValueError, match="unknown judge settings: min_request"):
         canary.thresholds_from({"min_request": 30})
 
