@@ -67,6 +67,12 @@ def extra_vars(env: str) -> dict:
         # A hold waits for enough requests to judge (about 550 with the default settings),
         # sending synthetic GETs when live traffic is thin; bounded here to keep the suite fast.
         "deploy_canary_max_hold": 15,
+        # Wider latency floors than the defaults (5/25 ms): the suite's windows are a few
+        # seconds long and often compare with a baseline taken at another moment, on a
+        # 2-core host running the other environment's deploy and load. The defaults are
+        # measured by the unit tests and `make bench`; `fault/slow` (p50 about 25 ms against
+        # 8) still fails here.
+        "deploy_judge_latency_floors_ms": [12, 60],
         **PORTS[env],
     }
 
