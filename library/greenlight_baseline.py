@@ -48,10 +48,9 @@ from urllib.parse import urlsplit
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.canary_judge import Sample
 from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers, serving_colors
-from ansible.module_utils.request_log import Stream, recent, route
+from ansible.module_utils.request_log import LOOPBACK_HOSTS, Stream, recent, route
 from ansible.module_utils.traffic import PROXY_SPEC, Proxy
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SYNTHETIC_TIMEOUT_S = 5.0
 
 

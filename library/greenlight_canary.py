@@ -129,13 +129,12 @@ from dataclasses import fields, replace
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, Sample, Thresholds, Verdict, evidence, judge
+from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, Sample, Thresholds, Verdict, evidence, is_up, judge
 from ansible.module_utils.deploy_lock import holds
 from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers
-from ansible.module_utils.request_log import Stream
+from ansible.module_utils.request_log import LOOPBACK_HOSTS, Stream
 from ansible.module_utils.traffic import PROXY_SPEC, Proxy, canary, stable, switch
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 SYNTHETIC_TIMEOUT_S = 5.0
 # Synthetic requests a second, at most (a small app's real traffic; the hold is extended instead).
 SYNTHETIC_MAX_RATE = 40
@@ -162,10 +161,9 @@ def reference(concurrent: Sample, baseline: Sample, thresholds: Thresholds) -> S
 class Window:
     """Every request of the new and old colors since the window opened."""
 
-    def __init__(self, proxy: Proxy, params: dict, thresholds: Thresholds) -> None:
+    def __init__(self, proxy: Proxy, params: dict) -> None:
         self.proxy = proxy
         self.params = params
-        self.thresholds = thresholds
         self.baseline = Sample.from_data(params["baseline"])
         self.users = {pool.name for pool in proxy.pools}
         self.counted = self.users | {pool.preview for pool in proxy.pools}
@@ -190,8 +188,7 @@ class Window:
             return self.last_health
         states = [str(servers.get(backend, {}).get(color, {}).get("status", "missing"))
                   for backend in sorted(self.users) for color in self.params["new_colors"]]
-        probe = Sample()
-        self.last_health = next((state for state in states if not replace(probe, health=state).healthy), "UP")
+        self.last_health = next((state for state in states if not is_up(state)), "UP")
         self.health_read = time.monotonic()
         return self.last_health
 
@@ -327,7 +324,7 @@ def main() -> None:
     opened = time.monotonic()
     synthetic = Synthetic(params["synthetic_url"], params["synthetic_paths"])
     try:
-        window = Window(proxy, params, thresholds)
+        window = Window(proxy, params)
         if params["weight"] is not None:
             step = canary(proxy.colors, params["new_colors"][0], params["old_colors"][0], params["weight"])
             result["switch_ms"] = switch(proxy, step)

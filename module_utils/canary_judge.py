@@ -73,7 +73,7 @@ class Sample:
 
     @property
     def healthy(self) -> bool:
-        return self.health.split(" ", 1)[0] in HEALTHY_STATES
+        return is_up(self.health)
 
     @property
     def error_rate(self) -> float:
@@ -135,6 +135,11 @@ class Verdict:
     def as_dict(self, percent: float = 95) -> dict:
         return {"outcome": self.outcome, "reason": self.reason, "evidence": self.evidence,
                 "canary": self.canary.summary(percent), "baseline": self.baseline.summary(percent)}
+
+
+def is_up(state: str) -> bool:
+    """Whether HAProxy's state of a server counts as up ("UP 2/3": one failed check of three)."""
+    return state.split(" ", 1)[0] in HEALTHY_STATES
 
 
 def percentile(sorted_values, percent: float) -> float:
