@@ -41,17 +41,12 @@ colors: {description: The colors that served users., returned: always, type: lis
 synthetic_requests: {description: Synthetic GETs sent., returned: always, type: int}
 """
 
-import urllib.error
-import urllib.request
-from urllib.parse import urlsplit
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.canary_judge import Sample
 from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers, serving_colors
-from ansible.module_utils.request_log import LOOPBACK_HOSTS, Stream, recent, route
+from ansible.module_utils.request_log import Stream, recent, route
+from ansible.module_utils.synthetic import Probe
 from ansible.module_utils.traffic import PROXY_SPEC, Proxy
-
-SYNTHETIC_TIMEOUT_S = 5.0
 
 
 def main() -> None:
@@ -66,8 +61,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    if urlsplit(params["synthetic_url"]).hostname not in LOOPBACK_HOSTS:
-        module.fail_json(msg=f"synthetic requests go to loopback only, not {params['synthetic_url']}")
+    try:
+        probe = Probe(params["synthetic_url"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     proxy = Proxy.from_params(params["proxy"])
     users = {pool.name for pool in proxy.pools}
     try:
@@ -79,16 +76,11 @@ def main() -> None:
         stream = Stream(proxy.socket)
         requests = [r for r in recent(proxy.socket, params["seconds"]) if r.server in colors and r.backend in users]
         have = Sample.of(requests).latencies
-        sent = 0
-        base = params["synthetic_url"].rstrip("/")
         for path in params["synthetic_paths"]:
             for _ in range(max(0, params["per_route"] - len(have.get(route("GET", path), [])))):
-                try:
-                    with urllib.request.urlopen(base + path, timeout=SYNTHETIC_TIMEOUT_S) as response:
-                        response.read()
-                except (urllib.error.URLError, OSError):
-                    pass  # HAProxy logs the answer; it counts like any other
-                sent += 1
+                probe.get(path)  # HAProxy logs the answer; it counts like any other
+        probe.close()
+        sent = probe.sent
         if sent:  # HAProxy logs a request as it ends: the last answers are logged within moments
             requests += [r for r in stream.read(0.5) if r.server in colors and r.backend in users]
         stream.close()

@@ -122,22 +122,18 @@ seconds:
   type: float
 """
 
-import http.client
 import threading
 import time
 from dataclasses import fields, replace
-from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.canary_judge import FAIL, INCONCLUSIVE, Sample, Thresholds, Verdict, evidence, is_up, judge
 from ansible.module_utils.deploy_lock import holds
 from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers
-from ansible.module_utils.request_log import LOOPBACK_HOSTS, Stream
+from ansible.module_utils.request_log import Stream
+from ansible.module_utils.synthetic import Probe
 from ansible.module_utils.traffic import PROXY_SPEC, Proxy, canary, stable, switch
 
-SYNTHETIC_TIMEOUT_S = 5.0
-# Synthetic requests a second, at most (a small app's real traffic; the hold is extended instead).
-SYNTHETIC_MAX_RATE = 40
 EARLY_STOP_STRICTNESS = 20
 TICK_S = 0.5
 # How long the proxy may be away (restarting) before the window gives up.
@@ -206,41 +202,26 @@ class Window:
 
 
 class Synthetic(threading.Thread):
-    """Sequential GETs to the new release on one keep-alive connection, up to the count the watcher asks for."""
+    """Synthetic GETs to the new release (module_utils/synthetic.py), up to the count the watcher asks for."""
 
     def __init__(self, base_url: str, paths: list[str]) -> None:
         super().__init__(daemon=True)
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname, parts.port or 80
+        self.probe = Probe(base_url)
         self.paths = paths
         self.wanted = 0
-        self.sent = 0
         self.stopped = threading.Event()
 
+    @property
+    def sent(self) -> int:
+        return self.probe.sent
+
     def run(self) -> None:
-        conn = None
-        started = time.monotonic()
         while not self.stopped.is_set():
-            # Never faster than SYNTHETIC_MAX_RATE: the probe must not load the release it judges.
-            if self.sent >= self.wanted or self.sent >= (time.monotonic() - started) * SYNTHETIC_MAX_RATE:
-                self.stopped.wait(0.02)
+            if self.sent >= self.wanted:
+                self.stopped.wait(TICK_S / 5)
                 continue
-            try:
-                conn = conn or http.client.HTTPConnection(self.host, self.port, timeout=SYNTHETIC_TIMEOUT_S)
-                conn.request("GET", self.paths[self.sent % len(self.paths)])
-                response = conn.getresponse()
-                response.read()
-                if response.will_close:
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException):
-                # HAProxy logs the answer (or the broken connection); the judge reads it there.
-                if conn is not None:
-                    conn.close()
-                conn = None
-            self.sent += 1
-        if conn is not None:
-            conn.close()
+            self.probe.get(self.paths[self.sent % len(self.paths)])
+        self.probe.close()
 
 
 def watch(window: Window, synthetic: Synthetic, params: dict, thresholds: Thresholds, opened: float) -> Verdict:
@@ -314,15 +295,16 @@ def main() -> None:
     proxy = Proxy.from_params(params["proxy"])
     if params["weight"] is not None and not (len(params["new_colors"]) == 1 and len(params["old_colors"]) == 1):
         module.fail_json(msg="a canary step moves traffic from one old color to one new color")
-    if urlsplit(params["synthetic_url"]).hostname not in LOOPBACK_HOSTS:
-        module.fail_json(msg=f"synthetic requests go to loopback only, not {params['synthetic_url']}")
+    try:
+        synthetic = Synthetic(params["synthetic_url"], params["synthetic_paths"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), greenlight_error="usage")
     try:
         thresholds = thresholds_from(params["thresholds"])
     except (TypeError, ValueError) as exc:
         module.fail_json(msg=f"bad judge settings: {exc}", greenlight_error="usage")
     result = {"changed": False, "rolled_back": False, "switch_ms": 0.0, "synthetic_requests": 0}
     opened = time.monotonic()
-    synthetic = Synthetic(params["synthetic_url"], params["synthetic_paths"])
     try:
         window = Window(proxy, params)
         if params["weight"] is not None:

@@ -25,8 +25,6 @@ from datetime import datetime
 from ansible.module_utils.haproxy_runtime import HAProxyError, send
 
 RING = "judge"
-# The only hosts the judge's synthetic requests may go to.
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # "<iso time> <client>:<port> [<accept date>] <frontend> <backend>/<server>
 #  TR/Tw/Tc/Tr/Ta <status> <bytes> <req cookie> <resp cookie> <termination state> ... "<method> <uri> <version>""
