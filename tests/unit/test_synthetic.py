@@ -94,3 +94,24 @@ def test_a_prefix_in_the_url_is_kept(server):
 def test_refuses_anything_but_loopback(url):
     with pytest.raises(ValueError, match="loopback only"):
         Probe(url)
+
+
+def test_the_canary_thread_sends_what_the_watcher_asks_for_and_no_more(server):
+    from tests.unit.test_canary_window import canary
+
+    synthetic = canary.Synthetic(f"http://127.0.0.1:{server.port}", ["/api/items", "/api/version"])
+    synthetic.start()
+    synthetic.wanted = 6
+    deadline = time.monotonic() + 5
+    while synthetic.sent < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # it waits for more, sending nothing
+    assert synthetic.sent == len(server.requests) == 6
+    synthetic.wanted = 8
+    deadline = time.monotonic() + 5
+    while synthetic.sent < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    synthetic.stopped.set()
+    synthetic.join(timeout=5)
+    assert not synthetic.is_alive()
+    assert [path for path, _, _ in server.requests] == ["/api/items", "/api/version"] * 4
