@@ -47,7 +47,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 e2e: setup
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s tests/e2e
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s --durations=15 tests/e2e
 
 molecule: setup
 	# One scenario at a time, by name. (Molecule 26 logs a harmless CRITICAL line: this project has no `default` scenario.)
