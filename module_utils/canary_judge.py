@@ -26,7 +26,9 @@ The rules, in order:
    is slow for some, with a wider floor because a busy host's tail is noisy. A percentile
    is compared only when each side has at least 5 requests above it (100 for p95), so it
    is never one stray request.
-4xx answers are counted and reported, not judged: a client's mistake is not the release's.
+5. 4xx answers: the same test as errors, with `client_error_ratio` and the wider
+   `client_error_margin` (5 points): a client's mistake is not the release's, but a release
+   that answers 401 or 404 where the old one answered 200 is broken for its users.
 
 The verdict says how much evidence it had: how many requests, how many a test needs to
 catch a release failing `detect_rate` more requests than the old one with probability
@@ -35,6 +37,7 @@ catch a release failing `detect_rate` more requests than the old one with probab
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -43,7 +46,8 @@ FAIL = "fail"
 INCONCLUSIVE = "inconclusive"
 
 # Latencies kept per route when a sample travels between tasks (evenly spaced quantiles).
-KEPT_LATENCIES = 400
+# 1000: enough for p99 to be compared (TAIL_REQUESTS above it).
+KEPT_LATENCIES = 1000
 HEALTHY_STATES = ("UP", "DRAIN", "NOLB")
 # A percentile is compared only when each side has this many requests above it.
 TAIL_REQUESTS = 5
@@ -116,6 +120,8 @@ class Thresholds:
     latency_ratio: float = 2.0
     latency_floors_ms: tuple = (5.0, 25.0)
     latency_min_requests: int = 20
+    client_error_ratio: float = 2.0
+    client_error_margin: float = 0.05
     detect_rate: float = 0.02
     power: float = 0.95
 
@@ -201,6 +207,7 @@ def detection_power(requests: int, allowed: float, detect: float, significance: 
     return binomial_tail(critical_errors(requests, allowed, significance), requests, detect)
 
 
+@functools.lru_cache(maxsize=512)  # asked every tick of a window with the same settings
 def needed_requests(allowed: float, detect: float, significance: float, power: float, limit: int = 100_000) -> int:
     """The fewest requests that catch a release failing `detect` with probability `power`."""
     if detect <= allowed:
@@ -226,9 +233,15 @@ def _z(probability: float) -> float:
     return (low + high) / 2
 
 
+def allowed_rate(count: int, baseline: Sample, ratio: float, margin: float, min_requests: int) -> float:
+    """The old release's rate of something (`count` of its requests) times `ratio`, and at least plus `margin`."""
+    base = count / baseline.requests if baseline.requests >= min_requests else 0.0
+    return min(1.0, max(base * ratio, base + margin))
+
+
 def allowed_error_rate(baseline: Sample, thresholds: Thresholds) -> float:
-    base = baseline.error_rate if baseline.requests >= thresholds.min_requests else 0.0
-    return min(1.0, max(base * thresholds.error_ratio, base + thresholds.error_margin))
+    return allowed_rate(baseline.errors, baseline, thresholds.error_ratio, thresholds.error_margin,
+                        thresholds.min_requests)
 
 
 def evidence(canary: Sample, baseline: Sample, thresholds: Thresholds) -> dict:
@@ -264,6 +277,16 @@ def judge(canary: Sample, baseline: Sample, thresholds: Thresholds = Thresholds(
     if canary.error_rate > allowed and p_value < thresholds.significance:
         return verdict(FAIL, f"5xx rate too high: new release {canary.describe(percent)} against "
                              f"{compared_with}; allowed {allowed:.1%} (p={p_value:.2g} < {thresholds.significance})")
+
+    allowed_4xx = allowed_rate(baseline.client_errors, baseline, thresholds.client_error_ratio,
+                               thresholds.client_error_margin, thresholds.min_requests)
+    p_value = binomial_tail(canary.client_errors, canary.requests, allowed_4xx)
+    if canary.client_errors > canary.requests * allowed_4xx and p_value < thresholds.significance:
+        old = (f"the old release's {baseline.client_errors / baseline.requests:.1%} "
+               f"({baseline.client_errors}/{baseline.requests})" if baseline_counts else "no old rate to compare with")
+        return verdict(FAIL, f"4xx rate too high: new release {canary.client_errors / canary.requests:.1%} 4xx "
+                             f"({canary.client_errors}/{canary.requests}) against {old}; allowed {allowed_4xx:.1%} "
+                             f"(p={p_value:.2g} < {thresholds.significance})")
 
     compared_routes = []
     for route in sorted(set(canary.latencies) & set(baseline.latencies)):

@@ -113,7 +113,7 @@ class Stream:
     def read(self, seconds: float) -> list[Request]:
         """What was logged until now, waiting up to `seconds` for it."""
         deadline = time.monotonic() + seconds
-        chunks = []
+        complete = []
         while True:
             left = deadline - time.monotonic()
             if self.sock is None:
@@ -127,14 +127,13 @@ class Stream:
                 except OSError:
                     chunk = b""
                 if not chunk:  # the proxy restarted or reloaded: follow the new one
-                    self.close()
+                    self.close()  # a line the old proxy left unfinished is dropped, never glued to the next
                     continue
-                chunks.append(chunk)
+                lines, _, self.pending = (self.pending + chunk).rpartition(b"\n")
+                complete.append(lines)
             if time.monotonic() >= deadline:
                 break
-        data = self.pending + b"".join(chunks)
-        complete, _, self.pending = data.rpartition(b"\n")
-        return parse(complete.decode(errors="replace"))
+        return parse(b"\n".join(complete).decode(errors="replace"))
 
     def _reconnect(self, left: float) -> bool:
         while True:
@@ -152,3 +151,4 @@ class Stream:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+        self.pending = b""

@@ -114,9 +114,9 @@ def test_one_stray_error_in_a_small_sample_is_not_enough_to_fail() -> None:
     assert judge(Sample.of(requests(60, errors=1)), CLEAN_OLD).outcome == PASS
 
 
-def test_client_errors_are_counted_not_judged() -> None:
-    verdict = judge(Sample.of(requests(1000, client_errors=300)), CLEAN_OLD)
-    assert verdict.outcome == PASS and verdict.as_dict()["canary"]["client_errors"] == 300
+def test_client_errors_are_counted_and_reported() -> None:
+    verdict = judge(Sample.of(requests(1000, client_errors=20)), CLEAN_OLD)
+    assert verdict.outcome == PASS and verdict.as_dict()["canary"]["client_errors"] == 20
 
 
 def test_a_baseline_with_too_few_requests_is_not_trusted() -> None:
@@ -181,7 +181,7 @@ def test_a_baseline_survives_its_trip_through_a_task() -> None:
     original = Sample.of(requests(5000, ms=2.0, jitter=1.5, errors=7, server="blue"))
     travelled = Sample.from_data(original.as_data())
     assert (travelled.requests, travelled.errors) == (5000, 7)
-    assert len(travelled.latencies["GET /api/items"]) == 400
+    assert len(travelled.latencies["GET /api/items"]) == 1000  # thinned: enough for p99's tail
     assert abs(travelled.percentile("GET /api/items", 95) - original.percentile("GET /api/items", 95)) < 0.05
 
 
@@ -213,3 +213,26 @@ def test_the_verdict_carries_its_numbers_and_evidence() -> None:
     assert verdict["canary"]["requests"] == 300 and verdict["baseline"]["requests"] == 5000
     assert set(verdict["evidence"]) >= {"requests", "needed", "power", "detects", "allowed"}
     assert "chance to catch 2.0% 5xx" in verdict["reason"]
+
+
+def test_a_release_answering_4xx_where_the_old_one_answered_200_fails() -> None:
+    verdict = judge(Sample.of(requests(1000, client_errors=1000)), CLEAN_OLD)
+    assert verdict.outcome == FAIL and verdict.reason.startswith("4xx rate too high"), verdict.reason
+    # One route of ten answering 404: 10% against 0%.
+    assert judge(Sample.of(requests(1000, client_errors=100)), CLEAN_OLD).outcome == FAIL
+
+
+def test_4xx_at_the_old_releases_rate_or_a_few_points_above_passes() -> None:
+    old = Sample.of(requests(2000, client_errors=100, server="blue"))  # 5%: clients make mistakes
+    assert judge(Sample.of(requests(1000, client_errors=50)), old).outcome == PASS
+    assert judge(Sample.of(requests(1000, client_errors=70)), old).outcome == PASS  # 7%, allowed 10%
+    assert judge(Sample.of(requests(1000, client_errors=30)), CLEAN_OLD).outcome == PASS  # 3%, allowed 5%
+    assert judge(Sample.of(requests(1000, client_errors=200)), old).outcome == FAIL  # 20%, allowed 10%
+
+
+def test_p99_is_still_compared_after_the_baseline_travelled() -> None:
+    old = Sample.from_data(Sample.of(requests(5000, ms=2.0, jitter=1.0, server="blue")).as_data())
+    slow_tail = requests(2000, ms=2.0, jitter=1.0)
+    slow_tail[:60] = requests(60, ms=200.0, seed=2)  # 3% of answers take 200 ms
+    verdict = judge(Sample.of(slow_tail), old, Thresholds(latency_percentiles=(99.0,), latency_floors_ms=(25.0,)))
+    assert verdict.outcome == FAIL and "p99" in verdict.reason, verdict.reason

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils.canary_judge import Sample, Thresholds
-from ansible.module_utils.request_log import Request, Stream
+from ansible.module_utils.request_log import Request, Stream, parse_line
 
 ROOT = Path(__file__).resolve().parents[2]
 LINES = (Path(__file__).parent / "fixtures" / "judge-ring.log").read_text().splitlines()
@@ -69,6 +69,33 @@ def test_the_stream_follows_the_proxy_across_a_restart_and_loses_no_line_it_was_
     assert len(got) == 47
     assert stream.reconnects == 1
     assert api.commands == ["show events judge -w -n\n"] * 2
+
+
+def test_a_line_the_old_proxy_left_unfinished_is_dropped_not_glued_to_the_next(tmp_path: Path) -> None:
+    sock = tmp_path / "admin.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(sock))
+    server.listen(2)
+
+    def proxy() -> None:
+        conn, _ = server.accept()
+        conn.recv(1024)
+        conn.sendall(("".join(line + "\n" for line in LINES[:20]) + LINES[20][:40]).encode())
+        conn.close()  # restarted in the middle of line 21
+        conn, _ = server.accept()
+        conn.recv(1024)
+        conn.sendall("".join(line + "\n" for line in LINES[20:47]).encode())
+        time.sleep(1)
+        conn.close()
+
+    threading.Thread(target=proxy, daemon=True).start()
+    stream = Stream(str(sock))
+    got = stream.read(0.8)  # both connections within one read
+    stream.close()
+    server.close()
+    assert stream.reconnects == 1
+    assert [(r.server, r.status, r.route) for r in got] == \
+        [(r.server, r.status, r.route) for r in map(parse_line, LINES[:47]) if r is not None]
 
 
 def test_the_reference_is_the_old_color_over_the_same_window_when_it_answered_enough() -> None:
