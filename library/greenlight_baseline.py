@@ -9,7 +9,9 @@ module: greenlight_baseline
 short_description: Record what the live release does for users, for the canary judge to compare the new one with
 description:
   - Reads the requests of the last O(seconds) that HAProxy's C(judge) ring buffer still holds
-    (module_utils/request_log.py) and keeps those the colors now serving users answered.
+    (module_utils/request_log.py) and keeps those the colors now serving users answered, but
+    none from before the newest record of O(history): a rolling deploy reuses the slots' names,
+    and a release rolled back minutes ago must not be part of the baseline it is judged by.
   - For each of O(synthetic_paths) with fewer than O(per_route) answers among them, sends
     synthetic GETs to O(synthetic_url) (the live release, loopback only) until it has them,
     so the routes the judge's synthetic requests use later have a baseline too.
@@ -20,6 +22,7 @@ description:
 options:
   proxy: {description: How to drive the proxy (the proxy role's C(proxy_runtime))., type: dict, required: true}
   seconds: {description: How far back live requests count., type: float, default: 300}
+  history: {description: "The environment's history; live requests count only from its newest record's end.", type: str, required: false}
   synthetic_url: {description: Base URL on 127.0.0.1 that reaches the live release., type: str, required: true}
   synthetic_paths: {description: Paths the judge's synthetic GETs use., type: list, elements: str, default: [/api/items, /api/version]}
   per_route: {description: Answers wanted for each synthetic path., type: int, default: 30}
@@ -41,12 +44,25 @@ colors: {description: The colors that served users., returned: always, type: lis
 synthetic_requests: {description: Synthetic GETs sent., returned: always, type: int}
 """
 
+from datetime import datetime
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.canary_judge import Sample
+from ansible.module_utils.history import read as read_history
 from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers, serving_colors
 from ansible.module_utils.request_log import Stream, recent, route
 from ansible.module_utils.synthetic import Probe
 from ansible.module_utils.traffic import PROXY_SPEC, Proxy
+
+
+def last_change(history_path: str) -> float:
+    """When the newest record of the history ended (epoch seconds; 0 when none): what serves now served since."""
+    records = read_history(history_path, limit=1).records
+    ended = records[-1].get("ended") or records[-1].get("started") if records else ""
+    try:
+        return datetime.fromisoformat(ended).timestamp() if ended else 0.0
+    except ValueError:
+        return 0.0
 
 
 def main() -> None:
@@ -54,6 +70,7 @@ def main() -> None:
         argument_spec={
             "proxy": PROXY_SPEC,
             "seconds": {"type": "float", "default": 300},
+            "history": {"type": "str", "required": False},
             "synthetic_url": {"type": "str", "required": True},
             "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version"]},
             "per_route": {"type": "int", "default": 30},
@@ -74,7 +91,9 @@ def main() -> None:
             module.exit_json(changed=False, baseline=Sample().as_data(), summary=Sample().summary(),
                              colors=[], synthetic_requests=0)
         stream = Stream(proxy.socket)
-        requests = [r for r in recent(proxy.socket, params["seconds"]) if r.server in colors and r.backend in users]
+        since = last_change(params["history"]) if params["history"] else 0.0
+        requests = [r for r in recent(proxy.socket, params["seconds"])
+                    if r.server in colors and r.backend in users and r.at >= since]
         have = Sample.of(requests).latencies
         for path in params["synthetic_paths"]:
             for _ in range(max(0, params["per_route"] - len(have.get(route("GET", path), [])))):

@@ -132,7 +132,7 @@ from ansible.module_utils.deploy_lock import holds
 from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers
 from ansible.module_utils.request_log import Stream
 from ansible.module_utils.synthetic import Probe
-from ansible.module_utils.traffic import PROXY_SPEC, Proxy, canary, stable, switch
+from ansible.module_utils.traffic import PROXY_SPEC, Proxy, Traffic, canary, matches, observe, stable, switch
 
 EARLY_STOP_STRICTNESS = 20
 TICK_S = 0.5
@@ -155,11 +155,20 @@ def reference(concurrent: Sample, baseline: Sample, thresholds: Thresholds) -> S
 
 
 class Window:
-    """Every request of the new and old colors since the window opened."""
+    """Every request of the new and old colors since the window opened, under `traffic`.
 
-    def __init__(self, proxy: Proxy, params: dict) -> None:
+    A proxy that restarts in the middle comes back with the last persisted state (the old
+    release's, until the deploy records the new one): the window puts its traffic back, or
+    the new release would be judged on no users (or, after the switch, on the old color's
+    answers to its synthetic requests).
+    """
+
+    def __init__(self, proxy: Proxy, params: dict, traffic: Traffic) -> None:
         self.proxy = proxy
         self.params = params
+        self.traffic = traffic
+        self.restored = 0
+        self.checked = 0  # the stream's reconnects whose traffic was checked
         self.baseline = Sample.from_data(params["baseline"])
         self.users = {pool.name for pool in proxy.pools}
         self.counted = self.users | {pool.preview for pool in proxy.pools}
@@ -169,6 +178,14 @@ class Window:
 
     def collect(self, seconds: float) -> None:
         self.requests.extend(self.stream.read(seconds))
+        if self.stream.reconnects != self.checked:
+            try:
+                if not matches(self.proxy, self.traffic, observe(self.proxy)):
+                    switch(self.proxy, self.traffic)
+                    self.restored += 1
+                self.checked = self.stream.reconnects
+            except HAProxyError:
+                pass  # not up yet: next tick (health() gives up after PROXY_AWAY_S)
 
     def health(self) -> str:
         """HAProxy's state of the new colors' servers in the users' pools: the first not up, else "UP".
@@ -306,10 +323,13 @@ def main() -> None:
     result = {"changed": False, "rolled_back": False, "switch_ms": 0.0, "synthetic_requests": 0}
     opened = time.monotonic()
     try:
-        window = Window(proxy, params)
         if params["weight"] is not None:
-            step = canary(proxy.colors, params["new_colors"][0], params["old_colors"][0], params["weight"])
-            result["switch_ms"] = switch(proxy, step)
+            traffic = canary(proxy.colors, params["new_colors"][0], params["old_colors"][0], params["weight"])
+        else:  # the watch window: the state the switch before it set
+            traffic = stable(proxy.colors, params["new_colors"][0], params["new_colors"])
+        window = Window(proxy, params, traffic)
+        if params["weight"] is not None:
+            result["switch_ms"] = switch(proxy, traffic)
             result["changed"] = True
         synthetic.start()
         verdict = watch(window, synthetic, params, thresholds, opened)
@@ -319,6 +339,7 @@ def main() -> None:
         result["synthetic_requests"] = synthetic.sent
         result["verdict"] = verdict.as_dict(max(thresholds.latency_percentiles))
         result["verdict"]["evidence"]["reconnects"] = window.stream.reconnects
+        result["verdict"]["evidence"]["traffic_restored"] = window.restored
         result["seconds"] = round(time.monotonic() - opened, 1)
         window.stream.close()
         if verdict.outcome == FAIL:

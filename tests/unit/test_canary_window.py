@@ -51,7 +51,7 @@ class FakeRuntimeAPI(threading.Thread):
             conn.sendall(data[:middle])
             time.sleep(0.2)
             conn.sendall(data[middle:])
-            time.sleep(0.2)
+            time.sleep(0.2 if batch is not self.batches[-1] else 3)  # the last stays up while the test reads
             conn.close()
         self.server.close()
 
@@ -121,3 +121,56 @@ def test_judge_settings_from_the_inventory_are_converted_and_unknown_ones_refuse
     with pytest.raises(ValueError, match="unknown judge settings: min_request"):
         canary.thresholds_from({"min_request": 30})
 
+
+
+class RestartingStream:
+    """A request stream whose proxy restarts at the second read."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.reads = 0
+        self.reconnects = 0
+
+    def read(self, seconds: float) -> list:
+        self.reads += 1
+        if self.reads == 2:
+            self.reconnects += 1
+        return []
+
+
+def test_a_proxy_that_restarts_mid_window_gets_the_windows_traffic_back(monkeypatch) -> None:
+    from ansible.module_utils.traffic import canary as canary_state, stable
+
+    from .helpers import observed, proxy
+
+    monkeypatch.setattr(canary, "Stream", RestartingStream)
+    switched = []
+    monkeypatch.setattr(canary, "switch", lambda proxy_, traffic: switched.append(traffic))
+    # The restarted proxy came back on the persisted state: everybody on the old color, blue.
+    monkeypatch.setattr(canary, "observe", lambda proxy_: observed({"blue": 100}, preview="green"))
+    step = canary_state(("blue", "green"), "green", "blue", 25)
+    window = canary.Window(proxy(), {"baseline": {}, "new_colors": ["green"], "old_colors": ["blue"]}, step)
+    window.collect(0.1)
+    assert switched == [] and window.restored == 0  # no restart, nothing touched
+    window.collect(0.1)
+    assert switched == [step] and window.restored == 1
+    window.collect(0.1)
+    assert switched == [step]  # once per restart
+
+    # A restart that kept the state (the window's traffic already there) is left alone.
+    monkeypatch.setattr(canary, "observe", lambda proxy_: observed({"green": 100}, preview="blue"))
+    watched = canary.Window(proxy(), {"baseline": {}, "new_colors": ["green"], "old_colors": ["blue"]},
+                            stable(("blue", "green"), "green", ["green"]))
+    watched.collect(0.1)
+    watched.collect(0.1)
+    assert watched.restored == 0 and switched == [step]
+
+
+def test_the_baseline_counts_live_requests_only_since_the_newest_record(tmp_path: Path) -> None:
+    from ansible.module_utils.history import append
+
+    baseline = load_module("greenlight_baseline")
+    history = tmp_path / "history.jsonl"
+    assert baseline.last_change(str(history)) == 0.0  # no history: the whole ring counts
+    append(str(history), {"kind": "deploy", "env": "production", "outcome": "failed",
+                          "started": "2026-11-27T20:00:00Z", "ended": "2026-11-27T20:01:30Z"})
+    assert baseline.last_change(str(history)) == 1795809690.0
