@@ -514,7 +514,11 @@ def judge_case(logs: Logs, runs: int) -> list[JudgeRow]:
     rows = [JudgeRow(release, rate, target) for release, rate, target in JUDGE_ROWS]
     for row in rows:
         for run_number in range(1, runs + 1):
-            version = row.release if row.release.startswith("fault/") else other_release(current_release())
+            version = row.release
+            if current_release() != "v1":  # every run upgrades v1 (a good v2 run leaves v2 live)
+                log_file = logs.new("judge-reset-v1")
+                if deploy(log_file, "v1", "blue_green", *UNMEASURED) != 0:
+                    raise BenchError(f"the unmeasured deploy of v1 failed; see {log_file}")
             name = f"judge-{row.release.replace('/', '-')}-{row.rate:g}-{run_number}"
             run = greenlight_window(logs, name, row.rate, 0, lambda f, v=version: deploy(f, v, "canary"))
             record = run.record or {}
