@@ -11,7 +11,8 @@ production on one color with stickiness off once its recovery step ran; the roll
 put back the release live before the interrupted deploy, not the one before that; the last
 run must converge; and no request may fail over all of it.
 
-`make test` kills at three points (REPRESENTATIVE); `make interruptions` at every point
+`make test` kills at two points (REPRESENTATIVE: a split proxy, and a switch not yet
+recorded; the suite's time is near its budget); `make interruptions` at every point
 (GREENLIGHT_KILL_MATRIX=all).
 """
 
@@ -56,7 +57,7 @@ SPLIT_AT = {"canary 5%": [5, 95], "canary 25%": [25, 75], "canary 50%": [50, 50]
 
 # (kill point, what runs next). After a rollback the next promote starts from the top.
 MATRIX = [(point, "rollback" if point == "canary 25%" else "promote") for point in KILL_POINTS]
-REPRESENTATIVE = [("migration", "promote"), ("canary 5%", "promote"), ("between switch and record", "rollback")]
+REPRESENTATIVE = [("canary 5%", "promote"), ("between switch and record", "rollback")]
 CHAIN = MATRIX if os.environ.get("GREENLIGHT_KILL_MATRIX") == "all" else REPRESENTATIVE
 
 
