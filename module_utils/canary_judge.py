@@ -233,20 +233,19 @@ def _z(probability: float) -> float:
     return (low + high) / 2
 
 
-def allowed_rate(count: int, baseline: Sample, ratio: float, margin: float, min_requests: int) -> float:
-    """The old release's rate of something (`count` of its requests) times `ratio`, and at least plus `margin`."""
-    base = count / baseline.requests if baseline.requests >= min_requests else 0.0
+def old_rate(count: int, baseline: Sample, thresholds: Thresholds) -> float:
+    """The old release's rate of something (`count` of its requests); 0 when it answered too few to say."""
+    return count / baseline.requests if baseline.requests >= thresholds.min_requests else 0.0
+
+
+def allowed_rate(base: float, ratio: float, margin: float) -> float:
+    """The old rate times `ratio`, and at least plus `margin`."""
     return min(1.0, max(base * ratio, base + margin))
 
 
-def allowed_error_rate(baseline: Sample, thresholds: Thresholds) -> float:
-    return allowed_rate(baseline.errors, baseline, thresholds.error_ratio, thresholds.error_margin,
-                        thresholds.min_requests)
-
-
 def evidence(canary: Sample, baseline: Sample, thresholds: Thresholds) -> dict:
-    allowed = allowed_error_rate(baseline, thresholds)
-    base = baseline.error_rate if baseline.requests >= thresholds.min_requests else 0.0
+    base = old_rate(baseline.errors, baseline, thresholds)
+    allowed = allowed_rate(base, thresholds.error_ratio, thresholds.error_margin)
     # A release failing detect_rate more requests than the old one; never inside the allowed rate.
     detect = min(1.0, max(base + thresholds.detect_rate, allowed + thresholds.detect_rate / 2))
     return {"requests": canary.requests, "baseline_requests": baseline.requests,
@@ -278,8 +277,8 @@ def judge(canary: Sample, baseline: Sample, thresholds: Thresholds = Thresholds(
         return verdict(FAIL, f"5xx rate too high: new release {canary.describe(percent)} against "
                              f"{compared_with}; allowed {allowed:.1%} (p={p_value:.2g} < {thresholds.significance})")
 
-    allowed_4xx = allowed_rate(baseline.client_errors, baseline, thresholds.client_error_ratio,
-                               thresholds.client_error_margin, thresholds.min_requests)
+    allowed_4xx = allowed_rate(old_rate(baseline.client_errors, baseline, thresholds),
+                               thresholds.client_error_ratio, thresholds.client_error_margin)
     p_value = binomial_tail(canary.client_errors, canary.requests, allowed_4xx)
     if canary.client_errors > canary.requests * allowed_4xx and p_value < thresholds.significance:
         old = (f"the old release's {baseline.client_errors / baseline.requests:.1%} "
