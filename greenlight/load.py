@@ -43,6 +43,10 @@ class LoadReport:
     asked_rate: float = 0.0
     seconds: float = 0.0
     workers: int = 0
+    # The wall-clock time of monotonic `clock_start`: failures are reported in UTC, to be
+    # matched with the proxy's log.
+    wall_start: float = 0.0
+    clock_start: float = 0.0
 
     @property
     def total(self) -> int:
@@ -88,7 +92,14 @@ class LoadReport:
             "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else 0.0,
             "longest_gap_s": round(self.longest_gap_s(), 3),
             "failures": sorted({f"{o.kind}: {o.detail}" for o in self.failed})[:10],
+            "failed_at": [f"{self.utc(o.started)} {o.kind} {o.detail} after {o.latency * 1000:.0f} ms"
+                          for o in sorted(self.failed, key=lambda o: o.started)[:5]],
         }
+
+    def utc(self, clock: float) -> str:
+        """A monotonic time of this run as UTC (HH:MM:SS.mmm)."""
+        moment = self.wall_start + (clock - self.clock_start)
+        return time.strftime("%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1000):03d}"
 
 
 class Load:
@@ -132,6 +143,7 @@ class Load:
 
     def start(self) -> None:
         self._start = time.monotonic()
+        self.report.wall_start, self.report.clock_start = time.time(), self._start
         for _ in range(self.workers):
             self._add_worker()
 

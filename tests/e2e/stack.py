@@ -51,6 +51,10 @@ class Run:
         return int(match.group(1)) if match else -1
 
 
+# The bound on a window's hold in the tests that check what the judge catches.
+JUDGE_MAX_HOLD = ["-e", "deploy_canary_max_hold=15"]
+
+
 def extra_vars(env: str) -> dict:
     return {
         "greenlight_app": APP,
@@ -65,8 +69,10 @@ def extra_vars(env: str) -> dict:
         "deploy_watch_seconds": 3,
         "deploy_judge_min_requests": 30,
         # A hold waits for enough requests to judge (about 550 with the default settings),
-        # sending synthetic GETs when live traffic is thin; bounded here to keep the suite fast.
-        "deploy_canary_max_hold": 15,
+        # sending synthetic GETs when live traffic is thin; bounded here to keep the suite fast
+        # (each deploy's watch, each canary step). The tests of the judge's verdicts give
+        # their windows JUDGE_MAX_HOLD.
+        "deploy_canary_max_hold": 6,
         # Wider latency floors than the defaults (5/25 ms): the suite's windows are a few
         # seconds long and often compare with a baseline taken at another moment, on a
         # 2-core host running the other environment's deploy and load. The defaults are
@@ -119,6 +125,26 @@ def assert_smooth(summary: dict) -> None:
     assert summary["longest_gap_s"] < MAX_GAP_S, summary
     assert summary["p99_ms"] < MAX_P99_MS, summary
     assert summary["rate_met"], summary
+
+
+def assert_no_failed(summary: dict, env: str = "production") -> None:
+    """Not one failed request; else say when they failed and what the proxy logged then."""
+    if summary["failed"]:
+        logged = subprocess.run(["docker", "logs", "--since", "15m", f"{APP}-{env}-proxy"], capture_output=True,
+                                text=True, check=False)
+        errors = [line for line in (logged.stdout + logged.stderr).splitlines() if proxy_error(line)]
+        raise AssertionError(f"{summary['failed']} failed: {summary['failed_at']}; the proxy's errors:\n"
+                             + "\n".join(errors[-20:]) + f"\n{summary}")
+
+
+# httplog: ... Tq/Tw/Tc/Tr/Ta status bytes cookie cookie flags ...
+HTTPLOG = re.compile(r" -?\d+/-?\d+/-?\d+/-?\d+/\+?-?\d+ (-?\d+) \d+ \S+ \S+ (\S\S)")
+
+
+def proxy_error(line: str) -> bool:
+    """A proxy log line of a 5xx, or of a request that ended abnormally (termination flags)."""
+    found = HTTPLOG.search(line)
+    return bool(found) and (found.group(1).startswith("5") or found.group(1) == "-1" or found.group(2) != "--")
 
 
 def items(env: str) -> list[dict]:

@@ -51,9 +51,11 @@ def test_malformed_command_lines_exit_2(argv: list[str]) -> None:
     assert exited.value.code == 2
 
 
-def test_a_second_signal_within_five_seconds_kills_the_playbook_and_exits_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_second_signal_within_five_seconds_kills_the_playbook_and_exits_at_once(tmp_path: Path, signum: int) -> None:
     # A stand-in for greenlight: the Stopper installed, a child in its own session (as
-    # ansible-runner starts ansible-playbook), then two SIGTERMs in a row.
+    # ansible-runner starts ansible-playbook), then two signals in a row (Ctrl-C twice, or
+    # two SIGTERMs; tests/e2e sends one SIGTERM at a canary step of a real deploy).
     script = tmp_path / "run.py"
     script.write_text(
         "import subprocess, sys, time\n"
@@ -66,11 +68,11 @@ def test_a_second_signal_within_five_seconds_kills_the_playbook_and_exits_at_onc
         "time.sleep(60)\n")
     process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     child = int(process.stdout.readline())
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     time.sleep(0.5)
     assert process.poll() is None, "the first signal must not end the run at once"
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=10) == 128 + signal.SIGTERM
+    process.send_signal(signum)
+    assert process.wait(timeout=10) == 128 + signum
     assert "stopping at once" in process.stderr.read()
     time.sleep(0.2)
     assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]

@@ -55,7 +55,17 @@ def test_counts_failed_requests_and_writes(server: int) -> None:
     assert 20 <= summary["requests"] <= 210  # never more than rate x seconds
     assert summary["failed"] > 0
     assert all(f.startswith("GET: HTTP 500") for f in summary["failures"])
+    # The first failures with their time of day, to find them in the proxy's log.
+    assert 0 < len(summary["failed_at"]) <= 5
+    first = min(o.started for o in report.failed)
+    assert summary["failed_at"][0].startswith(report.utc(first)[:8]) and "GET HTTP 500 after" in summary["failed_at"][0]
     assert len(report.created_skus) == sum(1 for o in report.outcomes if o.kind == "POST" and o.ok)
+
+
+def test_utc_maps_the_monotonic_clock_to_the_time_of_day() -> None:
+    report = LoadReport(wall_start=3600 * 5 + 7.25, clock_start=100.0)
+    assert report.utc(100.0) == "05:00:07.250"
+    assert report.utc(102.5) == "05:00:09.750"
 
 
 def test_refuses_addresses_other_than_loopback() -> None:
