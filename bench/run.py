@@ -489,6 +489,7 @@ class JudgeRow:
     release: str
     rate: float
     target: float
+    asked: int  # runs asked for; a row with fewer (an interrupted bench) is not met
     runs: list[tuple[bool, str, dict]] = field(default_factory=list)  # (rolled back, reason, load summary)
 
     @property
@@ -506,14 +507,17 @@ class JudgeRow:
     @property
     def met(self) -> bool:
         good = self.share <= self.target if self.target == 0 else self.share >= self.target
-        return bool(self.runs) and good and self.rate_met
+        return len(self.runs) >= self.asked and good and self.rate_met
 
 
-def judge_case(logs: Logs, runs: int) -> list[JudgeRow]:
-    """Each release of JUDGE_ROWS deployed with canary `runs` times under its rate; how often the judge said no."""
-    rows = [JudgeRow(release, rate, target) for release, rate, target in JUDGE_ROWS]
-    for row in rows:
-        for run_number in range(1, runs + 1):
+def judge_case(logs: Logs, runs: int, rows: list[JudgeRow]) -> None:
+    """Each release of JUDGE_ROWS deployed with canary `runs` times under its rate; how often the judge said no.
+
+    Fills `rows` in rounds (one run of every row, then the next), so a bench stopped early
+    has as many runs of each row and still prints them."""
+    rows.extend(JudgeRow(release, rate, target, runs) for release, rate, target in JUDGE_ROWS)
+    for run_number in range(1, runs + 1):
+        for row in rows:
             version = row.release
             if current_release() != "v1":  # every run upgrades v1 (a good v2 run leaves v2 live)
                 log_file = logs.new("judge-reset-v1")
@@ -529,19 +533,20 @@ def judge_case(logs: Logs, runs: int) -> list[JudgeRow]:
             reason = f"{failed[-1].get('window')}: {failed[-1].get('reason', '')}" if failed else ""
             row.runs.append((rolled, reason, run.window.report.summary()))
             log(f"{name}: {'rolled back' if rolled else 'went live'} {reason[:160]}")
-    return rows
 
 
-def judge_table(rows: list[JudgeRow], runs: int) -> str:
+def judge_table(rows: list[JudgeRow]) -> str:
     lines = ["| release | requests/s | runs | rolled back | share | target | load rate held | met |", "|" + "---|" * 8]
     for row in rows:
         target = "0 (a false rollback)" if row.target == 0 else f">= {row.target:.0%}"
         achieved = min((summary["achieved_rate"] for _, _, summary in row.runs), default=0.0)
-        lines.append(f"| {row.release} | {row.rate:g} | {len(row.runs)} | {row.rolled_back} | {row.share:.0%} | "
+        runs = f"{len(row.runs)}" if len(row.runs) >= row.asked else f"{len(row.runs)} of {row.asked}"
+        lines.append(f"| {row.release} | {row.rate:g} | {runs} | {row.rolled_back} | {row.share:.0%} | "
                      f"{target} | {'yes' if row.rate_met else 'no'} (lowest {achieved:g}/s) | "
                      f"{'yes' if row.met else 'no'} |")
     lines += ["", f"Canary with the production inventory's settings (steps 5/25/50/100 %, holds from 20 s, "
-              f"extended up to 120 s until the sample can catch 2% errors), {runs} runs per row.", ""]
+              f"extended up to 120 s until the sample can catch 2% errors), "
+              f"{' / '.join(sorted({str(len(row.runs)) for row in rows}))} runs per row.", ""]
     for row in rows:
         reasons = sorted({reason.split(";")[0] for rolled, reason, _ in row.runs if rolled})
         if reasons:
@@ -688,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
         setup(logs, need_v2_image="naive" in cases)
         for case in cases:
             if case == "judge":
-                judged = judge_case(logs, args.judge_runs)
+                judge_case(logs, args.judge_runs, judged)
             else:
                 results.append(case_functions[case](logs, args.rate, args.min_requests))
     except BenchError as exc:
@@ -700,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if results or judged:
             output = (table(results, args.rate) if results else "") + (
-                "\n## The judge\n\n" + judge_table(judged, args.judge_runs) if judged else "")
+                "\n## The judge\n\n" + judge_table(judged) if judged else "")
             print(output)
             RESULTS.write_text(output)
         if not args.keep:
