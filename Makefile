@@ -64,6 +64,6 @@ bench: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The whole kill matrix (tests/e2e/test_interruptions.py): greenlight killed at every point of a
-# production deploy, each followed by a plain rerun; `make test` runs three of the points.
+# production deploy, each followed by a plain rerun; `make test` runs two of the points.
 interruptions: setup
 	GREENLIGHT_KILL_MATRIX=all GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s tests/e2e/test_interruptions.py
