@@ -43,8 +43,8 @@ class LoadReport:
     asked_rate: float = 0.0
     seconds: float = 0.0
     workers: int = 0
-    # The wall-clock time of monotonic `clock_start`: failures are reported in UTC, to be
-    # matched with the proxy's log.
+    # When the load started, on the wall clock and on the monotonic one the timetable and
+    # the outcomes use: failures are reported in UTC, to be matched with the proxy's log.
     wall_start: float = 0.0
     clock_start: float = 0.0
 
@@ -132,7 +132,6 @@ class Load:
         self._stop = threading.Event()
         self._ticket = itertools.count()
         self._threads: list[threading.Thread] = []
-        self._start = 0.0
 
     def __enter__(self) -> Load:
         self.start()
@@ -142,8 +141,7 @@ class Load:
         self.stop()
 
     def start(self) -> None:
-        self._start = time.monotonic()
-        self.report.wall_start, self.report.clock_start = time.time(), self._start
+        self.report.wall_start, self.report.clock_start = time.time(), time.monotonic()
         for _ in range(self.workers):
             self._add_worker()
 
@@ -159,7 +157,7 @@ class Load:
             threads = list(self._threads)
         for thread in threads:
             thread.join()
-        self.report.seconds = min(stopped - self._start, self.max_seconds)
+        self.report.seconds = min(stopped - self.report.clock_start, self.max_seconds)
         self.report.workers = len(threads)
         return self.report
 
@@ -167,8 +165,8 @@ class Load:
         conn: http.client.HTTPConnection | None = None
         while not self._stop.is_set():
             ticket = next(self._ticket)
-            due = self._start + ticket * self.interval
-            if due - self._start >= self.max_seconds:
+            due = self.report.clock_start + ticket * self.interval
+            if due - self.report.clock_start >= self.max_seconds:
                 return
             delay = due - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
