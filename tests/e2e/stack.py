@@ -73,6 +73,10 @@ def extra_vars(env: str) -> dict:
         # (each deploy's watch, each canary step). The tests of the judge's verdicts give
         # their windows JUDGE_MAX_HOLD.
         "deploy_canary_max_hold": 6,
+        # The baseline's synthetic top-up when no load runs: 40 answers a route, 2 s at the
+        # probe's 40/s, not the default 100's 5 s on every deploy (p50 is still compared; p95
+        # needs 100). The tests under load take their baseline from the load's requests.
+        "deploy_judge_baseline_requests": 40,
         # Wider latency floors than the defaults (5/25 ms): the suite's windows are a few
         # seconds long and often compare with a baseline taken at another moment, on a
         # 2-core host running the other environment's deploy and load. The defaults are
