@@ -1,8 +1,9 @@
-"""Fixtures of the Molecule scenarios' testinfra tests, loaded by every scenario through
-PYTEST_PLUGINS (see the verifier section of each molecule.yml).
+"""Fixtures of the Molecule scenario's testinfra tests, loaded through PYTEST_PLUGINS (see
+the verifier section of molecule.yml).
 
-Everything runs on this machine, so the host is local://; the environment under test is
-the scenario's name (staging or production)."""
+Everything runs on this machine, so the host is local://. The scenario converges both
+environments: a test that takes `env` runs once for each, unless its module names one
+(`pytest.mark.parametrize("env", [...], indirect=True)`)."""
 
 from __future__ import annotations
 
@@ -49,14 +50,12 @@ def host() -> testinfra.host.Host:
     return testinfra.get_host("local://")
 
 
-@pytest.fixture(scope="session")
-def env() -> str:
-    name = os.environ.get("MOLECULE_SCENARIO_NAME", "")
-    assert name in ENVIRONMENTS, f"run from the staging or production scenario, not {name!r}"
-    return name
+@pytest.fixture(params=ENVIRONMENTS)
+def env(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def env_vars(env: str) -> dict[str, Any]:
     return load_env_vars(env)
 
@@ -71,7 +70,7 @@ def inspect(host: testinfra.host.Host) -> Callable[[str], dict[str, Any]]:
     return _inspect
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def live_color(env_vars: dict[str, Any], host: testinfra.host.Host) -> str:
     """The color the deploy switched traffic to, as it saved it for the proxy's next start."""
     saved = host.file(f"{env_vars['greenlight_root']}/{env_vars['greenlight_prefix']}/proxy/live-color")

@@ -9,12 +9,14 @@ import pymysql
 import pytest
 from greenlight_fixtures import load_env_vars, load_vault
 
+pytestmark = pytest.mark.parametrize("env", ["production"], indirect=True)
+
 ACCESS_DENIED = 1045
 
 
 @pytest.fixture(scope="module")
 def staging(host):
-    """Staging's extra vars and live color, as its scenario's fixtures would give them."""
+    """Staging's extra vars and live color, beside the production under test."""
     staging_vars = load_env_vars("staging")
     saved = host.file(f"{staging_vars['greenlight_root']}/{staging_vars['greenlight_prefix']}/proxy/live-color")
     assert saved.exists, "staging was not deployed beside production (prepare step)"

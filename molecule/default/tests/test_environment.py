@@ -1,4 +1,4 @@
-"""What every converged environment must show, run by both scenarios."""
+"""What every converged environment must show: each test runs for staging and for production."""
 
 from __future__ import annotations
 

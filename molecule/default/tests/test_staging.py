@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pymysql
+import pytest
 from greenlight_fixtures import load_vault
+
+pytestmark = pytest.mark.parametrize("env", ["staging"], indirect=True)
 
 CPUS = 0.5
 MEMORY = 512 * 1024 * 1024
