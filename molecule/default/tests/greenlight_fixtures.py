@@ -18,7 +18,8 @@ import testinfra
 import yaml
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
-SHARED_VARS = PROJECT / "molecule" / "shared" / "vars"
+# The scenario's extra vars (molecule/default/vars), beside this folder.
+VARS = Path(__file__).resolve().parents[1] / "vars"
 ENVIRONMENTS = ("staging", "production")
 
 
@@ -26,7 +27,7 @@ def load_env_vars(env: str) -> dict[str, Any]:
     """The extra vars a scenario passes to the deploy: the common ones and env's ports."""
     merged: dict[str, Any] = {}
     for name in ("common.yml", f"{env}.yml"):
-        merged.update(yaml.safe_load((SHARED_VARS / name).read_text()))
+        merged.update(yaml.safe_load((VARS / name).read_text()))
     merged["greenlight_env"] = env
     merged["greenlight_prefix"] = f"{merged['greenlight_app']}-{env}"
     return merged
