@@ -13,16 +13,20 @@ description:
   - Reads every request of the window from HAProxy's C(judge) ring buffer as it is logged
     (module_utils/request_log.py), and the servers' health every second.
   - Judges the new release with the canary judge (module_utils/canary_judge.py) against the
-    old color over the same window when it answered enough requests, else against
-    O(baseline), the old release's profile recorded before any traffic moved (after the
-    switch the old color answers nothing, so the watch window always uses the baseline).
+    old color over the same window where it answered enough requests (live ones, and the
+    control GETs below), else against O(baseline), the old release's profile recorded
+    before any traffic moved.
     Errors (5xx, broken connections), p95 latency per route and health are judged; a
     failure seen during the hold ends it at once.
   - The hold adapts to traffic: it lasts at least O(hold) seconds and is extended, up to
     O(max_hold), until the window holds enough requests to catch a release failing
     O(detect_rate) more requests with probability O(power). When live traffic is too thin
     to get there in time, synthetic GETs go to O(synthetic_url) (the new release alone,
-    loopback only), paced to reach that count by the end of the hold.
+    loopback only), paced to reach that count by the end of the hold. With O(control_url)
+    and an old color, each is followed by the same GET to the old color (named with the
+    X-Greenlight-Color header), so the routes the synthetic GETs test are compared at the
+    same moment, not with a baseline taken before (a host busier now than then would make
+    a good release look slow).
   - On failure with O(rollback), moves all traffic back to the old color in one runtime API
     connection (weights, preview and stickiness together, module_utils/traffic.py) and
     reports how long that took after the decision, then fails with the verdict's reason and
@@ -62,6 +66,10 @@ options:
     description: Base URL on 127.0.0.1 that reaches the new colors, for synthetic requests.
     type: str
     required: true
+  control_url:
+    description: Where the control GETs go (the preview port, which honours X-Greenlight-Color); empty for none.
+    type: str
+    default: ""
   synthetic_paths:
     description: Paths requested by synthetic GETs, in turn.
     type: list
@@ -113,7 +121,11 @@ switch_ms:
   returned: always
   type: float
 synthetic_requests:
-  description: Synthetic requests sent because live traffic was thin.
+  description: Synthetic requests sent to the new release because live traffic was thin.
+  returned: always
+  type: int
+control_requests:
+  description: The same requests sent to the old color at the same moment.
   returned: always
   type: int
 seconds:
@@ -209,21 +221,26 @@ class Window:
         colors = set(self.params["new_colors"])
         return Sample.of((r for r in self.requests if r.server in colors and r.backend in self.counted), health)
 
+    def old_sample(self) -> Sample:
+        """The old colors' requests of the window: live ones, and the control GETs through the preview."""
+        old = set(self.params["old_colors"])
+        return Sample.of(r for r in self.requests if r.server in old and r.backend in self.counted)
+
     def verdict(self, thresholds: Thresholds) -> Verdict:
         lock = self.params["lock"]
         if lock and not holds(lock["path"], lock["token"]):
             raise LostLock(f"another run took the deploy lock {lock['path']} over; this window stops and touches nothing")
-        old = set(self.params["old_colors"])
-        concurrent = Sample.of(r for r in self.requests if r.server in old and r.backend in self.users)
-        return judge(self.new_sample(self.health()), reference(concurrent, self.baseline, thresholds), thresholds)
+        return judge(self.new_sample(self.health()), reference(self.old_sample(), self.baseline, thresholds), thresholds)
 
 
 class Synthetic(threading.Thread):
-    """Synthetic GETs to the new release (module_utils/synthetic.py), up to the count the watcher asks for."""
+    """Synthetic GETs to the new release (module_utils/synthetic.py), up to the count the watcher
+    asks for, each followed by the same GET to the old color when there is a `control` probe."""
 
-    def __init__(self, base_url: str, paths: list[str]) -> None:
+    def __init__(self, base_url: str, paths: list[str], control: Probe | None = None) -> None:
         super().__init__(daemon=True)
         self.probe = Probe(base_url)
+        self.control = control
         self.paths = paths
         self.wanted = 0
         self.stopped = threading.Event()
@@ -237,8 +254,13 @@ class Synthetic(threading.Thread):
             if self.sent >= self.wanted:
                 self.stopped.wait(TICK_S / 5)
                 continue
-            self.probe.get(self.paths[self.sent % len(self.paths)])
+            path = self.paths[self.sent % len(self.paths)]
+            self.probe.get(path)
+            if self.control is not None:
+                self.control.get(path)
         self.probe.close()
+        if self.control is not None:
+            self.control.close()
 
 
 def watch(window: Window, synthetic: Synthetic, params: dict, thresholds: Thresholds, opened: float) -> Verdict:
@@ -302,6 +324,7 @@ def main() -> None:
             "max_hold": {"type": "float", "default": 0},
             "synthetic_url": {"type": "str", "required": True},
             "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version"]},
+            "control_url": {"type": "str", "default": ""},
             "thresholds": {"type": "dict", "default": {}},
             "rollback": {"type": "bool", "default": True},
             "lock": {"type": "dict", "default": {}},
@@ -313,14 +336,16 @@ def main() -> None:
     if params["weight"] is not None and not (len(params["new_colors"]) == 1 and len(params["old_colors"]) == 1):
         module.fail_json(msg="a canary step moves traffic from one old color to one new color")
     try:
-        synthetic = Synthetic(params["synthetic_url"], params["synthetic_paths"])
+        control = (Probe(params["control_url"], color=params["old_colors"][0])
+                   if params["control_url"] and params["old_colors"] else None)
+        synthetic = Synthetic(params["synthetic_url"], params["synthetic_paths"], control)
     except ValueError as exc:
         module.fail_json(msg=str(exc), greenlight_error="usage")
     try:
         thresholds = thresholds_from(params["thresholds"])
     except (TypeError, ValueError) as exc:
         module.fail_json(msg=f"bad judge settings: {exc}", greenlight_error="usage")
-    result = {"changed": False, "rolled_back": False, "switch_ms": 0.0, "synthetic_requests": 0}
+    result = {"changed": False, "rolled_back": False, "switch_ms": 0.0, "synthetic_requests": 0, "control_requests": 0}
     opened = time.monotonic()
     try:
         if params["weight"] is not None:
@@ -337,6 +362,7 @@ def main() -> None:
             verdict = Verdict(FAIL, verdict.reason + " (even with synthetic requests)",
                               verdict.canary, verdict.baseline, verdict.evidence)
         result["synthetic_requests"] = synthetic.sent
+        result["control_requests"] = control.sent if control is not None else 0
         result["verdict"] = verdict.as_dict(max(thresholds.latency_percentiles))
         result["verdict"]["evidence"]["reconnects"] = window.stream.reconnects
         result["verdict"]["evidence"]["traffic_restored"] = window.restored

@@ -18,12 +18,16 @@ TIMEOUT_S = 5.0
 # Requests a second, at most (a small app's real traffic): the probe must not load the release
 # it measures; a judge that needs more evidence extends its hold instead.
 MAX_RATE = 40.0
+# The preview port sends a request carrying this header to the color it names, whatever its
+# weights (roles/proxy/templates/haproxy.cfg.j2): how the judge reaches the old color.
+COLOR_HEADER = "X-Greenlight-Color"
 
 
 class Probe:
-    """Sequential GETs to `base_url` on one keep-alive connection, never faster than `max_rate`."""
+    """Sequential GETs to `base_url` on one keep-alive connection, never faster than `max_rate`;
+    with `color`, each names the color it is for (COLOR_HEADER)."""
 
-    def __init__(self, base_url: str, max_rate: float = MAX_RATE, timeout: float = TIMEOUT_S) -> None:
+    def __init__(self, base_url: str, max_rate: float = MAX_RATE, timeout: float = TIMEOUT_S, color: str = "") -> None:
         parts = urlsplit(base_url)
         if parts.hostname not in LOOPBACK_HOSTS:
             raise ValueError(f"synthetic requests go to loopback only, not {base_url}")
@@ -31,6 +35,7 @@ class Probe:
         self.prefix = parts.path.rstrip("/")
         self.interval = 1.0 / max_rate
         self.timeout = timeout
+        self.headers = {COLOR_HEADER: color} if color else {}
         self.sent = 0
         self._conn: http.client.HTTPConnection | None = None
         self._next = 0.0
@@ -43,7 +48,7 @@ class Probe:
         self._next = max(self._next, now) + self.interval
         try:
             self._conn = self._conn or http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            self._conn.request("GET", self.prefix + path)
+            self._conn.request("GET", self.prefix + path, headers=self.headers)
             response = self._conn.getresponse()
             response.read()
             if response.will_close:

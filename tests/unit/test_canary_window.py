@@ -109,6 +109,24 @@ def test_the_reference_is_the_old_color_over_the_same_window_when_it_answered_en
     assert "GET /" not in merged.latencies  # too few to stand for the route
 
 
+def test_the_old_colors_sample_has_its_live_requests_and_the_control_gets_through_the_preview(monkeypatch) -> None:
+    from ansible.module_utils.request_log import route
+    from ansible.module_utils.traffic import stable
+
+    from .helpers import proxy
+
+    monkeypatch.setattr(canary, "Stream", lambda socket_path: None)
+    window = canary.Window(proxy(), {"baseline": {}, "new_colors": ["green"], "old_colors": ["blue"]},
+                           stable(("blue", "green"), "green", ["green"]))
+    items = route("GET", "/api/items")
+    window.requests = [Request(1.0, "api", "blue", 200, 5.0, items, False),           # a user's, to the old color
+                       Request(1.1, "preview_api", "blue", 200, 6.0, items, False),   # the control GET
+                       Request(1.2, "preview_api", "green", 200, 7.0, items, False),  # the synthetic GET
+                       Request(1.3, "other", "blue", 200, 8.0, items, False)]         # not the environment's
+    assert window.old_sample().latencies == {items: [5.0, 6.0]}
+    assert window.new_sample().latencies == {items: [7.0]}
+
+
 def test_after_the_switch_the_reference_is_the_baseline() -> None:
     baseline = Sample(5000, 50, 0, {"GET /api/items": [2.0] * 100})
     merged = canary.reference(Sample(), baseline, Thresholds())

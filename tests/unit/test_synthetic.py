@@ -17,6 +17,7 @@ class Server:
 
     def __init__(self, status: int = 200) -> None:
         self.requests: list[tuple[str, int, float]] = []
+        self.colors: list[str | None] = []  # the X-Greenlight-Color header of each request
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -24,6 +25,7 @@ class Server:
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 outer.requests.append((self.path, self.client_address[1], time.monotonic()))
+                outer.colors.append(self.headers.get("X-Greenlight-Color"))
                 body = b"{}"
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
@@ -115,3 +117,14 @@ def test_the_canary_thread_sends_what_the_watcher_asks_for_and_no_more(server):
     synthetic.join(timeout=5)
     assert not synthetic.is_alive()
     assert [path for path, _, _ in server.requests] == ["/api/items", "/api/version"] * 4
+
+
+def test_a_probe_for_a_color_names_it_in_every_request_and_a_plain_one_names_none(server):
+    named = Probe(f"http://127.0.0.1:{server.port}", color="blue")
+    plain = Probe(f"http://127.0.0.1:{server.port}")
+    for _ in range(3):
+        named.get("/api/items")
+        plain.get("/api/items")
+    named.close()
+    plain.close()
+    assert server.colors == ["blue", None] * 3
