@@ -17,6 +17,7 @@ import pymysql
 import pytest
 
 from ansible.module_utils.haproxy_runtime import read_servers
+from ansible.module_utils.synthetic import Probe
 
 from . import stack
 
@@ -103,6 +104,22 @@ def test_live_color_survives_a_proxy_restart() -> None:
         time.sleep(0.2)
     assert status == 200, body
     assert json.loads(body)["version"] == "v2"
+
+
+def test_the_preview_sends_a_request_naming_a_color_to_it_whatever_the_weights() -> None:
+    # How the judge's control GETs reach the old color (module_utils/synthetic.py): the live
+    # color has weight 0 in the preview, which sends other requests to the idle color.
+    before = read_servers(stack.admin_socket("production"))
+    live = next(color for color, info in before["api"].items() if info["weight"] > 0)
+    assert before["preview_api"][live]["weight"] == 0
+    probe = Probe(f"http://127.0.0.1:{stack.PORTS['production']['proxy_preview_port']}", color=live)
+    for _ in range(20):
+        probe.get("/api/version")
+    probe.close()
+    after = read_servers(stack.admin_socket("production"))
+    # HAProxy's own counters: all 20 went to the named color of the preview.
+    assert {color: after["preview_api"][color]["stot"] - info["stot"] for color, info in before["preview_api"].items()} \
+        == {color: 20 if color == live else 0 for color in before["preview_api"]}
 
 
 def test_unhealthy_release_never_takes_traffic() -> None:
