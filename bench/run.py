@@ -520,9 +520,12 @@ def judge_case(logs: Logs, runs: int, rows: list[JudgeRow]) -> None:
         for row in rows:
             version = row.release
             if current_release() != "v1":  # every run upgrades v1 (a good v2 run leaves v2 live)
+                # A canary keeps the old color warm: one switch back to v1, not a deploy.
                 log_file = logs.new("judge-reset-v1")
-                if deploy(log_file, "v1", "blue_green", *UNMEASURED) != 0:
-                    raise BenchError(f"the unmeasured deploy of v1 failed; see {log_file}")
+                if playbook(log_file, "rollback.yml") != 0 or current_release() != "v1":
+                    log_file = logs.new("judge-reset-v1-deploy")
+                    if deploy(log_file, "v1", "blue_green", *UNMEASURED) != 0:
+                        raise BenchError(f"the unmeasured deploy of v1 failed; see {log_file}")
             name = f"judge-{row.release.replace('/', '-')}-{row.rate:g}-{run_number}"
             run = greenlight_window(logs, name, row.rate, 0, lambda f, v=version: deploy(f, v, "canary"))
             record = run.record or {}
