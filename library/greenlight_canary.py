@@ -336,8 +336,8 @@ def main() -> None:
     if params["weight"] is not None and not (len(params["new_colors"]) == 1 and len(params["old_colors"]) == 1):
         module.fail_json(msg="a canary step moves traffic from one old color to one new color")
     try:
-        control = (Probe(params["control_url"], color=params["old_colors"][0])
-                   if params["control_url"] and params["old_colors"] else None)
+        old_color = next(iter(params["old_colors"]), "")
+        control = Probe(params["control_url"], color=old_color) if params["control_url"] and old_color else None
         synthetic = Synthetic(params["synthetic_url"], params["synthetic_paths"], control)
     except ValueError as exc:
         module.fail_json(msg=str(exc), greenlight_error="usage")
