@@ -158,12 +158,14 @@ class LostLock(Exception):
 
 def reference(concurrent: Sample, baseline: Sample, thresholds: Thresholds) -> Sample:
     """What the new release is compared with: the old color over the same window where it
-    answered enough (same moment, same load), the recorded baseline elsewhere."""
+    answered enough (same moment, same load), the recorded baseline elsewhere (its routes
+    marked `recorded_before`: judged across time, with the wider ratio)."""
     counts = concurrent if concurrent.requests >= thresholds.min_requests else baseline
-    latencies = dict(baseline.latencies)
-    latencies.update({route: times for route, times in concurrent.latencies.items()
-                      if len(times) >= thresholds.latency_min_requests})
-    return Sample(counts.requests, counts.errors, counts.client_errors, latencies)
+    now = {route: times for route, times in concurrent.latencies.items()
+           if len(times) >= thresholds.latency_min_requests}
+    latencies = {**baseline.latencies, **now}
+    return Sample(counts.requests, counts.errors, counts.client_errors, latencies,
+                  recorded_before=frozenset(set(baseline.latencies) - set(now)))
 
 
 class Window:
@@ -270,7 +272,7 @@ def watch(window: Window, synthetic: Synthetic, params: dict, thresholds: Thresh
     # Early stops look every tick, so they ask for much stronger evidence, and leave latency
     # to the end of the hold, when each route has its full sample.
     early = replace(thresholds, significance=thresholds.significance / EARLY_STOP_STRICTNESS,
-                    latency_ratio=float("inf"))
+                    latency_ratio=float("inf"), latency_ratio_across_time=float("inf"))
     while True:
         window.collect(TICK_S)
         verdict = window.verdict(early)

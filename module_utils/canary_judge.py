@@ -18,7 +18,9 @@ The rules, in order:
    its true rate were the allowed one: a one-sided binomial test, fair to small samples.
 4. Latency: for each route both sides answered at least `latency_min_requests` times, and
    each of `latency_percentiles` (p50 and p95 by default), the new release's value must not
-   exceed the old release's times `latency_ratio`, nor its value plus that percentile's
+   exceed the old release's times `latency_ratio` (`latency_ratio_across_time` for a route
+   whose old times were recorded before the window, `Sample.recorded_before`: a host busier
+   now than then slows a good release too), nor its value plus that percentile's
    floor (`latency_floors_ms`: 5 ms for p50, 25 ms for p95), whichever is larger. The floor
    keeps a few milliseconds of noise from failing a fast app; a ratio alone would let a
    slow app's regressions through. The median catches a release that is slower for
@@ -62,6 +64,9 @@ class Sample:
     client_errors: int = 0
     latencies: dict = field(default_factory=dict)
     health: str = "UP"
+    # Routes whose latencies were recorded before the window they are compared with (the
+    # baseline's, where the old color answered too few in the window): judged across time.
+    recorded_before: frozenset = frozenset()
 
     @classmethod
     def of(cls, requests, health: str = "UP") -> "Sample":
@@ -118,6 +123,7 @@ class Thresholds:
     significance: float = 0.05
     latency_percentiles: tuple = (50.0, 95.0)
     latency_ratio: float = 2.0
+    latency_ratio_across_time: float = 3.0
     latency_floors_ms: tuple = (5.0, 25.0)
     latency_min_requests: int = 20
     client_error_ratio: float = 2.0
@@ -298,10 +304,13 @@ def judge(canary: Sample, baseline: Sample, thresholds: Thresholds = Thresholds(
             if min(len(new_times), len(old_times)) < TAIL_REQUESTS / max(1e-9, 1 - each / 100):
                 continue  # too few requests above this percentile: it would be one stray request
             new, old = percentile(new_times, each), percentile(old_times, each)
-            limit = max(old * thresholds.latency_ratio, old + floors[min(index, len(floors) - 1)])
+            earlier = route in baseline.recorded_before
+            ratio = thresholds.latency_ratio_across_time if earlier else thresholds.latency_ratio
+            limit = max(old * ratio, old + floors[min(index, len(floors) - 1)])
             if new > limit:
+                when = "recorded before the deploy" if earlier else "in the same window"
                 return verdict(FAIL, f"too slow: {route} p{each:g} {new:.0f} ms on the new release against "
-                                     f"{old:.0f} ms on the old one; allowed up to {limit:.0f} ms "
+                                     f"{old:.0f} ms on the old one ({when}); allowed up to {limit:.0f} ms "
                                      f"({len(new_times)} and {len(old_times)} requests)")
     proof["latency_routes"] = compared_routes
     latency = (f"p{'/p'.join(f'{each:g}' for each in thresholds.latency_percentiles)} compared on "

@@ -147,6 +147,20 @@ def test_three_times_slower_than_a_slow_baseline_fails() -> None:
     assert judge(Sample.of(requests(200, ms=600.0, jitter=20.0)), old).outcome == FAIL
 
 
+def test_a_route_recorded_before_the_window_is_judged_with_the_wider_ratio() -> None:
+    # The false rollback of CI (2026-11-28): a good release's watch window at 33 ms against a
+    # baseline of 14 ms recorded before the switch, on a host that had got busier.
+    times = [14.0] * 1000
+    new = Sample.of(requests(484, ms=33.0, path="/api/items/7"))
+    same_moment = Sample(1000, 0, 0, {"GET /api/items/{id}": times})
+    across_time = Sample(1000, 0, 0, {"GET /api/items/{id}": times}, recorded_before=frozenset({"GET /api/items/{id}"}))
+    failed = judge(new, same_moment)
+    assert failed.outcome == FAIL and "(in the same window); allowed up to 28 ms" in failed.reason
+    assert judge(new, across_time).outcome == PASS
+    slower = judge(Sample.of(requests(484, ms=43.0, path="/api/items/7")), across_time)
+    assert slower.outcome == FAIL and "(recorded before the deploy); allowed up to 42 ms" in slower.reason
+
+
 def test_a_ninety_times_slower_release_fails() -> None:
     # The first round's judge passed this one (its floor was 100 ms).
     assert judge(Sample.of(requests(200, ms=90.0)), Sample.of(requests(2000, ms=1.0, server="blue"))).outcome == FAIL

@@ -107,6 +107,7 @@ def test_the_reference_is_the_old_color_over_the_same_window_when_it_answered_en
     assert merged.latencies["GET /api/items"] == [9.0] * 300  # same moment, same load
     assert merged.latencies["GET /health"] == [1.0] * 100  # only the baseline has it
     assert "GET /" not in merged.latencies  # too few to stand for the route
+    assert merged.recorded_before == {"GET /health"}  # judged across time, with the wider ratio
 
 
 def test_the_old_colors_sample_has_its_live_requests_and_the_control_gets_through_the_preview(monkeypatch) -> None:
@@ -131,6 +132,7 @@ def test_after_the_switch_the_reference_is_the_baseline() -> None:
     baseline = Sample(5000, 50, 0, {"GET /api/items": [2.0] * 100})
     merged = canary.reference(Sample(), baseline, Thresholds())
     assert (merged.requests, merged.errors, merged.latencies) == (5000, 50, baseline.latencies)
+    assert merged.recorded_before == {"GET /api/items"}
 
 
 def test_judge_settings_from_the_inventory_are_converted_and_unknown_ones_refused() -> None:
