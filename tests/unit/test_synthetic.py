@@ -63,7 +63,9 @@ def test_sends_on_one_connection_at_the_capped_rate(server):
     assert len({port for _, port, _ in server.requests}) == 1  # keep-alive
     assert elapsed >= 19 / 50  # 20 requests at 50/s: 19 intervals
     gaps = [b - a for (_, _, a), (_, _, b) in zip(server.requests, server.requests[1:])]
-    assert min(gaps) >= 1 / 50 * 0.8
+    # The server's receive times carry its thread's scheduling: one late receipt makes one short
+    # gap after it on a busy host. An unpaced probe's median gap would be about a millisecond.
+    assert sorted(gaps)[len(gaps) // 2] >= 1 / 50 * 0.8
 
 
 def test_an_idle_probe_does_not_burst_to_catch_up(server):
