@@ -272,7 +272,7 @@ def watch(window: Window, synthetic: Synthetic, params: dict, thresholds: Thresh
     # Early stops look every tick, so they ask for much stronger evidence, and leave latency
     # to the end of the hold, when each route has its full sample.
     early = replace(thresholds, significance=thresholds.significance / EARLY_STOP_STRICTNESS,
-                    latency_ratio=float("inf"), latency_ratio_across_time=float("inf"))
+                    latency_percentiles=())
     while True:
         window.collect(TICK_S)
         verdict = window.verdict(early)
