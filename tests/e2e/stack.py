@@ -179,7 +179,15 @@ def post(env: str, path: str, body: dict) -> tuple[int, dict]:
 LOAD_MAX_SECONDS = 3600.0
 
 
-def load(env: str, rate: float = 100, port_name: str = "proxy_http_port") -> Load:
+# The suite's load: 50 requests/s, half the benchmark's 100. This 2-core machine serves about
+# 250/s when idle; a deploy's Ansible takes about one core, and a CI host shared with other work
+# has been measured serving under 100/s (p50 4-9 s at 100/s, 7 tests failed at 7587225). What
+# these tests check (no failed request, no stall) does not depend on the rate; the numbers at
+# 100/s are the benchmark's (make bench).
+LOAD_RATE = 50.0
+
+
+def load(env: str, rate: float = LOAD_RATE, port_name: str = "proxy_http_port") -> Load:
     """Steady reads and writes on env: writes create items, reads fetch one item by id (its cost
     does not grow with the writes, so the rate holds on a busy 2-core machine)."""
     status, created = post(env, "/api/items", {"sku": f"LOAD-READ-{time.time_ns()}", "name": "read by the load",

@@ -126,7 +126,7 @@ def test_unhealthy_release_never_takes_traffic() -> None:
     before = stack.containers()
     servers = read_servers(stack.admin_socket("production"))
     idle = next(color for color, info in servers["api"].items() if info["weight"] == 0)
-    with stack.load("production", rate=50) as load:
+    with stack.load("production") as load:
         run = stack.deploy("production", "unhealthy")
     # HAProxy's own request counters: the unhealthy color's servers answered no user request.
     after = read_servers(stack.admin_socket("production"))

@@ -1,7 +1,7 @@
 """Interruptions: greenlight killed, stopped or locked out in the middle of a production
 deploy, and the next run putting things right with nobody's help.
 
-The kill test promotes the release production does not run, under 100 requests/s of reads
+The kill test promotes the release production does not run, under the suite's 50 requests/s of reads
 and writes on production, and kills the whole greenlight process tree with SIGKILL (frozen
 first, as a power cut or the OOM killer would leave it) at one point of production's
 deploy; then a plain `greenlight promote` of the same release runs, as cron would, and is

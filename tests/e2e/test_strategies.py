@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("both_on_v1")
 PRODUCTION = stack.PORTS["production"]
 
 
-def deploy_under_load(version: str, *args: str, rate: float = 100) -> tuple[stack.Run, dict]:
+def deploy_under_load(version: str, *args: str, rate: float = stack.LOAD_RATE) -> tuple[stack.Run, dict]:
     with stack.load("production", rate=rate, port_name="proxy_api_port") as load:
         run = stack.deploy("production", version, *args)
     summary = load.report.summary()
