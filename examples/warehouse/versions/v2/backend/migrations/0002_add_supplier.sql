@@ -1,2 +1,2 @@
 -- Expand step: nullable, so v1 code that does not know the column keeps inserting rows.
-ALTER TABLE items ADD COLUMN supplier VARCHAR(255) NULL;
+ALTER TABLE items ADD COLUMN IF NOT EXISTS supplier VARCHAR(255) NULL;
