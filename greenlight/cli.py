@@ -235,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", parents=[common], help="smoke checks through the environment's proxy")
     verify.add_argument("env", choices=ENVIRONMENTS)
 
+    backup = commands.add_parser("backup", parents=[common], help="back up an environment's database now")
+    backup.add_argument("env", choices=ENVIRONMENTS)
+    backup.add_argument("--label", default="manual", help="word in the backup's name (default: manual)")
+
+    backups = commands.add_parser("backups", parents=[common], help="an environment's backups, newest first")
+    backups.add_argument("env", choices=ENVIRONMENTS)
+
     commands.add_parser("status", parents=[common], help="live version, color, health and last deploy of both environments")
 
     history = commands.add_parser("history", parents=[common], help="deploys, promotions and rollbacks of an environment")
@@ -278,6 +285,10 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
         return pipeline.promote_latest(args.ref, args.retry) if args.latest else pipeline.promote(args.version)
     if args.command == "verify":
         return pipeline.verify(args.env)
+    if args.command == "backup":
+        return pipeline.backup(args.env, args.label)
+    if args.command == "backups":
+        return pipeline.backups(args.env)
     if args.command == "status":
         return pipeline.status()
     if args.command == "history":
@@ -310,6 +321,13 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
             print(f"{record.get('ended', '?'):<21} {record.get('kind', 'deploy'):<9} {record.get('version', '?'):<14}"
                   f" {record.get('outcome', '?'):<11} {str(record.get('commit', ''))[:12]:<13}"
                   f" by {record.get('actor', '?')}  {record.get('error', '')[:80]}")
+    elif args.command == "backups":
+        for backup in outcome.data.get("backups", []):
+            release = backup.get("release") or {}
+            print(f"{backup.get('created', '?'):<21} {backup.get('file', '?'):<52} {backup.get('size', 0) / 1048576:>8.1f} MiB"
+                  f" {backup.get('rows', 0):>10} rows  release {release.get('version') or '-'}")
+        if outcome.data.get("leftovers"):
+            print(f"({outcome.data['leftovers']} files of interrupted backups; the next backup removes those an hour old)")
     elif args.command == "lock" and args.action == "status":
         holder = outcome.data.get("host", {})
         print(f"{'host':<11} {('held by ' + describe(holder)) if holder else 'free'}")
@@ -325,7 +343,7 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_path = args.log_file or state_dir() / "greenlight.log"
-    read_only = args.command in ("status", "history") or (args.command == "lock" and args.action == "status")
+    read_only = args.command in ("status", "history", "backups") or (args.command == "lock" and args.action == "status")
     # A report prints itself; its progress would only be noise around it.
     output = Output(args.quiet or read_only, log_path)
     stopper = Stopper(output)

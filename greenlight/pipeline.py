@@ -25,6 +25,8 @@ from .runner import PlaybookResult
 
 ENVIRONMENTS = ("staging", "production")
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+# A backup's label, part of its file name.
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 # Playbooks that change an environment: an interrupted one is followed by recovery.
 CHANGING = ("deploy.yml", "rollback.yml", "restore.yml")
 
@@ -243,6 +245,30 @@ class Pipeline:
             return self._failed(f"verify {env}", stages, result, f"{env} failed verification")
         return Outcome(f"verify {env}", ExitCode.OK, f"{env} passed verification", stages,
                        {"verify": result.stats.get("greenlight_verify", {})})
+
+    def backup(self, env: str, label: str = "manual") -> Outcome:
+        """Dump and record the database now, under the environment's deploy lock."""
+        check_env(env, self.inventory_dir)
+        if not LABEL.match(label):
+            raise UsageError(f"backup label {label!r}: letters, digits and . _ - only (at most 40)")
+        command = f"backup {env}"
+        stages: list[Stage] = []
+        result = self._stage(stages, f"backup {env}", "backup.yml", env, {"backup_label": label})
+        if not result.ok:
+            return self._failed(command, stages, result, f"backup of {env} failed")
+        info = result.stats.get("greenlight_backup", {})
+        return Outcome(command, ExitCode.OK,
+                       f"{env}: backed up {info.get('database', '?')} to {info.get('file', '?')} "
+                       f"({info.get('rows', 0)} rows in {len(info.get('tables', {}))} tables, "
+                       f"{info.get('size', 0) / 1048576:.1f} MiB)", stages, {"backup": info})
+
+    def backups(self, env: str) -> Outcome:
+        check_env(env, self.inventory_dir)
+        stages: list[Stage] = []
+        result = self._stage(stages, f"backups {env}", "backups.yml", env, {})
+        if not result.ok:
+            return self._failed(f"backups {env}", stages, result, f"cannot list the backups of {env}")
+        return Outcome(f"backups {env}", ExitCode.OK, "", stages, result.stats.get("greenlight_backups", {}))
 
     def status(self) -> Outcome:
         stages: list[Stage] = []

@@ -208,3 +208,37 @@ def test_recovery_after_a_signal_runs_uncancellable_and_exits_with_the_signals_c
     assert "SIGTERM during deploy production" in runner.calls[0][2]["deploy_interrupted_reason"]
     sigint = pipeline(FakeRunner()).recover(Interrupted(signal.SIGINT, "staging", "deploy staging"))
     assert sigint.code == ExitCode.INTERRUPTED == 130
+
+
+def test_backup_runs_its_playbook_with_the_label_and_reports_the_backup() -> None:
+    info = {"file": "shop-20261128T120000Z-nightly.sql.gz", "database": "shop", "rows": 1200,
+            "tables": {"shop.items": 1200}, "size": 2 * 1048576}
+    runner = FakeRunner({("backup.yml", "production"): ok("backup.yml", "production", {"greenlight_backup": info})})
+    outcome = pipeline(runner).backup("production", "nightly")
+    assert outcome.code == ExitCode.OK
+    assert runner.calls[0][0:2] == ("backup.yml", "production") and runner.calls[0][2]["backup_label"] == "nightly"
+    assert outcome.data["backup"] == info
+    assert outcome.message == ("production: backed up shop to shop-20261128T120000Z-nightly.sql.gz "
+                               "(1200 rows in 1 tables, 2.0 MiB)")
+
+
+@pytest.mark.parametrize("label", ["", "../x", "a b", "x" * 41, "-dash"])
+def test_a_backup_label_that_cannot_be_part_of_a_file_name_is_refused(label: str) -> None:
+    runner = FakeRunner()
+    with pytest.raises(UsageError, match="backup label"):
+        pipeline(runner).backup("staging", label)
+    assert runner.calls == []
+
+
+def test_a_failed_backup_exits_with_the_playbooks_code_and_message() -> None:
+    runner = FakeRunner({("backup.yml", "staging"): failed("backup.yml", "staging", "database down", code="failed")})
+    outcome = pipeline(runner).backup("staging")
+    assert outcome.code == ExitCode.FAILED
+    assert outcome.message == "backup of staging failed: database down"
+
+
+def test_backups_lists_what_the_playbook_reported() -> None:
+    listed = {"backups": [{"file": "shop-2.sql.gz"}, {"file": "shop-1.sql.gz"}], "leftovers": 1}
+    runner = FakeRunner({("backups.yml", "staging"): ok("backups.yml", "staging", {"greenlight_backups": listed})})
+    outcome = pipeline(runner).backups("staging")
+    assert (outcome.code, outcome.data) == (ExitCode.OK, listed)
