@@ -235,9 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", parents=[common], help="smoke checks through the environment's proxy")
     verify.add_argument("env", choices=ENVIRONMENTS)
 
-    backup = commands.add_parser("backup", parents=[common], help="back up an environment's database now")
-    backup.add_argument("env", choices=ENVIRONMENTS)
-    backup.add_argument("--label", default="manual", help="word in the backup's name (default: manual)")
+    backup = commands.add_parser("backup", parents=[common], usage="greenlight backup [verify] ENV [BACKUP] [--label WORD]",
+                                 help="back up an environment's database now; `backup verify ENV [BACKUP]` proves one restores")
+    backup.add_argument("target", nargs="+", metavar="[verify] ENV [BACKUP]",
+                        help="ENV: take a backup; verify ENV [BACKUP]: restore BACKUP (default: the newest) "
+                             "into a throwaway database and compare its rows with the dump's")
+    backup.add_argument("--label", default="manual", help="word in a new backup's name (default: manual)")
 
     backups = commands.add_parser("backups", parents=[common], help="an environment's backups, newest first")
     backups.add_argument("env", choices=ENVIRONMENTS)
@@ -286,7 +289,10 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
     if args.command == "verify":
         return pipeline.verify(args.env)
     if args.command == "backup":
-        return pipeline.backup(args.env, args.label)
+        verify, rest = (True, args.target[1:]) if args.target[0] == "verify" else (False, args.target)
+        if not rest or len(rest) > (2 if verify else 1):
+            raise UsageError("usage: greenlight backup ENV | greenlight backup verify ENV [BACKUP]")
+        return pipeline.verify_backup(rest[0], rest[1] if len(rest) > 1 else "") if verify else pipeline.backup(rest[0], args.label)
     if args.command == "backups":
         return pipeline.backups(args.env)
     if args.command == "status":

@@ -25,8 +25,9 @@ from .runner import PlaybookResult
 
 ENVIRONMENTS = ("staging", "production")
 VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
-# A backup's label, part of its file name.
+# A backup's label, part of its file name; a backup's file name.
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.sql\.gz$")
 # Playbooks that change an environment: an interrupted one is followed by recovery.
 CHANGING = ("deploy.yml", "rollback.yml", "restore.yml")
 
@@ -261,6 +262,22 @@ class Pipeline:
                        f"{env}: backed up {info.get('database', '?')} to {info.get('file', '?')} "
                        f"({info.get('rows', 0)} rows in {len(info.get('tables', {}))} tables, "
                        f"{info.get('size', 0) / 1048576:.1f} MiB)", stages, {"backup": info})
+
+    def verify_backup(self, env: str, name: str = "") -> Outcome:
+        """Restore a backup (default: the newest) into a throwaway database and compare its rows."""
+        check_env(env, self.inventory_dir)
+        if name and (not BACKUP_NAME.match(name) or ".." in name):
+            raise UsageError(f"backup {name!r} is not a backup's file name (NAME.sql.gz, as `greenlight backups {env}` lists)")
+        command = f"backup verify {env}"
+        stages: list[Stage] = []
+        result = self._stage(stages, f"verify backup of {env}", "verify-backup.yml", env, {"backup_verify_file": name})
+        if not result.ok:
+            return self._failed(command, stages, result, f"verification of {name or 'the newest backup'} of {env} failed")
+        info = result.stats.get("greenlight_backup", {})
+        return Outcome(command, ExitCode.OK,
+                       f"{env}: {info.get('file', '?')} restores: {info.get('rows', 0)} rows in "
+                       f"{len(info.get('tables', {}))} tables, as the dump holds "
+                       f"({info.get('verified', {}).get('seconds', 0):.0f} s)", stages, {"backup": info})
 
     def backups(self, env: str) -> Outcome:
         check_env(env, self.inventory_dir)

@@ -42,6 +42,7 @@ class Backup:
     sha256: str
     tables: dict[str, int] = field(default_factory=dict)
     release: dict[str, str] = field(default_factory=dict)  # version, commit
+    verified: dict = field(default_factory=dict)  # the last verification: at, ok, seconds, problems
     format: int = FORMAT
 
     @property
@@ -123,6 +124,51 @@ def past_retention(backups: list[Backup], keep: int, protect: set[str] = frozens
     if keep < 1:
         raise BackupError(f"backup_keep must be 1 or more, not {keep}: the newest backup is never removed")
     return [b for b in backups[keep:] if b.file not in protect]
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def count_sql(backup: Backup) -> str:
+    """One query counting the rows of each of the backup's tables, as `index<TAB>rows` lines
+    (the index into sorted(backup.tables): names never have to be read back from output)."""
+    parts = []
+    for index, table in enumerate(sorted(backup.tables)):
+        database, _, name = table.partition(".")
+        parts.append(f"SELECT {index}, COUNT(*) FROM {_quoted(database)}.{_quoted(name)}")
+    return " UNION ALL ".join(parts) + ";" if parts else "SELECT 0, 0 FROM DUAL WHERE FALSE;"
+
+
+def compare_counts(backup: Backup, output: str) -> list[str]:
+    """What differs between the rows the dump holds and the counts (count_sql's output) of
+    a database restored from it; empty when they match."""
+    tables = sorted(backup.tables)
+    restored: dict[str, int] = {}
+    for line in output.splitlines():
+        if not line.strip():
+            continue
+        try:
+            index, rows = (int(field) for field in line.split("\t"))
+            restored[tables[index]] = rows
+        except (ValueError, IndexError):
+            return [f"unexpected line in the restored database's counts: {line[:80]!r}"]
+    problems = []
+    for table in tables:
+        if table not in restored:
+            problems.append(f"{table}: not counted in the restored database")
+        elif restored[table] != backup.tables[table]:
+            problems.append(f"{table}: {restored[table]} rows restored, the dump holds {backup.tables[table]}")
+    return problems
+
+
+def mark_verified(folder: str, name: str, problems: list[str], seconds: float, now: datetime | None = None) -> Backup:
+    """Write a verification's result into the backup's metadata."""
+    backup = load(folder, name)
+    backup.verified = {"at": (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "ok": not problems, "seconds": round(seconds, 1), "problems": problems}
+    _write(metadata_path(folder, name), json.dumps(backup.as_data(), indent=2, sort_keys=True) + "\n")
+    return backup
 
 
 def remove(folder: str, backup: Backup) -> None:

@@ -25,6 +25,9 @@ from ansible.module_utils.history import Live
 from ansible.module_utils.traffic import Observed, Proxy, Traffic, matches, stable
 
 ONE_OFF_PARTS = ("migrate", "seed")
+# Containers a run makes and removes itself, under the deploy lock (a backup's verification
+# database): one recovery sees was left by a run that is gone, running or not.
+THROWAWAY_PARTS = ("backup-verify",)
 UNFIT_STATES = ("DOWN", "MAINT", "NOLB", "no check", "unknown")
 
 
@@ -70,6 +73,8 @@ def plan(proxy: Proxy, live: Live | None, observed: Observed | None,
     for container in containers.values():
         if container.part in ONE_OFF_PARTS:
             (result.wait_for if container.state == "running" else result.remove).append(container.name)
+        elif container.part in THROWAWAY_PARTS:
+            result.remove.append(container.name)
 
     if live is None:
         # Nothing recorded serves: keep whatever takes traffic, remove what does not.

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible.module_utils.backups import BackupError, check_name, leftovers, listing, load, past_retention, record, remove
+from ansible.module_utils.backups import (BackupError, check_name, compare_counts, count_sql, leftovers, listing, load,
+                                         mark_verified, past_retention, record, remove)
 
 DUMP = b"""-- MariaDB dump 10.19
 USE `shop`;
@@ -86,3 +87,22 @@ def test_leftovers_are_the_old_files_of_no_whole_backup(tmp_path) -> None:
     (tmp_path / "shop-new.sql.gz.part").write_bytes(b"x")  # a dump being written now
     assert [p.name for p in leftovers(str(tmp_path), "shop", time.time() - 3600)] == [
         "shop-a.sql.gz.part", "shop-b.sql.gz", "shop-b.sql.gz.sha256", "shop-c.json.part"]
+
+
+def test_verification_counts_each_table_by_index_and_compares_with_the_dump(tmp_path) -> None:
+    dump = DUMP.replace(b"-- Dump completed", b"CREATE TABLE `odd``name` (\n  `id` int\n);\n-- Dump completed")
+    backup = make(tmp_path, "shop-1.sql.gz", dump=dump)
+    assert backup.tables == {"shop.items": 3, "shop.odd`name": 0}
+    assert count_sql(backup) == "SELECT 0, COUNT(*) FROM `shop`.`items` UNION ALL SELECT 1, COUNT(*) FROM `shop`.`odd``name`;"
+    assert compare_counts(backup, "0\t3\n1\t0\n") == []
+    assert compare_counts(backup, "0\t2\n1\t0\n") == ["shop.items: 2 rows restored, the dump holds 3"]
+    assert compare_counts(backup, "0\t3\n") == ["shop.odd`name: not counted in the restored database"]
+    assert compare_counts(backup, "ERROR 1146\n")[0].startswith("unexpected line")
+
+
+def test_a_verification_is_written_into_the_metadata(tmp_path) -> None:
+    make(tmp_path, "shop-1.sql.gz")
+    mark_verified(str(tmp_path), "shop-1.sql.gz", ["shop.items: 2 rows restored, the dump holds 3"], 4.26, now=T0)
+    verified = load(str(tmp_path), "shop-1.sql.gz").verified
+    assert verified == {"at": "2026-11-28T12:00:00Z", "ok": False, "seconds": 4.3,
+                        "problems": ["shop.items: 2 rows restored, the dump holds 3"]}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from greenlight.cli import LockAlert, build_parser, parse_extra_vars
+from greenlight.cli import LockAlert, build_parser, parse_extra_vars, run_command
 from greenlight.pipeline import UsageError
 
 
@@ -49,6 +49,36 @@ def test_malformed_command_lines_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args(argv)
     assert exited.value.code == 2
+
+
+class Recorder:
+    """A pipeline that records which command it was asked for, with what."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple]] = []
+
+    def __getattr__(self, name: str):
+        return lambda *args: self.calls.append((name, args))
+
+
+@pytest.mark.parametrize(("argv", "call"), [
+    (["backup", "production"], ("backup", ("production", "manual"))),
+    (["backup", "production", "--label", "nightly"], ("backup", ("production", "nightly"))),
+    (["backup", "verify", "staging"], ("verify_backup", ("staging", ""))),
+    (["backup", "verify", "staging", "shop-1.sql.gz"], ("verify_backup", ("staging", "shop-1.sql.gz"))),
+    (["backups", "staging"], ("backups", ("staging",))),
+])
+def test_backup_command_lines(argv: list[str], call: tuple) -> None:
+    recorder = Recorder()
+    run_command(build_parser().parse_args(argv), recorder)
+    assert recorder.calls == [call]
+
+
+@pytest.mark.parametrize("argv", [["backup", "verify"], ["backup", "staging", "extra"],
+                                  ["backup", "verify", "staging", "a.sql.gz", "b.sql.gz"]])
+def test_backup_command_lines_with_a_missing_or_extra_word_are_usage_errors(argv: list[str]) -> None:
+    with pytest.raises(UsageError, match="usage: greenlight backup"):
+        run_command(build_parser().parse_args(argv), Recorder())
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

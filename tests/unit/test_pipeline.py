@@ -242,3 +242,20 @@ def test_backups_lists_what_the_playbook_reported() -> None:
     runner = FakeRunner({("backups.yml", "staging"): ok("backups.yml", "staging", {"greenlight_backups": listed})})
     outcome = pipeline(runner).backups("staging")
     assert (outcome.code, outcome.data) == (ExitCode.OK, listed)
+
+
+def test_verify_backup_names_the_backup_to_its_playbook_and_reports_the_result() -> None:
+    info = {"file": "shop-1.sql.gz", "rows": 3, "tables": {"shop.items": 3}, "verified": {"ok": True, "seconds": 7.2}}
+    runner = FakeRunner({("verify-backup.yml", "staging"): ok("verify-backup.yml", "staging", {"greenlight_backup": info})})
+    outcome = pipeline(runner).verify_backup("staging", "shop-1.sql.gz")
+    assert runner.calls[0][2]["backup_verify_file"] == "shop-1.sql.gz"
+    assert (outcome.code, outcome.message) == (ExitCode.OK, "staging: shop-1.sql.gz restores: 3 rows in 1 tables, "
+                                                            "as the dump holds (7 s)")
+
+
+@pytest.mark.parametrize("name", ["../etc/passwd.sql.gz", "x/y.sql.gz", "shop.sql", "a..b.sql.gz"])
+def test_verify_backup_refuses_a_name_that_is_not_a_backup_file(name: str) -> None:
+    runner = FakeRunner()
+    with pytest.raises(UsageError, match="not a backup's file name"):
+        pipeline(runner).verify_backup("staging", name)
+    assert runner.calls == []

@@ -86,6 +86,12 @@ def test_one_off_containers_are_waited_for_then_removed() -> None:
     assert result.wait_for == [migrate.name] and result.remove == [seed.name]
 
 
+def test_a_backup_verification_database_left_running_is_removed() -> None:
+    verify = Container(f"{PREFIX}-backup-verify", "running", labels={"greenlight.part": "backup-verify"})
+    result = plan(proxy(), LIVE_V1_BLUE, observed({"blue": 100}, "green"), {**color("blue", V1, "v1"), verify.name: verify})
+    assert result.wait_for == [] and result.remove == [verify.name]
+
+
 def test_a_stopped_proxy_gets_the_recorded_state_without_a_switch() -> None:
     result = plan(proxy(), LIVE_V1_BLUE, None, color("blue", V1, "v1"))
     assert result.traffic.live == "blue" and not result.switch
