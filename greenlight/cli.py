@@ -242,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "into a throwaway database and compare its rows with the dump's")
     backup.add_argument("--label", default="manual", help="word in a new backup's name (default: manual)")
 
+    restore = commands.add_parser("restore", parents=[common],
+                                  help="replace an environment's database with one of its backups (asks first)")
+    restore.add_argument("env", choices=ENVIRONMENTS)
+    restore.add_argument("backup", help="a backup's file name, as `greenlight backups ENV` lists it")
+    restore.add_argument("--yes", action="store_true", help="do not ask (for scripts); without it, a terminal must answer")
+    restore.add_argument("--force-from", choices=ENVIRONMENTS, default="", metavar="ENV",
+                         help="restore a backup of this other environment (its data replaces ENV's)")
+
     backups = commands.add_parser("backups", parents=[common], help="an environment's backups, newest first")
     backups.add_argument("env", choices=ENVIRONMENTS)
 
@@ -281,6 +289,21 @@ def parse_extra_vars(items: list[str]) -> dict:
     return variables
 
 
+def ask_restore(env: str, backup: dict) -> bool:
+    """Show what a restore replaces the database with; yes only when the user types ENV."""
+    release = (backup.get("release") or {}).get("version") or "unknown"
+    print(f"This replaces {env}'s database {backup.get('database', '?')} with {backup.get('file', '?')}:\n"
+          f"  taken {backup.get('created', '?')} from {backup.get('env', '?')} (release {release}), "
+          f"{backup.get('rows', 0)} rows in {len(backup.get('tables', {}))} tables\n"
+          f"Users get the maintenance page while it loads; the database as it is now is backed up first.",
+          file=sys.stderr)
+    try:
+        answer = input(f"Type {env} to restore: ")
+    except EOFError:
+        return False
+    return answer.strip() == env
+
+
 def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
     if args.command == "deploy":
         return pipeline.deploy(args.env, args.version)
@@ -295,6 +318,11 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
         return pipeline.verify_backup(rest[0], rest[1] if len(rest) > 1 else "") if verify else pipeline.backup(rest[0], args.label)
     if args.command == "backups":
         return pipeline.backups(args.env)
+    if args.command == "restore":
+        if not args.yes and not sys.stdin.isatty():
+            raise UsageError("greenlight restore asks before it replaces a database; with no terminal to answer, pass --yes")
+        return pipeline.restore(args.env, args.backup, args.force_from,
+                                confirm=(lambda backup: True) if args.yes else (lambda backup: ask_restore(args.env, backup)))
     if args.command == "status":
         return pipeline.status()
     if args.command == "history":

@@ -279,6 +279,41 @@ class Pipeline:
                        f"{len(info.get('tables', {}))} tables, as the dump holds "
                        f"({info.get('verified', {}).get('seconds', 0):.0f} s)", stages, {"backup": info})
 
+    def restore(self, env: str, name: str, force_from: str = "",
+                confirm: Callable[[dict], bool] = lambda backup: False) -> Outcome:
+        """Replace ENV's database with its backup NAME, once `confirm` (shown the backup's
+        metadata) says yes. The playbook checks the backup again and takes a backup first."""
+        check_env(env, self.inventory_dir)
+        if not BACKUP_NAME.match(name) or ".." in name:
+            raise UsageError(f"backup {name!r} is not a backup's file name (NAME.sql.gz, as `greenlight backups {env}` lists)")
+        if force_from and force_from not in ENVIRONMENTS:
+            raise UsageError(f"--force-from {force_from!r}: an environment ({', '.join(ENVIRONMENTS)})")
+        command = f"restore {env}"
+        stages: list[Stage] = []
+        listed = self._stage(stages, f"backups {env}", "backups.yml", env, {})
+        if not listed.ok:
+            return self._failed(command, stages, listed, f"cannot list the backups of {env}")
+        backup = next((b for b in listed.stats.get("greenlight_backups", {}).get("backups", []) if b.get("file") == name), None)
+        if backup is None:
+            raise UsageError(f"{env} has no backup {name} (greenlight backups {env} lists them)")
+        if backup.get("env") != env and backup.get("env") != force_from:
+            raise UsageError(f"{name} is a backup of {backup.get('env')}, not of {env}: it would put "
+                             f"{backup.get('env')}'s data into {env}'s database. Nothing was changed. If that is "
+                             f"what you want: greenlight restore {env} {name} --force-from {backup.get('env')}")
+        if not confirm(backup):
+            return Outcome(command, ExitCode.FAILED, f"restore of {name} to {env} not confirmed; nothing was changed", stages)
+        result = self._stage(stages, f"restore {name} to {env}", "restore.yml", env,
+                             {"restore_file": name, "restore_from": force_from})
+        if not result.ok:
+            return self._failed(command, stages, result, f"restore of {name} to {env} failed")
+        info = result.stats.get("greenlight_restore", {})
+        restored, safety = info.get("restored", {}), info.get("safety", {})
+        return Outcome(command, ExitCode.OK,
+                       f"{env}: restored {name} ({restored.get('rows', 0)} rows in {len(restored.get('tables', {}))} "
+                       f"tables, checked after loading, {restored.get('verified', {}).get('seconds', 0):.0f} s behind "
+                       f"the maintenance page); the database as it was is in {safety.get('file', '?')}",
+                       stages, {"restore": info})
+
     def backups(self, env: str) -> Outcome:
         check_env(env, self.inventory_dir)
         stages: list[Stage] = []

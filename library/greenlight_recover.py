@@ -28,6 +28,14 @@ options:
   reason: {description: "Why that run stopped, when the caller knows (for example the signal); recorded.", type: str, default: ""}
   record: {description: The fields of a failed run to record (its outcome defaults to failed)., type: dict}
   one_off_timeout: {description: Seconds to wait for a one-off container (a migration) still running., type: float, default: 600}
+  restore_pending:
+    description: >-
+      The file a restore writes while it replaces the database (greenlight_restore_pending_file).
+      When it exists, the restore was interrupted: recovery returns it (C(restore)) and leaves
+      the maintenance page on, for the caller to load that backup again. When it does not,
+      a maintenance page left on goes off.
+    type: path
+    default: ""
 author: greenlight
 """
 
@@ -47,6 +55,7 @@ problems: {description: What it could not put right, one line each., returned: a
 live: {description: "What serves afterwards: version, commit, color, serving, warm ({} when nothing).", returned: always, type: dict}
 record: {description: The record added to the history ({} when none)., returned: always, type: dict}
 moved_traffic: {description: Whether the traffic had to be moved back., returned: always, type: bool}
+restore: {description: "An interrupted restore to finish: file, sha256, started ({} when none).", returned: always, type: dict}
 containers: {description: "The environment's containers afterwards, by name: state, image, part, version, commit.", returned: always, type: dict}
 """
 
@@ -69,6 +78,7 @@ def main() -> None:
             "reason": {"type": "str", "default": ""},
             "record": {"type": "dict"},
             "one_off_timeout": {"type": "float", "default": 600},
+            "restore_pending": {"type": "path", "default": ""},
         },
         supports_check_mode=False,
     )
@@ -76,7 +86,7 @@ def main() -> None:
     try:
         outcome = recover(Proxy.from_params(params["proxy"]), params["configs"], params["history"],
                           params["docker_socket"], params["labels"], params["interrupted"] or None,
-                          params["record"], params["one_off_timeout"], params["reason"])
+                          params["record"], params["one_off_timeout"], params["reason"], params["restore_pending"])
     except (HAProxyError, DockerError, OSError, ValueError) as exc:
         module.fail_json(msg=f"cannot put the environment back on its recorded release: {exc}")
     module.exit_json(**outcome)

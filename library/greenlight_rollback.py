@@ -32,6 +32,10 @@ options:
   lock: {description: "The deploy lock: path, purpose (the action plugin adds holder and takeover).", type: dict, required: true}
   wait: {description: Seconds to wait for another run's lock (handled by the action plugin)., type: float, default: 0}
   actor: {description: Who asked for the rollback., type: str, default: unknown}
+  restore_pending:
+    description: The file of a restore under way (greenlight_restore_pending_file); when recovery finds one, the rollback stops and says so.
+    type: path
+    default: ""
 author: greenlight
 """
 
@@ -78,6 +82,7 @@ def main() -> None:
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
             "lock": {"type": "dict", "required": True},
             "actor": {"type": "str", "default": "unknown"},
+            "restore_pending": {"type": "path", "default": ""},
         },
         supports_check_mode=False,
     )
@@ -102,7 +107,14 @@ def run(module: AnsibleModule, proxy: Proxy, started: str, interrupted: dict | N
     params = module.params
     try:
         recovery = recover(proxy, params["configs"], params["history"], params["docker_socket"], params["labels"],
-                           interrupted)
+                           interrupted, restore_pending=params["restore_pending"])
+        if recovery["restore"]:
+            # Loading a backup is Ansible's work (roles/backup/tasks/load.yml), not this module's.
+            module.fail_json(msg=f"a restore of {recovery['restore'].get('file', '?')} to {params['env']} was interrupted "
+                                 f"while it replaced the database, and the maintenance page is on: any run that "
+                                 f"takes the lock finishes it first (greenlight backup {params['env']}, for one); "
+                                 f"a rollback moves releases, never data",
+                             recovered=recovery["notes"])
         undone = recovery["record"]
         # An interrupted deploy that users saw (the traffic had to come back): undoing it was the rollback.
         if undone.get("kind") == "deploy" and undone.get("outcome") == "interrupted" and recovery["moved_traffic"]:

@@ -40,6 +40,12 @@ options:
   preview:
     description: With O(weights), the color the preview port shows.
     type: str
+  maintenance:
+    description: >-
+      Turn the maintenance page (503 with Retry-After, for every user) on or off, in the
+      running proxy and in the map a restarted proxy reads; a restore turns it on while it
+      replaces the database. Leaves the traffic between colors as it is.
+    type: bool
 author: greenlight
 """
 
@@ -56,13 +62,15 @@ servers: {description: "Per backend and server: weight, status, check_status and
 live_color: {description: The color with the largest share (on a tie the saved live color); empty when none has any., returned: always, type: str}
 serving_colors: {description: The colors that take traffic, the largest share first., returned: always, type: list}
 sticky: {description: Whether canary stickiness is on., returned: always, type: bool}
+maintenance: {description: Whether the maintenance page is on., returned: always, type: bool}
 elapsed_ms: {description: HAProxy's time to apply the change (0 when nothing was sent)., returned: always, type: float}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.haproxy_runtime import HAProxyError, live_color, serving_colors
-from ansible.module_utils.traffic import (CONFIGS_SPEC, PROXY_SPEC, Proxy, Traffic, matches, observe, persist,
-                                          persisted_matches, saved_colors, stable, switch, config_for)
+from ansible.module_utils.traffic import (CONFIGS_SPEC, PROXY_SPEC, Proxy, Traffic, config_for, matches,
+                                          observe, persist, persisted_matches, saved_colors, set_maintenance, stable,
+                                          switch)
 
 
 def main() -> None:
@@ -74,8 +82,9 @@ def main() -> None:
             "serving": {"type": "list", "elements": "str", "default": []},
             "weights": {"type": "dict"},
             "preview": {"type": "str"},
+            "maintenance": {"type": "bool"},
         },
-        mutually_exclusive=[("live", "weights")],
+        mutually_exclusive=[("live", "weights", "maintenance")],
         required_by={"preview": "weights"},
         supports_check_mode=True,
     )
@@ -91,6 +100,11 @@ def main() -> None:
             if set(weights) != set(proxy.colors) or not all(0 <= w <= 256 for w in weights.values()):
                 module.fail_json(msg=f"weights must give every color ({', '.join(proxy.colors)}) a weight from 0 to 256")
             wanted = Traffic(max(weights, key=weights.get), weights, params["preview"] or "", False)
+        if params["maintenance"] is not None:
+            if module.check_mode:
+                changed = observe(proxy).maintenance != params["maintenance"]
+            else:
+                changed = set_maintenance(proxy, params["maintenance"])
         observed = observe(proxy)
         if wanted is not None:
             configs = params["configs"] or None
@@ -110,6 +124,7 @@ def main() -> None:
     servers = observed.servers
     first = proxy.pools[0].name
     module.exit_json(changed=changed, servers=servers, elapsed_ms=elapsed_ms, sticky=observed.sticky,
+                     maintenance=observed.maintenance,
                      live_color=live_color(servers, saved_colors(proxy), first),
                      serving_colors=serving_colors(servers, first))
 

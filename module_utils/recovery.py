@@ -14,6 +14,10 @@ The rules:
    recorded warm color while it runs the recorded warm release: whatever else is there
    was started by a run that did not finish.
 3. One-off containers (migrations, test data) left by a run are removed, once finished.
+4. A restore that was interrupted while it replaced the database (its pending file names the
+   backup) is reported, and the maintenance page stays on: the caller loads that backup
+   again before anything else (roles/backup/tasks/load.yml). Without one, a maintenance
+   page left on (by a restore killed after loading, before turning it off) goes off.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)     # what recovery does, for the record
     problems: list[str] = field(default_factory=list)  # what it cannot fix
     live: Live | None = None                # what serves afterwards
+    restore: dict = field(default_factory=dict)  # an interrupted restore to finish: {file, sha256, started}
+    maintenance_off: bool = False           # turn off a maintenance page no restore needs
 
 
 def fit(proxy: Proxy, color: str, commit: str, containers: dict[str, Container],
@@ -68,8 +74,15 @@ def describe_traffic(proxy: Proxy, observed: Observed) -> str:
 
 
 def plan(proxy: Proxy, live: Live | None, observed: Observed | None,
-         containers: dict[str, Container]) -> Plan:
+         containers: dict[str, Container], restore: dict | None = None) -> Plan:
     result = Plan()
+    if restore:
+        result.restore = restore
+        result.notes.append(f"a restore of {restore.get('file', '?')} was interrupted while it replaced the database: "
+                            f"it is loaded again, behind the maintenance page")
+    elif observed is not None and observed.maintenance:
+        result.maintenance_off = True
+        result.notes.append("the maintenance page went off (a restore was interrupted after loading its backup)")
     for container in containers.values():
         if container.part in ONE_OFF_PARTS:
             (result.wait_for if container.state == "running" else result.remove).append(container.name)
@@ -125,9 +138,28 @@ def _remove_colors(proxy: Proxy, colors: list[str], containers: dict[str, Contai
 
 # -- carrying a plan out (the modules' shared half) ---------------------------------------
 
+def pending_restore(path: str) -> dict:
+    """What a restore's pending file names ({} when there is none; an unreadable one names no
+    file, and recovery then refuses to go on rather than guess)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            data = json.load(stream)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: a restore was interrupted, but its file cannot be read ({exc}); "
+                         f"restore a backup with greenlight restore, then remove the file") from exc
+    if not isinstance(data, dict) or not data.get("file"):
+        raise ValueError(f"{path}: a restore was interrupted, but its file names no backup; "
+                         f"restore a backup with greenlight restore, then remove the file")
+    return data
+
+
 def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket: str, labels: dict[str, str],
             interrupted: dict | None = None, record: dict | None = None, one_off_timeout: float = 600.0,
-            reason: str = "") -> dict:
+            reason: str = "", restore_pending: str = "") -> dict:
     """Gather, plan, act, and record; returns {changed, notes, problems, live, record, containers, moved_traffic}.
 
     `interrupted`: the lock of a run found gone (its purpose names what it did): recorded as
@@ -137,7 +169,7 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
     from ansible.module_utils import history
     from ansible.module_utils.docker_api import list_containers, remove_container, wait_container
     from ansible.module_utils.haproxy_runtime import HAProxyError, write_atomically
-    from ansible.module_utils.traffic import config_for, observe, persist, persisted_matches, switch
+    from ansible.module_utils.traffic import config_for, observe, persist, persisted_matches, set_maintenance, switch
 
     records = history.read(history_path).records
     live = history.recorded_live(records, proxy.colors)
@@ -146,9 +178,12 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
     except HAProxyError:
         observed = None  # no running proxy: it will start from the files written below
     containers = list_containers(docker_socket, labels)
-    result = plan(proxy, live, observed, containers)
+    result = plan(proxy, live, observed, containers, pending_restore(restore_pending) if restore_pending else None)
 
     changed = False
+    if result.maintenance_off:
+        set_maintenance(proxy, False)
+        changed = True
     if result.traffic is not None:
         config = config_for(configs, result.traffic)
         if observed is None:
@@ -200,7 +235,7 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
                  for name, c in containers.items() if name not in result.remove}
     return {"changed": changed or added is not None, "notes": result.notes, "problems": result.problems,
             "live": live_after, "record": added or {}, "containers": remaining,
-            "moved_traffic": result.switch and observed is not None}
+            "moved_traffic": result.switch and observed is not None, "restore": result.restore}
 
 
 def finished(records: list[dict], lock: dict) -> bool:

@@ -25,8 +25,11 @@ from dataclasses import dataclass, field
 from ansible.module_utils.haproxy_runtime import (HAProxyError, parse_map, read_servers, save_state, send,
                                                   write_atomically)
 
-# The map key that turns cookie stickiness on while a canary step runs (roles/proxy's template).
+# The proxy's switches, keys of one map file (roles/proxy's template): "canary" turns cookie
+# stickiness on while a canary step runs; "maintenance" answers every user with the
+# maintenance page (503, Retry-After) while a restore replaces the database.
 STICKY_KEY = "canary"
+MAINTENANCE_KEY = "maintenance"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Proxy:
     colors: tuple[str, ...]
     pools: tuple[Pool, ...]
     sticky_map: str
+    map_file: str
     state_file: str
     live_color_file: str
     config_file: str
@@ -58,7 +62,7 @@ class Proxy:
     def from_params(cls, params: dict) -> Proxy:
         return cls(socket=params["socket"], colors=tuple(params["colors"]),
                    pools=tuple(Pool(p["name"], p["preview"], p["part"], p["container_prefix"]) for p in params["pools"]),
-                   sticky_map=params["sticky_map"], state_file=params["state_file"],
+                   sticky_map=params["sticky_map"], map_file=params["map_file"], state_file=params["state_file"],
                    live_color_file=params["live_color_file"], config_file=params["config_file"])
 
 
@@ -75,6 +79,7 @@ PROXY_SPEC = {
             "container_prefix": {"type": "str", "required": True},
         }},
         "sticky_map": {"type": "str", "required": True},
+        "map_file": {"type": "path", "required": True},
         "state_file": {"type": "path", "required": True},
         "live_color_file": {"type": "path", "required": True},
         "config_file": {"type": "path", "required": True},
@@ -156,15 +161,42 @@ class Observed:
 
     servers: dict
     sticky: bool
+    maintenance: bool = False
 
     def weights(self, backend: str) -> dict[str, int]:
         return {name: info.get("weight", 0) for name, info in self.servers.get(backend, {}).items()}
 
 
+def map_text(maintenance: bool) -> str:
+    """The switches' map file a (re)started proxy reads: stickiness off (a canary step is never
+    persisted), the maintenance page as given."""
+    return f"{STICKY_KEY} off\n{MAINTENANCE_KEY} {'on' if maintenance else 'off'}\n"
+
+
+def set_maintenance(proxy: Proxy, on: bool) -> bool:
+    """Turn the maintenance page on or off, in the running proxy and in the map a restarted one
+    reads (written first when turning it on: a restart never lets users at a database being
+    replaced). Returns whether anything changed."""
+    entries = parse_map(send(proxy.socket, [f"show map {proxy.sticky_map}"]))
+    value = "on" if on else "off"
+    changed = entries.get(MAINTENANCE_KEY) != value
+    if on:
+        write_atomically(proxy.map_file, map_text(True))
+    if changed:
+        # A proxy started from a map of before the key has no entry to set yet.
+        verb = "set" if MAINTENANCE_KEY in entries else "add"
+        answer = send(proxy.socket, [f"{verb} map {proxy.sticky_map} {MAINTENANCE_KEY} {value}"]).strip()
+        if answer:
+            raise HAProxyError(f"HAProxy refused to turn the maintenance page {value}: {answer}")
+    if not on:
+        write_atomically(proxy.map_file, map_text(False))
+    return changed
+
+
 def observe(proxy: Proxy) -> Observed:
     servers = read_servers(proxy.socket)
     entries = parse_map(send(proxy.socket, [f"show map {proxy.sticky_map}"]))
-    return Observed(servers, entries.get(STICKY_KEY, "off") == "on")
+    return Observed(servers, entries.get(STICKY_KEY, "off") == "on", entries.get(MAINTENANCE_KEY, "off") == "on")
 
 
 def matches(proxy: Proxy, traffic: Traffic, observed: Observed) -> bool:

@@ -12,6 +12,8 @@ import json
 import re
 import socket
 import time
+import urllib.error
+import urllib.request
 
 import pymysql
 import pytest
@@ -151,35 +153,110 @@ def test_failed_migration_leaves_the_old_release_serving() -> None:
     assert stack.get("staging", "/health")[0] == 200
 
 
-def test_predeploy_backup_verifies_and_restores() -> None:
-    backup = stack.history("production")[-1]["backup"]  # made before the unhealthy deploy, v2 schema
-    path = stack.ROOT / "e2e-production" / "backups" / backup.rsplit("/", 1)[-1]
-    recorded = (path.parent / (path.name + ".sha256")).read_text().split()
-    assert recorded == [hashlib.sha256(path.read_bytes()).hexdigest(), path.name]
+BACKUPS = stack.ROOT / "e2e-production" / "backups"
+PENDING = stack.ROOT / "e2e-production" / "restore-pending.json"
+
+
+def skus_in(path) -> set[str]:
     dump = gzip.decompress(path.read_bytes()).decode()
     assert "CREATE TABLE `items`" in dump
     inserts = "".join(re.findall(r"INSERT INTO `items` VALUES(.*?);\n", dump, re.DOTALL))
-    skus_in_backup = set(re.findall(r"\(\d+,'([^']+)'", inserts))
-    assert skus_in_backup
+    return set(re.findall(r"\(\d+,'([^']+)'", inserts))
 
+
+def public_get(path: str) -> tuple[int, dict, str]:
+    url = f"http://127.0.0.1:{stack.PORTS['production']['proxy_http_port']}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode()
+
+
+def test_restore_replaces_the_database_and_keeps_the_one_it_replaced() -> None:
+    backup = stack.history("production")[-1]["backup"]  # made before the unhealthy deploy, v2 schema
+    path = BACKUPS / backup.rsplit("/", 1)[-1]
+    recorded = (path.parent / (path.name + ".sha256")).read_text().split()
+    assert recorded == [hashlib.sha256(path.read_bytes()).hexdigest(), path.name]
+    skus_in_backup = skus_in(path)
+    assert skus_in_backup
     status, _ = stack.post("production", "/api/items",
                            {"sku": "AFTER-BACKUP", "name": "written after the backup", "quantity": 1, "location": "Z"})
     assert status == 201
 
-    run = stack.playbook("restore.yml", "production", "-e", f"restore_file={path.name}")
-    assert run.rc == 0, run.output[-3000:]
+    done = stack.run_greenlight("restore", "production", path.name, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
     restored = {item["sku"] for item in stack.items("production")}
-    assert restored == skus_in_backup
-    assert "AFTER-BACKUP" not in restored
+    assert restored == skus_in_backup and "AFTER-BACKUP" not in restored
+    # The database it replaced is a backup too, with the write made after the backup.
+    safety = BACKUPS / re.search(r"the database as it was is in (\S+\.sql\.gz)", done.stdout)[1]
+    assert "AFTER-BACKUP" in skus_in(safety)
+    metadata = json.loads((BACKUPS / path.name.replace(".sql.gz", ".json")).read_text())
+    assert metadata["verified"]["ok"] is True  # its rows were counted after the load
+    last = stack.history("production")[-1]
+    assert (last["kind"], last["version"], last["outcome"]) == ("restore", path.name, "success")
+    assert last["backup"].endswith(safety.name)
+    assert public_get("/api/items")[0] == 200 and not PENDING.exists()
+
+
+def test_a_restore_killed_while_loading_keeps_users_out_until_the_next_run_finishes_it() -> None:
+    name = stack.history("production")[-1]["version"]  # the backup the test above restored
+    expected = skus_in(BACKUPS / name)
+    stack.post("production", "/api/items", {"sku": "BEFORE-KILL", "name": "x", "quantity": 1, "location": "Z"})
+    start = len(stack.log_lines())
+    run = stack.greenlight("restore", "production", name, "--yes")
+    stack.wait_for_log(r"task: Replace the database with the backup", start, process=run)
+    stack.kill_tree(run)
+
+    status, headers, body = public_get("/api/items")
+    assert status == 503 and headers.get("Retry-After") == "60" and "Back in a moment" in body
+    assert json.loads(PENDING.read_text())["file"] == name
+
+    done = stack.run_greenlight("backup", "production")  # any run that takes the lock
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert public_get("/api/items")[0] == 200 and not PENDING.exists()
+    assert {item["sku"] for item in stack.items("production")} == expected
+    interrupted = [r for r in stack.history("production") if r["kind"] == "restore" and r["outcome"] == "interrupted"]
+    assert interrupted and interrupted[-1]["version"] == name
+    assert any("was interrupted while it replaced the database" in line for line in interrupted[-1]["recovered"])
+
+
+def rows(env: str) -> int:
+    return len(stack.items(env))
+
+
+def test_restore_refuses_a_backup_of_another_environment_and_changes_nothing() -> None:
+    staging = max((stack.ROOT / "e2e-staging" / "backups").glob("*.sql.gz"), key=lambda p: p.stat().st_mtime)
+    for suffix in (".sql.gz", ".sql.gz.sha256", ".json"):
+        source = staging.with_name(staging.name.replace(".sql.gz", suffix))
+        (BACKUPS / source.name).write_bytes(source.read_bytes())
+    before = rows("production")
+    done = stack.run_greenlight("restore", "production", staging.name, "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "is a backup of staging, not of production" in done.stdout + done.stderr
+    assert "--force-from staging" in done.stdout + done.stderr
+    assert rows("production") == before
+
+
+@pytest.mark.parametrize("name, message", [
+    ("../e2e-staging/backups/x.sql.gz", "is not a backup's file name"),
+    ("warehouse-none.sql.gz", "has no backup warehouse-none.sql.gz"),
+])
+def test_restore_refuses_a_name_that_is_not_one_of_the_environments_backups(name: str, message: str) -> None:
+    before = rows("production")
+    done = stack.run_greenlight("restore", "production", name, "--yes")
+    assert done.returncode == 2 and message in done.stdout + done.stderr, done.stdout + done.stderr
+    assert rows("production") == before
 
 
 def test_restore_refuses_a_backup_that_does_not_match_its_checksum() -> None:
-    backups = stack.ROOT / "e2e-production" / "backups"
-    victim = sorted(backups.glob("*.sql.gz"))[0]
+    victim = min(BACKUPS.glob("*.sql.gz"), key=lambda p: p.stat().st_mtime)
     victim.write_bytes(victim.read_bytes() + b"tampered")
-    run = stack.playbook("restore.yml", "production", "-e", f"restore_file={victim.name}")
-    assert run.rc != 0
-    assert "does not match its .sha256 file; nothing was restored" in run.output
+    before = rows("production")
+    done = stack.run_greenlight("restore", "production", victim.name, "--yes")
+    assert done.returncode != 0
+    assert "does not match its checksum" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert rows("production") == before and public_get("/api/items")[0] == 200
 
 
 @pytest.mark.parametrize("version, message", [

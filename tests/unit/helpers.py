@@ -14,7 +14,8 @@ def proxy(tmp: str = "/nonexistent") -> Proxy:
     return Proxy(socket=f"{tmp}/admin.sock", colors=COLORS,
                  pools=(Pool("api", "preview_api", "backend", f"{PREFIX}-backend"),
                         Pool("web", "preview_web", "frontend", f"{PREFIX}-frontend")),
-                 sticky_map="/usr/local/etc/haproxy/sticky.map", state_file=f"{tmp}/servers.state",
+                 sticky_map="/usr/local/etc/haproxy/sticky.map", map_file=f"{tmp}/sticky.map",
+                 state_file=f"{tmp}/servers.state",
                  live_color_file=f"{tmp}/live-color", config_file=f"{tmp}/haproxy.cfg")
 
 
@@ -30,11 +31,11 @@ def color(name: str, commit: str, version: str, state: str = "running") -> dict[
 
 
 def observed(weights: dict[str, int], preview: str = "", sticky: bool = False,
-             status: dict[str, str] | None = None) -> Observed:
+             status: dict[str, str] | None = None, maintenance: bool = False) -> Observed:
     """What a running proxy reports: the same weights in every users' pool, the preview on one color."""
     status = status or {}
     servers = {}
     for pool, preview_pool in (("api", "preview_api"), ("web", "preview_web")):
         servers[pool] = {c: {"weight": weights.get(c, 0), "status": status.get(c, "UP")} for c in COLORS}
         servers[preview_pool] = {c: {"weight": 100 if c == preview else 0, "status": "UP"} for c in COLORS}
-    return Observed(servers, sticky)
+    return Observed(servers, sticky, maintenance)

@@ -58,7 +58,10 @@ class Recorder:
         self.calls: list[tuple[str, tuple]] = []
 
     def __getattr__(self, name: str):
-        return lambda *args: self.calls.append((name, args))
+        def record(*args, **kwargs):
+            self.calls.append((name, args))
+            self.kwargs = kwargs
+        return record
 
 
 @pytest.mark.parametrize(("argv", "call"), [
@@ -79,6 +82,31 @@ def test_backup_command_lines(argv: list[str], call: tuple) -> None:
 def test_backup_command_lines_with_a_missing_or_extra_word_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(UsageError, match="usage: greenlight backup"):
         run_command(build_parser().parse_args(argv), Recorder())
+
+
+def test_restore_with_yes_confirms_itself_and_passes_the_environment_it_may_come_from() -> None:
+    recorder = Recorder()
+    argv = ["restore", "staging", "shop-1.sql.gz", "--yes", "--force-from", "production"]
+    run_command(build_parser().parse_args(argv), recorder)
+    assert recorder.calls == [("restore", ("staging", "shop-1.sql.gz", "production"))]
+    assert recorder.kwargs["confirm"]({"file": "shop-1.sql.gz"}) is True
+
+
+def test_restore_without_yes_and_without_a_terminal_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", open("/dev/null"))
+    with pytest.raises(UsageError, match="with no terminal to answer, pass --yes"):
+        run_command(build_parser().parse_args(["restore", "production", "shop-1.sql.gz"]), Recorder())
+
+
+def test_restore_asks_for_the_environments_name(monkeypatch, capsys) -> None:
+    from greenlight.cli import ask_restore
+
+    backup = {"file": "shop-1.sql.gz", "env": "production", "database": "shop", "rows": 12, "tables": {"shop.a": 12}}
+    monkeypatch.setattr("builtins.input", lambda prompt: "production")
+    assert ask_restore("production", backup) is True
+    assert "replaces production's database shop with shop-1.sql.gz" in capsys.readouterr().err
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    assert ask_restore("production", backup) is False
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -259,3 +259,54 @@ def test_verify_backup_refuses_a_name_that_is_not_a_backup_file(name: str) -> No
     with pytest.raises(UsageError, match="not a backup's file name"):
         pipeline(runner).verify_backup("staging", name)
     assert runner.calls == []
+
+
+BACKUP = {"file": "warehouse-20261128T070000Z-manual.sql.gz", "env": "production", "database": "warehouse",
+          "created": "2026-11-28T07:00:00Z", "rows": 1000, "tables": {"warehouse.items": 1000}}
+
+
+def listing(env: str, *backups: dict) -> PlaybookResult:
+    return ok("backups.yml", env, {"greenlight_backups": {"backups": list(backups), "leftovers": 0}})
+
+
+def test_restore_asks_with_the_backups_metadata_then_runs_its_playbook() -> None:
+    restored = {**BACKUP, "verified": {"ok": True, "seconds": 3.0}}
+    runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP),
+                         ("restore.yml", "production"): ok("restore.yml", "production", {
+                             "greenlight_restore": {"restored": restored, "safety": {"file": "warehouse-s.sql.gz"}}})})
+    shown = []
+    outcome = pipeline(runner).restore("production", BACKUP["file"], confirm=lambda backup: shown.append(backup) or True)
+    assert shown == [BACKUP]
+    assert outcome.code == ExitCode.OK and "the database as it was is in warehouse-s.sql.gz" in outcome.message
+    assert runner.playbooks() == [("backups.yml", "production"), ("restore.yml", "production")]
+    assert runner.calls[1][2]["restore_file"] == BACKUP["file"] and runner.calls[1][2]["restore_from"] == ""
+
+
+def test_a_restore_not_confirmed_changes_nothing() -> None:
+    runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP)})
+    outcome = pipeline(runner).restore("production", BACKUP["file"], confirm=lambda backup: False)
+    assert outcome.code == ExitCode.FAILED and "not confirmed; nothing was changed" in outcome.message
+    assert runner.playbooks() == [("backups.yml", "production")]
+
+
+def test_a_backup_of_another_environment_is_refused_unless_forced_from_it() -> None:
+    runner = FakeRunner({("backups.yml", "staging"): listing("staging", BACKUP)})
+    with pytest.raises(UsageError, match="is a backup of production, not of staging.*--force-from production"):
+        pipeline(runner).restore("staging", BACKUP["file"], confirm=lambda backup: True)
+    assert runner.playbooks() == [("backups.yml", "staging")]
+    pipeline(runner).restore("staging", BACKUP["file"], "production", confirm=lambda backup: True)
+    assert runner.calls[-1][0] == "restore.yml" and runner.calls[-1][2]["restore_from"] == "production"
+
+
+@pytest.mark.parametrize("name", ["../x.sql.gz", "a/b.sql.gz", "x.sql", "-x.sql.gz", "x;rm.sql.gz"])
+def test_a_restore_of_a_name_that_is_no_backup_file_is_refused_before_any_run(name: str) -> None:
+    runner = FakeRunner()
+    with pytest.raises(UsageError, match="is not a backup's file name"):
+        pipeline(runner).restore("production", name, confirm=lambda backup: True)
+    assert runner.calls == []
+
+
+def test_a_restore_of_a_backup_the_environment_does_not_have_is_refused() -> None:
+    runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP)})
+    with pytest.raises(UsageError, match="has no backup warehouse-other.sql.gz"):
+        pipeline(runner).restore("production", "warehouse-other.sql.gz", confirm=lambda backup: True)

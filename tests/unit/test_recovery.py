@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ansible.module_utils.docker_api import Container
 from ansible.module_utils.history import Live
-from ansible.module_utils.recovery import finished, plan
+import pytest
+
+from ansible.module_utils.recovery import finished, pending_restore, plan
 
 from .helpers import PREFIX, V1, V2, V3, color, observed, proxy
 
@@ -106,3 +108,35 @@ def test_a_run_stopped_after_its_own_record_is_not_called_interrupted() -> None:
     done = along_the_way + [{"kind": "deploy", "version": "v2", "outcome": "success", "started": "2026-11-27T10:00:00Z"}]
     assert finished(done, lock)
     assert not finished(done, {"purpose": {"kind": "rollback"}})  # no start to match: interrupted
+
+
+def test_an_interrupted_restore_is_finished_before_anything_and_its_maintenance_page_kept() -> None:
+    pending = {"file": "warehouse-20261128T070000Z-manual.sql.gz", "sha256": "ab" * 32}
+    result = plan(proxy(), LIVE_V1_BLUE, observed({"blue": 100}, "green", maintenance=True), color("blue", V1, "v1"),
+                  pending)
+    assert result.restore == pending and not result.maintenance_off
+    assert "a restore of warehouse-20261128T070000Z-manual.sql.gz was interrupted" in result.notes[0]
+
+
+def test_a_maintenance_page_no_restore_needs_goes_off() -> None:
+    # A restore killed after loading (its pending file gone) and before turning the page off.
+    result = plan(proxy(), LIVE_V1_BLUE, observed({"blue": 100}, "green", maintenance=True), color("blue", V1, "v1"))
+    assert result.maintenance_off and not result.restore and not result.switch
+
+
+def test_without_a_restore_or_a_page_recovery_leaves_maintenance_alone() -> None:
+    result = plan(proxy(), LIVE_V1_BLUE, observed({"blue": 100}, "green"), color("blue", V1, "v1"))
+    assert not result.maintenance_off and not result.restore and result.notes == []
+
+
+def test_a_restores_pending_file_is_read_and_an_unreadable_one_stops_recovery(tmp_path) -> None:
+    path = tmp_path / "restore-pending.json"
+    assert pending_restore(str(path)) == {}
+    path.write_text('{"file": "warehouse-x.sql.gz"}')
+    assert pending_restore(str(path)) == {"file": "warehouse-x.sql.gz"}
+    path.write_text('{"file": "warehouse-x')  # cut short
+    with pytest.raises(ValueError, match="cannot be read"):
+        pending_restore(str(path))
+    path.write_text("{}")
+    with pytest.raises(ValueError, match="names no backup"):
+        pending_restore(str(path))

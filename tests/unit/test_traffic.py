@@ -63,3 +63,57 @@ def test_only_stable_states_have_a_configuration_to_persist() -> None:
         config_for(configs, canary(("blue", "green"), "green", "blue", 50))
     with pytest.raises(ValueError, match="no proxy configuration"):
         config_for(configs, stable(("blue", "green"), "green"))
+
+
+class FakeRuntime:
+    """HAProxy's runtime API for the switches' map: `show map`, `set map`, `add map`."""
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        self.entries = dict(entries)
+        self.sent: list[str] = []
+
+    def send(self, socket_path: str, commands: list[str]) -> str:
+        out = []
+        for command in commands:
+            self.sent.append(command)
+            words = command.split()
+            if words[:2] == ["show", "map"]:
+                out += [f"0x{i:x} {key} {value}" for i, (key, value) in enumerate(self.entries.items(), 1)]
+            elif words[:2] == ["set", "map"]:
+                if words[3] not in self.entries:
+                    return "entry not found.\n"
+                self.entries[words[3]] = words[4]
+            elif words[:2] == ["add", "map"]:
+                self.entries[words[3]] = words[4]
+        return "\n".join(out) + "\n" if out else ""
+
+
+def test_the_maintenance_page_goes_on_in_the_file_first_and_off_in_the_proxy_first(monkeypatch, tmp_path) -> None:
+    from ansible.module_utils import traffic
+
+    runtime = FakeRuntime({"canary": "off", "maintenance": "off"})
+    monkeypatch.setattr(traffic, "send", runtime.send)
+    target = proxy(str(tmp_path))
+    order = []
+    writes = traffic.write_atomically
+    monkeypatch.setattr(traffic, "write_atomically",
+                        lambda path, text: (order.append(("file", text.split()[-1], len(runtime.sent))), writes(path, text)))
+    assert traffic.set_maintenance(target, True) is True
+    assert runtime.entries["maintenance"] == "on"
+    assert (tmp_path / "sticky.map").read_text() == "canary off\nmaintenance on\n"
+    assert order[0] == ("file", "on", 1)  # after reading the map, before setting it
+    assert traffic.set_maintenance(target, True) is False  # already on: the proxy is not asked again
+    assert traffic.set_maintenance(target, False) is True
+    assert runtime.entries["maintenance"] == "off" and runtime.sent[-1].startswith("set map")
+    assert (tmp_path / "sticky.map").read_text() == "canary off\nmaintenance off\n"
+
+
+def test_a_proxy_started_from_a_map_without_the_key_gets_it_added(monkeypatch, tmp_path) -> None:
+    from ansible.module_utils import traffic
+
+    runtime = FakeRuntime({"canary": "off"})
+    monkeypatch.setattr(traffic, "send", runtime.send)
+    assert traffic.set_maintenance(proxy(str(tmp_path)), True) is True
+    assert "add map /usr/local/etc/haproxy/sticky.map maintenance on" in runtime.sent
+    monkeypatch.setattr(traffic, "read_servers", lambda socket_path: {})
+    assert traffic.observe(proxy(str(tmp_path))).maintenance is True  # read from the same map
