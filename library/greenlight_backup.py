@@ -52,6 +52,7 @@ RETURN = r"""
 backup: {description: "A backup's metadata (file, sha256, size, tables, rows, verified, ...).", returned: with name, type: dict}
 count_sql: {description: "The query counting the rows of the backup's tables.", returned: listed with name, type: str}
 removed: {description: Files removed by retention and as leftovers., returned: recorded, type: list}
+files: {description: "The new backup's files (metadata, checksum, dump).", returned: recorded, type: list}
 backups: {description: "Each whole backup's metadata, newest first.", returned: listed without name, type: list}
 leftovers: {description: Files of interrupted runs (removed by the next backup once an hour old)., returned: listed without name, type: int}
 """
@@ -62,8 +63,8 @@ import time
 from pathlib import Path
 
 from ansible.module_utils.backup_dump import CHUNK, DumpError
-from ansible.module_utils.backups import (BackupError, check_name, compare_counts, count_sql, leftovers, listing, load,
-                                          mark_verified, past_retention, record, remove)
+from ansible.module_utils.backups import (BackupError, check_name, compare_counts, count_sql, files, leftovers, listing,
+                                          load, mark_verified, past_retention, record, remove)
 from ansible.module_utils.basic import AnsibleModule
 
 # Files of no whole backup are left this long: a dump of a big database may still be running.
@@ -91,7 +92,8 @@ def recorded(params: dict) -> dict:
     for path in leftovers(folder, params["database"], time.time() - LEFTOVER_AGE_S):
         path.unlink(missing_ok=True)
         removed.append(path.name)
-    return {"changed": True, "backup": backup.as_data(), "removed": removed}
+    return {"changed": True, "backup": backup.as_data(), "removed": removed,
+            "files": [str(path) for path in files(folder, backup.file)]}
 
 
 def listed(params: dict) -> dict:

@@ -171,11 +171,16 @@ def mark_verified(folder: str, name: str, problems: list[str], seconds: float, n
     return backup
 
 
+def files(folder: str, name: str) -> list[Path]:
+    """A backup's three files: its metadata, its checksum, its dump."""
+    base = Path(folder) / check_name(name)
+    return [metadata_path(folder, name), base.with_name(name + ".sha256"), base]
+
+
 def remove(folder: str, backup: Backup) -> None:
     """A backup's three files, its metadata first: killed half way, what is left is not listed
     as a backup, and the next retention run removes it (leftovers)."""
-    base = Path(folder) / backup.file
-    for path in (metadata_path(folder, backup.file), base.with_name(backup.file + ".sha256"), base):
+    for path in files(folder, backup.file):
         path.unlink(missing_ok=True)
 
 

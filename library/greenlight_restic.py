@@ -1,0 +1,81 @@
+#!/usr/bin/python
+"""Store a backup in the environment's restic repository, apply restic's retention, check it."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: greenlight_restic
+short_description: Copy a backup into a restic repository (encrypted, off-host), forget old snapshots, check the repository
+description:
+  - O(state=stored) creates the repository when it is not there, stores the backup's three
+    files (dump, checksum, metadata) as one snapshot tagged with the environment and the
+    backup's name, then forgets this environment's snapshots past O(keep_last) and
+    O(keep_daily) (restic's own retention, grouped by host) and prunes.
+  - O(state=checked) runs C(restic check) (the scheduled backup does, after storing).
+  - The password reaches restic as a file (O(password_file), 0600), never in an argument;
+    restic 0.14's errors (all exit 1) are told apart by what it printed (module_utils/restic.py).
+options:
+  repository: {description: "The repository: a folder, sftp:user@host:/path, s3:https://host/bucket.", type: str, required: true}
+  password_file: {description: The file holding the repository's password., type: path, required: true}
+  host: {description: "The snapshots' host name (one per environment: retention groups by it).", type: str, required: true}
+  state: {description: What to do., type: str, choices: [stored, checked], default: stored}
+  files: {description: The backup's files (to store)., type: list, elements: path, default: []}
+  tags: {description: Tags of the snapshot (to store)., type: list, elements: str, default: []}
+  keep_last: {description: Snapshots kept at least (1 or more)., type: int, default: 10}
+  keep_daily: {description: And the last snapshot of each of this many days., type: int, default: 14}
+author: greenlight
+"""
+
+EXAMPLES = r"""
+- name: Store the backup off the host
+  greenlight_restic:
+    repository: sftp:backup@nas:/srv/restic/warehouse
+    password_file: /var/lib/greenlight/warehouse-production/secrets/restic-password
+    host: warehouse-production
+    files: [/var/lib/greenlight/warehouse-production/backups/warehouse-20261128T120000Z-before-v2.sql.gz]
+    tags: [env:production, backup:warehouse-20261128T120000Z-before-v2.sql.gz]
+"""
+
+RETURN = r"""
+snapshot: {description: The new snapshot's id., returned: stored, type: str}
+created: {description: Whether the repository was created., returned: stored, type: bool}
+forgotten: {description: Snapshots removed by retention., returned: stored, type: list}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.restic import Repository, ResticError, check, ensure, forget, store
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "repository": {"type": "str", "required": True},
+            "password_file": {"type": "path", "required": True},
+            "host": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["stored", "checked"], "default": "stored"},
+            "files": {"type": "list", "elements": "path", "default": []},
+            "tags": {"type": "list", "elements": "str", "default": []},
+            "keep_last": {"type": "int", "default": 10},
+            "keep_daily": {"type": "int", "default": 14},
+        },
+        supports_check_mode=False,
+    )
+    params = module.params
+    repo = Repository(params["repository"], params["password_file"], params["host"])
+    try:
+        if params["state"] == "checked":
+            check(repo)
+            module.exit_json(changed=False)
+        if not params["files"]:
+            module.fail_json(msg="nothing to store: files is empty")
+        created = ensure(repo)
+        snapshot = store(repo, params["files"], params["tags"])
+        forgotten = forget(repo, params["keep_last"], params["keep_daily"])
+    except ResticError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=True, snapshot=snapshot, created=created, forgotten=forgotten)
+
+
+if __name__ == "__main__":
+    main()
