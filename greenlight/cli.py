@@ -241,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ENV: take a backup; verify ENV [BACKUP]: restore BACKUP (default: the newest) "
                              "into a throwaway database and compare its rows with the dump's")
     backup.add_argument("--label", default="manual", help="word in a new backup's name (default: manual)")
+    backup.add_argument("--scheduled", action="store_true",
+                        help="what cron runs: the backup, its verification and restic check; a failure notifies")
 
     restore = commands.add_parser("restore", parents=[common],
                                   help="replace an environment's database with one of its backups (asks first)")
@@ -315,7 +317,9 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
         verify, rest = (True, args.target[1:]) if args.target[0] == "verify" else (False, args.target)
         if not rest or len(rest) > (2 if verify else 1):
             raise UsageError("usage: greenlight backup ENV | greenlight backup verify ENV [BACKUP]")
-        return pipeline.verify_backup(rest[0], rest[1] if len(rest) > 1 else "") if verify else pipeline.backup(rest[0], args.label)
+        if verify:
+            return pipeline.verify_backup(rest[0], rest[1] if len(rest) > 1 else "")
+        return pipeline.scheduled_backup(rest[0]) if args.scheduled else pipeline.backup(rest[0], args.label)
     if args.command == "backups":
         return pipeline.backups(args.env)
     if args.command == "restore":

@@ -263,6 +263,27 @@ class Pipeline:
                        f"({info.get('rows', 0)} rows in {len(info.get('tables', {}))} tables, "
                        f"{info.get('size', 0) / 1048576:.1f} MiB)", stages, {"backup": info})
 
+    def scheduled_backup(self, env: str) -> Outcome:
+        """What cron runs (roles/backup/tasks/schedule.yml): a backup (stored in restic too), its
+        verification in a throwaway database, and `restic check`; a failure notifies."""
+        outcome = self.backup(env, "scheduled")
+        if outcome.code == ExitCode.OK:
+            name = outcome.data["backup"].get("file", "")
+            stages = list(outcome.stages)
+            result = self._stage(stages, f"verify backup of {env}", "verify-backup.yml", env,
+                                 {"backup_verify_file": name, "backup_restic_check": True})
+            if result.ok:
+                info = result.stats.get("greenlight_backup", {})
+                outcome = Outcome(f"backup {env} --scheduled", ExitCode.OK,
+                                  f"{outcome.message}; it restores ({info.get('verified', {}).get('seconds', 0):.0f} s) "
+                                  f"and the restic repository checks", stages, {"backup": info})
+            else:
+                outcome = self._failed(f"backup {env} --scheduled", stages, result,
+                                       f"the scheduled backup {name} of {env} did not verify")
+        if outcome.code != ExitCode.OK:
+            self._notify("backup", outcome, "scheduled", env)
+        return outcome
+
     def verify_backup(self, env: str, name: str = "") -> Outcome:
         """Restore a backup (default: the newest) into a throwaway database and compare its rows."""
         check_env(env, self.inventory_dir)

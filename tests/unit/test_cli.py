@@ -70,6 +70,7 @@ class Recorder:
     (["backup", "verify", "staging"], ("verify_backup", ("staging", ""))),
     (["backup", "verify", "staging", "shop-1.sql.gz"], ("verify_backup", ("staging", "shop-1.sql.gz"))),
     (["backups", "staging"], ("backups", ("staging",))),
+    (["backup", "production", "--scheduled"], ("scheduled_backup", ("production",))),
 ])
 def test_backup_command_lines(argv: list[str], call: tuple) -> None:
     recorder = Recorder()

@@ -310,3 +310,29 @@ def test_a_restore_of_a_backup_the_environment_does_not_have_is_refused() -> Non
     runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP)})
     with pytest.raises(UsageError, match="has no backup warehouse-other.sql.gz"):
         pipeline(runner).restore("production", "warehouse-other.sql.gz", confirm=lambda backup: True)
+
+
+def test_the_scheduled_backup_verifies_the_new_backup_and_checks_restic() -> None:
+    info = {"file": "warehouse-20261128T031700Z-scheduled.sql.gz", "rows": 5, "tables": {"w.items": 5}}
+    runner = FakeRunner({("backup.yml", "production"): ok("backup.yml", "production", {"greenlight_backup": info}),
+                         ("verify-backup.yml", "production"): ok("verify-backup.yml", "production", {
+                             "greenlight_backup": {**info, "verified": {"ok": True, "seconds": 2}}})})
+    outcome = pipeline(runner).scheduled_backup("production")
+    assert outcome.code == ExitCode.OK and "restic repository checks" in outcome.message
+    assert runner.playbooks() == [("backup.yml", "production"), ("verify-backup.yml", "production")]
+    assert runner.calls[0][2]["backup_label"] == "scheduled"
+    assert runner.calls[1][2]["backup_verify_file"] == info["file"] and runner.calls[1][2]["backup_restic_check"]
+
+
+def test_a_scheduled_backup_that_does_not_verify_fails_and_notifies(monkeypatch) -> None:
+    from greenlight import pipeline as module
+
+    sent = []
+    monkeypatch.setattr(module, "notify", lambda config, notice: sent.append(notice) or [])
+    info = {"file": "warehouse-20261128T031700Z-scheduled.sql.gz"}
+    runner = FakeRunner({("backup.yml", "staging"): ok("backup.yml", "staging", {"greenlight_backup": info}),
+                         ("verify-backup.yml", "staging"): failed("verify-backup.yml", "staging",
+                                                                  "warehouse.items: 4 rows restored, the dump holds 5")})
+    outcome = pipeline(runner).scheduled_backup("staging")
+    assert outcome.code == ExitCode.FAILED and "did not verify" in outcome.message
+    assert [(n.kind, n.outcome, n.env) for n in sent] == [("backup", "failed", "staging")]
