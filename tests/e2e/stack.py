@@ -131,6 +131,14 @@ def assert_smooth(summary: dict) -> None:
     assert summary["rate_met"], summary
 
 
+def assert_writes_kept(report, env: str = "production") -> int:
+    """Every write the API acknowledged (201) under the load is in the database; their count."""
+    stored = {item["sku"] for item in items(env)}
+    missing = set(report.created_skus) - stored
+    assert not missing, f"{len(missing)} acknowledged writes are missing, for example {sorted(missing)[:3]}"
+    return len(report.created_skus)
+
+
 def assert_no_failed(summary: dict, env: str = "production") -> None:
     """Not one failed request; else say when they failed and what the proxy logged then."""
     if summary["failed"]:

@@ -29,7 +29,9 @@ def deploy_under_load(version: str, *args: str, rate: float = stack.LOAD_RATE) -
     with stack.load("production", rate=rate, port_name="proxy_api_port") as load:
         run = stack.deploy("production", version, *args)
     summary = load.report.summary()
-    print(f"\nproduction -> {version} {' '.join(args)}: {json.dumps(summary)}")
+    kept = stack.assert_writes_kept(load.report)
+    print(f"\nproduction -> {version} {' '.join(args)}: {json.dumps(summary)}; "
+          f"{kept} acknowledged writes, all in the database")
     stack.assert_smooth(summary)
     return run, summary
 
@@ -100,8 +102,11 @@ def test_canary_steps_judge_the_new_release_and_users_stick_to_one_color() -> No
 def test_greenlight_rollback_is_an_instant_switch_to_the_warm_color() -> None:
     live, previous = stack.live_version("production"), other_version()
     started = time.monotonic()
-    done = stack.playbook("rollback.yml", "production")
-    print(f"\nrollback.yml took {time.monotonic() - started:.1f} s")
+    with stack.load("production", port_name="proxy_api_port") as load:
+        done = stack.playbook("rollback.yml", "production")
+    print(f"\nrollback.yml took {time.monotonic() - started:.1f} s; "
+          f"{stack.assert_writes_kept(load.report)} acknowledged writes under it, all in the database")
+    stack.assert_no_failed(load.report.summary())
     assert done.rc == 0, done.output[-3000:]
     assert stack.live_version("production") == previous
     last = stack.history("production")[-1]
