@@ -242,6 +242,8 @@ def remove_everything() -> None:
             remove = ["rm", "-f"] if kind == "container" else [kind, "rm"]
             docker(*remove, *ids)
     shutil.rmtree(ROOT, ignore_errors=True)
+    for env in ("staging", "production"):  # the scheduled backups' entries (roles/backup/tasks/schedule.yml)
+        Path(f"/etc/cron.d/greenlight-{APP}-{env}").unlink(missing_ok=True)
 
 
 def make_app_repo() -> None:

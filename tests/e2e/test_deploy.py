@@ -23,7 +23,7 @@ from ansible.module_utils.synthetic import Probe
 
 from . import stack
 
-pytestmark = pytest.mark.usefixtures("both_on_v1")
+pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
 
 
 def test_both_environments_serve_v1_on_their_own_ports() -> None:
