@@ -252,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--force-from", choices=ENVIRONMENTS, default="", metavar="ENV",
                          help="restore a backup of this other environment (its data replaces ENV's)")
 
+    refresh = commands.add_parser("refresh-staging", parents=[common],
+                                  help="staging's database from an anonymized copy of production's newest backup (asks first)")
+    refresh.add_argument("--yes", action="store_true", help="do not ask (for scripts); without it, a terminal must answer")
+
     backups = commands.add_parser("backups", parents=[common], help="an environment's backups, newest first")
     backups.add_argument("env", choices=ENVIRONMENTS)
 
@@ -291,10 +295,11 @@ def parse_extra_vars(items: list[str]) -> dict:
     return variables
 
 
-def ask_restore(env: str, backup: dict) -> bool:
+def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:
     """Show what a restore replaces the database with; yes only when the user types ENV."""
     release = (backup.get("release") or {}).get("version") or "unknown"
-    print(f"This replaces {env}'s database {backup.get('database', '?')} with {backup.get('file', '?')}:\n"
+    what = f"an anonymized copy of {backup.get('file', '?')}" if anonymized else backup.get("file", "?")
+    print(f"This replaces {env}'s database with {what}:\n"
           f"  taken {backup.get('created', '?')} from {backup.get('env', '?')} (release {release}), "
           f"{backup.get('rows', 0)} rows in {len(backup.get('tables', {}))} tables\n"
           f"Users get the maintenance page while it loads; the database as it is now is backed up first.",
@@ -327,6 +332,12 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
             raise UsageError("greenlight restore asks before it replaces a database; with no terminal to answer, pass --yes")
         return pipeline.restore(args.env, args.backup, args.force_from,
                                 confirm=(lambda backup: True) if args.yes else (lambda backup: ask_restore(args.env, backup)))
+    if args.command == "refresh-staging":
+        if not args.yes and not sys.stdin.isatty():
+            raise UsageError("greenlight refresh-staging asks before it replaces staging's database; "
+                             "with no terminal to answer, pass --yes")
+        return pipeline.refresh_staging(
+            confirm=(lambda backup: True) if args.yes else (lambda backup: ask_restore("staging", backup, anonymized=True)))
     if args.command == "status":
         return pipeline.status()
     if args.command == "history":

@@ -29,7 +29,7 @@ VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.sql\.gz$")
 # Playbooks that change an environment: an interrupted one is followed by recovery.
-CHANGING = ("deploy.yml", "rollback.yml", "restore.yml")
+CHANGING = ("deploy.yml", "rollback.yml", "restore.yml")  # anonymize.yml changes no environment
 
 
 class ExitCode(IntEnum):
@@ -334,6 +334,37 @@ class Pipeline:
                        f"tables, checked after loading, {restored.get('verified', {}).get('seconds', 0):.0f} s behind "
                        f"the maintenance page); the database as it was is in {safety.get('file', '?')}",
                        stages, {"restore": info})
+
+    def refresh_staging(self, confirm: Callable[[dict], bool] = lambda backup: False) -> Outcome:
+        """Staging's database replaced by an anonymized copy of production's newest backup
+        (README, Refreshing staging), once `confirm` (shown that backup) says yes."""
+        command = "refresh-staging"
+        for env in ENVIRONMENTS:
+            check_env(env, self.inventory_dir)
+        stages: list[Stage] = []
+        listed = self._stage(stages, "backups production", "backups.yml", "production", {})
+        if not listed.ok:
+            return self._failed(command, stages, listed, "cannot list the backups of production")
+        found = listed.stats.get("greenlight_backups", {}).get("backups", [])
+        if not found:
+            raise UsageError("production has no backup to anonymize; take one first: greenlight backup production")
+        if not confirm(found[0]):
+            return Outcome(command, ExitCode.FAILED, "refresh of staging not confirmed; nothing was changed", stages)
+        anonymized = self._stage(stages, "anonymize production's newest backup", "anonymize.yml", "production", {})
+        if not anonymized.ok:
+            return self._failed(command, stages, anonymized, "anonymizing production's newest backup failed; "
+                                                             "staging was not touched")
+        copy = anonymized.stats.get("greenlight_anonymized", {})
+        result = self._stage(stages, "restore the anonymized copy to staging", "restore.yml", "staging",
+                             {"restore_import": copy.get("file", "")})
+        if not result.ok:
+            return self._failed(command, stages, result, "restoring the anonymized copy to staging failed")
+        info = result.stats.get("greenlight_restore", {})
+        restored = info.get("restored", {})
+        return Outcome(command, ExitCode.OK,
+                       f"staging: restored an anonymized copy of production's {copy.get('source', {}).get('file', '?')} "
+                       f"({restored.get('rows', 0)} rows, kept as {restored.get('file', '?')}); staging's database as it "
+                       f"was is in {info.get('safety', {}).get('file', '?')}", stages, {"restore": info, "anonymized": copy})
 
     def backups(self, env: str) -> Outcome:
         check_env(env, self.inventory_dir)

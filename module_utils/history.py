@@ -16,12 +16,12 @@ import json
 import os
 from dataclasses import dataclass, field
 
-KINDS = ("deploy", "rollback", "promote", "restore", "recovery")
+KINDS = ("deploy", "rollback", "promote", "restore", "backup", "recovery")
 OUTCOMES = ("success", "failed", "interrupted")
 
 # Every record has every field; a writer gives what it knows and the rest takes these defaults.
 FIELDS: dict[str, object] = {
-    "kind": "deploy",          # deploy, rollback, promote (a promotion's summary), restore or recovery
+    "kind": "deploy",          # deploy, rollback, promote (a promotion's summary), restore, backup or recovery
     "env": "",                 # the environment ("staging -> production" for a promote)
     "version": "",             # the release the run deployed or tried to (as asked: tag, branch, commit)
     "commit": "",              # its commit

@@ -31,7 +31,7 @@ from ansible.module_utils.traffic import Observed, Proxy, Traffic, matches, stab
 ONE_OFF_PARTS = ("migrate", "seed")
 # Containers a run makes and removes itself, under the deploy lock (a backup's verification
 # database): one recovery sees was left by a run that is gone, running or not.
-THROWAWAY_PARTS = ("backup-verify",)
+THROWAWAY_PARTS = ("backup-verify", "anonymize")
 UNFIT_STATES = ("DOWN", "MAINT", "NOLB", "no check", "unknown")
 
 
@@ -215,7 +215,9 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
         holder = interrupted.get("holder") or {}
         since = interrupted.get("since") or 0
         added = history.append(history_path, {
-            "kind": purpose.get("kind") if purpose.get("kind") in history.KINDS else "deploy",
+            # A lock of the first round names no kind: it was a deploy's. A kind the history has
+            # no record of (a verification, an anonymization) is recorded as a recovery.
+            "kind": next(k for k in (purpose.get("kind") or "deploy", "recovery") if k in history.KINDS),
             "env": purpose.get("env", ""), "version": str(purpose.get("version", "")),
             "actor": holder.get("user") or "unknown",
             "started": purpose.get("started") or _iso(since), "outcome": "interrupted", "live": live_after, "recovered": recovered,

@@ -105,7 +105,7 @@ def test_restore_asks_for_the_environments_name(monkeypatch, capsys) -> None:
     backup = {"file": "shop-1.sql.gz", "env": "production", "database": "shop", "rows": 12, "tables": {"shop.a": 12}}
     monkeypatch.setattr("builtins.input", lambda prompt: "production")
     assert ask_restore("production", backup) is True
-    assert "replaces production's database shop with shop-1.sql.gz" in capsys.readouterr().err
+    assert "replaces production's database with shop-1.sql.gz" in capsys.readouterr().err
     monkeypatch.setattr("builtins.input", lambda prompt: "y")
     assert ask_restore("production", backup) is False
 

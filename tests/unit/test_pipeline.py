@@ -336,3 +336,30 @@ def test_a_scheduled_backup_that_does_not_verify_fails_and_notifies(monkeypatch)
     outcome = pipeline(runner).scheduled_backup("staging")
     assert outcome.code == ExitCode.FAILED and "did not verify" in outcome.message
     assert [(n.kind, n.outcome, n.env) for n in sent] == [("backup", "failed", "staging")]
+
+
+def test_refresh_staging_anonymizes_productions_newest_backup_then_restores_it_to_staging() -> None:
+    copy = {"file": "/var/lib/greenlight/anonymized/anonymized-x.sql.gz", "source": BACKUP}
+    runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP),
+                         ("anonymize.yml", "production"): ok("anonymize.yml", "production", {"greenlight_anonymized": copy}),
+                         ("restore.yml", "staging"): ok("restore.yml", "staging", {"greenlight_restore": {
+                             "restored": {"file": "w-anonymized.sql.gz", "rows": 7}, "safety": {"file": "w-s.sql.gz"}}})})
+    outcome = pipeline(runner).refresh_staging(confirm=lambda backup: backup == BACKUP)
+    assert outcome.code == ExitCode.OK, outcome.message
+    assert runner.playbooks() == [("backups.yml", "production"), ("anonymize.yml", "production"), ("restore.yml", "staging")]
+    assert runner.calls[2][2]["restore_import"] == copy["file"]
+
+
+def test_refresh_staging_stops_before_staging_when_anonymizing_fails() -> None:
+    runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP),
+                         ("anonymize.yml", "production"): failed("anonymize.yml", "production",
+                                                                 "supplier_contacts.contact_email: 3 rows still hold")})
+    outcome = pipeline(runner).refresh_staging(confirm=lambda backup: True)
+    assert outcome.code == ExitCode.FAILED and "staging was not touched" in outcome.message
+    assert ("restore.yml", "staging") not in runner.playbooks()
+
+
+def test_refresh_staging_without_a_production_backup_is_refused() -> None:
+    runner = FakeRunner({("backups.yml", "production"): listing("production")})
+    with pytest.raises(UsageError, match="production has no backup"):
+        pipeline(runner).refresh_staging(confirm=lambda backup: True)
