@@ -205,6 +205,16 @@ def load(env: str, rate: float = LOAD_RATE, port_name: str = "proxy_http_port") 
                 read_path=f"/api/items/{created['id']}", max_seconds=LOAD_MAX_SECONDS)
 
 
+DATABASES = {"staging": "warehouse_wms_staging", "production": "warehouse_wms"}  # the inventories' mysql_database
+
+
+def sql(env: str, query: str) -> list[list[str]]:
+    """Rows of a query run as the database's root, through its socket (docker exec)."""
+    out = docker("exec", f"{APP}-{env}-mysql", "mariadb", "--batch", "--skip-column-names",
+                 "--database", DATABASES[env], "--execute", query)
+    return [line.split("\t") for line in out.splitlines()]
+
+
 def live_version(env: str) -> str:
     status, body = get(env, "/api/version")
     assert status == 200, body

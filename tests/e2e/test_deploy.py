@@ -259,6 +259,44 @@ def test_restore_refuses_a_backup_that_does_not_match_its_checksum() -> None:
     assert rows("production") == before and public_get("/api/items")[0] == 200
 
 
+CONTACTS = [("Acme Tools", "Margarethe Vandersloot", "m.vandersloot@acme-tools.example", "+49 30 5550 1234"),
+            ("Bolt & Nut", "Quentin Abernathy-Oyelaran", "quentin@bolt-nut.example", "+44 20 7946 0958"),
+            ("Crate Co", "Ingeborg Siljeholm", "ingeborg.siljeholm@crate.example", None)]
+
+
+def test_refresh_staging_brings_productions_rows_with_every_personal_value_replaced() -> None:
+    assert stack.sql("production", "SHOW TABLES LIKE 'supplier_contacts'"), "production is not on v2's schema"
+    stack.sql("production", "DELETE FROM supplier_contacts")
+    for supplier, name, email, phone in CONTACTS:
+        phone_sql = f"'{phone}'" if phone else "NULL"
+        stack.sql("production", "INSERT INTO supplier_contacts (supplier, contact_name, contact_email, contact_phone) "
+                                f"VALUES ('{supplier}', '{name}', '{email}', {phone_sql})")
+    taken = stack.run_greenlight("backup", "production", "--label", "before-refresh")
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    production_items = len(stack.items("production"))
+
+    done = stack.run_greenlight("refresh-staging", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = stack.sql("staging", "SELECT supplier, contact_name, contact_email, contact_phone FROM supplier_contacts "
+                                "ORDER BY id")
+    assert [row[0] for row in rows] == [c[0] for c in CONTACTS]  # not personal: kept
+    for (supplier, name, email, phone), row in zip(CONTACTS, rows):
+        assert row[1] != name and row[2] != email and "@" in row[2]
+        assert row[3] == ("NULL" if phone is None else "*" * (len(phone) - 2) + phone[-2:])
+    assert len(stack.items("staging")) == production_items
+    # No production value anywhere in staging's database or its backups.
+    dump = stack.docker("exec", f"{stack.APP}-staging-mysql", "mariadb-dump", "--databases", stack.DATABASES["staging"])
+    staged = [dump] + [gzip.decompress(p.read_bytes()).decode(errors="replace")
+                       for p in (stack.ROOT / f"{stack.APP}-staging" / "backups").glob("*anonymized*.sql.gz")]
+    for _, name, email, phone in CONTACTS:
+        for value in (name, email, phone):
+            assert value is None or all(value not in text for text in staged), value
+    assert not list((stack.ROOT / "anonymized").glob("*"))  # the controller's copy is gone
+    left = stack.docker("ps", "-aq", "--filter", f"label=greenlight.app={stack.APP}",
+                        "--filter", "label=greenlight.part=anonymize")
+    assert left.strip() == ""
+
+
 @pytest.mark.parametrize("version, message", [
     ("v9", "app_version 'v9' is not a tag, branch or commit"),
     ("v1;rm -rf /", "is not a tag, branch or commit name"),
