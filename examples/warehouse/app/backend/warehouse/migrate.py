@@ -124,11 +124,19 @@ def migrate(conn: Connection) -> int:
         cur.execute("SET SESSION lock_wait_timeout = %s", (LOCK_WAIT_SECONDS,))
     for path in pending:
         try:
+            statements = split_statements(path.read_text(encoding="utf-8"))
             with conn.cursor() as cur:
-                # DDL commits by itself and is rerunnable; the data statements and the
-                # record below commit together.
-                for statement in split_statements(path.read_text(encoding="utf-8")):
+                # DDL commits by itself and is rerunnable (check() puts all of it first); the
+                # data statements and the record commit together, in one transaction
+                # (the connection autocommits otherwise).
+                for statement in statements:
+                    if DATA.match(statement):
+                        break
                     cur.execute(statement)
+                conn.begin()
+                for statement in statements:
+                    if DATA.match(statement):
+                        cur.execute(statement)
                 cur.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (%s, UTC_TIMESTAMP())",
                     (path.stem,),
