@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo bench interruptions
+.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo bench bench-backups interruptions
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -61,6 +61,10 @@ BENCH_ARGS ?=
 bench: setup
 	command -v docker-compose >/dev/null || apt-get install -y docker-compose
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Backup, verification and restore times on a database of a million rows (bench/backups.py).
+bench-backups: setup
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/backups.py
 
 # The whole kill matrix (tests/e2e/test_interruptions.py): greenlight killed at every point of a
 # production deploy, each followed by a plain rerun; `make test` runs two of the points.
