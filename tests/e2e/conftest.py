@@ -21,6 +21,7 @@ def both_on_v1() -> Iterator[None]:
         pytest.fail("docker is not installed; the end-to-end tests need a running Docker engine")
     stack.remove_everything()
     stack.make_app_repo()
+    stack.mount_small_backups()
     for env in ("staging", "production"):
         run = stack.deploy(env, "v1")
         assert run.rc == 0, run.output[-3000:]

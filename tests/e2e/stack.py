@@ -242,6 +242,25 @@ def vault_value(env: str, key: str) -> str:
     return re.search(rf"^{key}:\s*(\S+)", text, re.MULTILINE).group(1)
 
 
+# production's backup folder is a small filesystem of its own, mounted before the database
+# container is created (which then sees it), so a test can fill it (tests/e2e/test_backups.py).
+SMALL_BACKUPS = ROOT / f"{APP}-production" / "backups"
+SMALL_BACKUPS_MB = 64
+
+
+def mount_small_backups() -> None:
+    SMALL_BACKUPS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL_BACKUPS_MB}m,mode=0700", "greenlight-e2e-backups",
+                    str(SMALL_BACKUPS)], check=True, capture_output=True)
+
+
+def unmount_small_backups() -> None:
+    mounted = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    while str(SMALL_BACKUPS) in mounted:
+        subprocess.run(["umount", str(SMALL_BACKUPS)], check=True, capture_output=True)
+        mounted.remove(str(SMALL_BACKUPS))
+
+
 def remove_everything() -> None:
     """Remove what the tests made: containers, volumes and networks labelled app=e2e, and ROOT."""
     label = f"label=greenlight.app={APP}"
@@ -251,6 +270,7 @@ def remove_everything() -> None:
         if ids:
             remove = ["rm", "-f"] if kind == "container" else [kind, "rm"]
             docker(*remove, *ids)
+    unmount_small_backups()
     shutil.rmtree(ROOT, ignore_errors=True)
     for env in ("staging", "production"):  # the scheduled backups' entries (roles/backup/tasks/schedule.yml)
         Path(f"/etc/cron.d/greenlight-{APP}-{env}").unlink(missing_ok=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import time
@@ -107,6 +108,24 @@ def test_a_backup_fault_says_what_it_is_and_loses_nothing(override: str, message
     assert rows() == before_rows
     assert set(before_files) <= {p.name for p in BACKUPS.iterdir()}  # no backup that existed is gone
     assert "not-the-password" not in (stack.STATE / "greenlight.log").read_text()
+
+
+def test_a_full_disk_fails_the_backup_with_its_cause_and_keeps_every_backup() -> None:
+    filler = BACKUPS / "filler"
+    with filler.open("wb") as out:  # all but 4 KiB of the folder's small filesystem
+        left = shutil.disk_usage(BACKUPS).free - 4096
+        while left > 0:
+            left -= out.write(b"\0" * min(left, 1 << 20))
+    before, before_rows = sorted(p.name for p in BACKUPS.iterdir()), rows()
+    try:
+        done = stack.run_greenlight("backup", "production")
+        after = sorted(p.name for p in BACKUPS.iterdir())
+    finally:
+        filler.unlink()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "No space left on device" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert after == before  # nothing half-written is left, nothing that was there is gone
+    assert rows() == before_rows
 
 
 def test_a_backup_with_the_database_down_fails_and_leaves_no_half_backup() -> None:
