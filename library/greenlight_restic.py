@@ -8,11 +8,12 @@ DOCUMENTATION = r"""
 module: greenlight_restic
 short_description: Copy a backup into a restic repository (encrypted, off-host), forget old snapshots, check the repository
 description:
-  - O(state=stored) creates the repository when it is not there, stores the backup's three
+  - O(state=stored) creates the repository when it is not there and stores the backup's three
     files (dump, checksum, metadata) as one snapshot tagged with the environment and the
-    backup's name, then forgets this environment's snapshots past O(keep_last) and
-    O(keep_daily) (restic's own retention, grouped by host) and prunes.
-  - O(state=checked) runs C(restic check) (the scheduled backup does, after storing).
+    backup's label (every backup: a few seconds).
+  - O(state=checked) forgets this environment's snapshots past O(keep_last) and O(keep_daily)
+    (restic's own retention, grouped by host), prunes, and runs C(restic check): the
+    scheduled backup does it once a day, as pruning rewrites the repository's packs.
   - The password reaches restic as a file (O(password_file), 0600), never in an argument;
     restic 0.14's errors (all exit 1) are told apart by what it printed (module_utils/restic.py).
 options:
@@ -40,7 +41,7 @@ EXAMPLES = r"""
 RETURN = r"""
 snapshot: {description: The new snapshot's id., returned: stored, type: str}
 created: {description: Whether the repository was created., returned: stored, type: bool}
-forgotten: {description: Snapshots removed by retention., returned: stored, type: list}
+forgotten: {description: Snapshots removed by retention., returned: checked, type: list}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -65,16 +66,16 @@ def main() -> None:
     repo = Repository(params["repository"], params["password_file"], params["host"])
     try:
         if params["state"] == "checked":
+            forgotten = forget(repo, params["keep_last"], params["keep_daily"])
             check(repo)
-            module.exit_json(changed=False)
+            module.exit_json(changed=bool(forgotten), forgotten=forgotten)
         if not params["files"]:
             module.fail_json(msg="nothing to store: files is empty")
         created = ensure(repo)
         snapshot = store(repo, params["files"], params["tags"])
-        forgotten = forget(repo, params["keep_last"], params["keep_daily"])
     except ResticError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=True, snapshot=snapshot, created=created, forgotten=forgotten)
+    module.exit_json(changed=True, snapshot=snapshot, created=created)
 
 
 if __name__ == "__main__":
