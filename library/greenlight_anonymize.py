@@ -18,7 +18,7 @@ description:
     naming the columns, when any row still holds its production value.
   - module_utils/anonymize.py; README, Refreshing staging.
 options:
-  rules: {description: "refresh_staging_anonymize: table -> column -> rule.", type: dict, required: true}
+  rules: {description: "backup_anonymize: table -> column -> rule.", type: dict, required: true}
   state: {description: What to do., type: str, choices: [planned, checked], default: planned}
   keys: {description: "table -> its one-column primary key (TAB-separated TABLE COLUMN lines from information_schema).", type: str, default: ""}
   counts: {description: "leaks_sql's output (to check).", type: str, default: ""}
@@ -81,7 +81,7 @@ def main() -> None:
         keys = parse_keys(params["keys"])
         missing = sorted(set(rules) - set(keys))
         if missing:
-            module.fail_json(msg=f"refresh_staging_anonymize names tables the backup does not have, or that have no "
+            module.fail_json(msg=f"backup_anonymize names tables the backup does not have, or that have no "
                                  f"one-column primary key: {', '.join(missing)}", greenlight_error="usage")
         module.exit_json(changed=False, strategy=yaml.safe_dump(strategy(rules, secrets.token_hex(16)), sort_keys=True),
                          snapshot_sql=snapshot_sql(rules, keys), leaks_sql=leaks_sql(rules, keys),

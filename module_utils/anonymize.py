@@ -42,18 +42,18 @@ def literal(text: str) -> str:
 def check_rules(rules: dict) -> dict[str, dict[str, str]]:
     """The rules as {table: {column: rule}}, or RuleError naming the first bad one."""
     if not isinstance(rules, dict) or not rules:
-        raise RuleError("refresh_staging_anonymize is empty: name each table's columns to anonymize "
+        raise RuleError("backup_anonymize is empty: name each table's columns to anonymize "
                         "(README, Refreshing staging); staging never gets production data as it is")
     checked: dict[str, dict[str, str]] = {}
     for table, columns in rules.items():
         quoted(table)
         if not isinstance(columns, dict) or not columns:
-            raise RuleError(f"refresh_staging_anonymize.{table}: give its columns and a rule for each")
+            raise RuleError(f"backup_anonymize.{table}: give its columns and a rule for each")
         for column, rule in columns.items():
             quoted(column)
             kind = str(rule).split(":", 1)[0]
             if kind not in KINDS:
-                raise RuleError(f"refresh_staging_anonymize.{table}.{column}: unknown rule {rule!r}; "
+                raise RuleError(f"backup_anonymize.{table}.{column}: unknown rule {rule!r}; "
                                 f"the rules: {', '.join(KINDS[:-1])}, fixed:TEXT")
             checked.setdefault(table, {})[column] = str(rule)
     return checked

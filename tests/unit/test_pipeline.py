@@ -338,7 +338,7 @@ def test_a_scheduled_backup_that_does_not_verify_fails_and_notifies(monkeypatch)
     assert [(n.kind, n.outcome, n.env) for n in sent] == [("backup", "failed", "staging")]
 
 
-def test_refresh_staging_anonymizes_productions_newest_backup_then_restores_it_to_staging() -> None:
+def test_backup_anonymizes_productions_newest_backup_then_restores_it_to_staging() -> None:
     copy = {"file": "/var/lib/greenlight/anonymized/anonymized-x.sql.gz", "source": BACKUP}
     runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP),
                          ("anonymize.yml", "production"): ok("anonymize.yml", "production", {"greenlight_anonymized": copy}),

@@ -1,5 +1,5 @@
 -- Expand step: a new table v1 never reads. Its contacts are personal data: the production
--- inventory's refresh_staging_anonymize names its columns, so staging gets fakes.
+-- inventory's backup_anonymize names its columns, so staging gets fakes.
 CREATE TABLE IF NOT EXISTS supplier_contacts (
     id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     supplier VARCHAR(255) NOT NULL,
