@@ -82,7 +82,7 @@ def test_the_scheduled_backup_is_a_cron_entry_that_backs_up_verifies_and_checks_
     live = stack.live_version("production")
     deployed = stack.run_greenlight("deploy", "production", live)  # the deploy writes the entry
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    line = next(line for line in CRON_FILE.read_text().splitlines() if line and not line.startswith("#"))
+    line = next(line for line in CRON_FILE.read_text().splitlines() if line.endswith("--scheduled"))
     fields = line.split(None, 6)
     assert fields[:6] == ["17", "3", "*", "*", "*", "root"], line
     assert "backup production --scheduled" in fields[6]
