@@ -6,10 +6,11 @@ another transaction is another moment, while the dump is exactly what a restore 
 back. Verification restores the dump into a throwaway database and compares its counts
 with these.
 
-mariadb-dump writes one statement per line (newlines inside strings are escaped as `\\n`),
-an extended INSERT as `INSERT INTO `t` VALUES (..),(..);`. Strings are single-quoted with
-backslash escapes; outside them a value is a number, NULL, a hex or bit literal, so each
-row is one `(` outside quotes.
+mariadb-dump escapes newlines inside strings as `\\n`, so a line never ends inside a
+string. An extended INSERT is `INSERT INTO `t` VALUES (..),(..);` on one line, or (MariaDB
+10.11's mariadb-dump) `INSERT INTO `t` VALUES` followed by one row per line, the last
+ending with `;`. Strings are single-quoted with backslash escapes; outside them a value is
+a number, NULL, a hex or bit literal, so each row is one `(` outside quotes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ CHUNK = 1 << 20
 _NAME = rb"`((?:[^`]|``)+)`"
 _USE = re.compile(rb"^USE " + _NAME + rb";")
 _CREATE_TABLE = re.compile(rb"^CREATE TABLE (?:IF NOT EXISTS )?" + _NAME + rb" \(")
-_INSERT = re.compile(rb"^INSERT INTO " + _NAME + rb" (?:\([^)]*\) )?VALUES ")
+_INSERT = re.compile(rb"^INSERT INTO " + _NAME + rb" (?:\([^)]*\) )?VALUES\b")
 # A single-quoted string with backslash escapes ('' inside one reads as two strings: same count).
 _STRING = re.compile(rb"'(?:[^'\\]|\\.)*'", re.DOTALL)
 
@@ -53,12 +54,25 @@ def rows_in(values: bytes) -> int:
     return _STRING.sub(b"''", values).count(b"(")
 
 
+def _rows_and_end(part: bytes) -> tuple[int, bool]:
+    """Rows opened in this part of an INSERT, and whether the statement ends in it."""
+    bare = _STRING.sub(b"''", part).rstrip()
+    return bare.count(b"("), bare.endswith(b";")
+
+
 def read_dump(lines) -> DumpContents:
     """The contents of a dump given as an iterable of its lines (bytes)."""
     contents = DumpContents()
     database = ""
     routine = False  # inside DELIMITER ;; ... DELIMITER ; (a trigger's or routine's body: not rows)
+    inserting = ""  # the table of an INSERT whose rows go on over the next lines
     for line in lines:
+        if inserting:
+            rows, ended = _rows_and_end(line)
+            contents.tables[inserting] += rows
+            if ended:
+                inserting = ""
+            continue
         if line.startswith(b"DELIMITER "):
             routine = line.strip() != b"DELIMITER ;"
         elif routine:
@@ -68,7 +82,10 @@ def read_dump(lines) -> DumpContents:
             if not match:
                 raise DumpError(f"an INSERT this reader does not know: {line[:80]!r}")
             table = f"{database}.{_name(match.group(1))}"
-            contents.tables[table] = contents.tables.get(table, 0) + rows_in(line[match.end():])
+            rows, ended = _rows_and_end(line[match.end():])
+            contents.tables[table] = contents.tables.get(table, 0) + rows
+            if not ended:
+                inserting = table
         elif line.startswith(b"CREATE TABLE "):
             match = _CREATE_TABLE.match(line)
             if match:

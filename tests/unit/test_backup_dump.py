@@ -70,3 +70,15 @@ def test_a_damaged_dump_is_refused(tmp_path, damage: str) -> None:
     path.write_bytes(data)
     with pytest.raises(DumpError):
         inspect(str(path))
+
+
+def test_an_insert_with_one_row_per_line_is_counted_to_its_end() -> None:
+    # MariaDB 10.11's mariadb-dump: VALUES, then each row on its own line.
+    dump = (b"USE `shop`;\n"
+            b"INSERT INTO `schema_migrations` VALUES\n"
+            b"('0001_create_items','2026-11-28 08:59:00'),\n"
+            b"('0002_add;supplier),(','2026-11-28 08:59:01');\n"
+            b"INSERT INTO `items` VALUES (1,'a'),(2,'b');\n"
+            b"-- Dump completed on 2026-11-28\n")
+    contents = read_dump(dump.splitlines(keepends=True))
+    assert contents.tables == {"shop.schema_migrations": 2, "shop.items": 2}
