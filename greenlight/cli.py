@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import signal
 import sys
@@ -295,6 +296,17 @@ def parse_extra_vars(items: list[str]) -> dict:
     return variables
 
 
+# An extra var whose name says it holds a secret is logged without its value.
+SECRET_NAME = re.compile(r"(password|secret|token|key)", re.I)
+
+
+def redacted(argv: list[str]) -> list[str]:
+    """The command line as it goes into the log: `-e NAME=VALUE` with a secret's value hidden
+    (a secret belongs in the vault; one given on the command line must not reach the log)."""
+    return [f"{a.split('=', 1)[0]}=******" if "=" in a and not a.startswith("-") and SECRET_NAME.search(a.split("=", 1)[0])
+            else a for a in argv]
+
+
 def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:
     """Show what a restore replaces the database with; yes only when the user types ENV."""
     release = (backup.get("release") or {}).get("version") or "unknown"
@@ -397,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     output = Output(args.quiet or read_only, log_path)
     stopper = Stopper(output)
     stopper.install()
-    command_line = "greenlight " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command_line = "greenlight " + " ".join(shlex.quote(a) for a in redacted(argv if argv is not None else sys.argv[1:]))
     output.progress("start", command_line)
     host_lock = state_dir() / "greenlight.lock"
     pipeline = None

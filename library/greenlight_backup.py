@@ -83,8 +83,14 @@ def recorded(params: dict) -> dict:
     folder = params["folder"]
     if params["keep"] < 1:
         raise BackupError(f"backup_keep must be 1 or more, not {params['keep']}: the newest backup is never removed")
-    backup = record(folder, params["name"], params["env"], params["database"], params["label"],
-                    {k: str(v) for k, v in params["release"].items()})
+    try:
+        backup = record(folder, params["name"], params["env"], params["database"], params["label"],
+                        {k: str(v) for k, v in params["release"].items()})
+    except (BackupError, DumpError, OSError):
+        # Not a whole backup (a full disk, a truncated dump): none of its files stays.
+        for path in files(folder, check_name(params["name"])):
+            path.unlink(missing_ok=True)
+        raise
     removed = []
     for old in past_retention(listing(folder, params["database"]), params["keep"], {backup.file, *params["protect"]}):
         remove(folder, old)

@@ -63,12 +63,16 @@ def check_name(name: str) -> str:
 def _write(path: Path, text: str) -> None:
     """`text` to `path`, mode 0600, under a temporary name first: never half a file."""
     part = path.with_name(path.name + ".part")
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(part, path)
+    try:
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(part, path)
+    except OSError:
+        part.unlink(missing_ok=True)  # a full disk: no half file left behind
+        raise
 
 
 def record(folder: str, name: str, env: str, database: str, label: str, release: dict[str, str],

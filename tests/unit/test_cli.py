@@ -174,3 +174,11 @@ def test_a_run_holding_the_host_lock_too_long_sends_one_notification() -> None:
         assert len(Receiver.received) == 1, "a run that ends in time sends nothing"
     finally:
         server.shutdown()
+
+
+def test_a_secret_given_with_e_is_not_logged() -> None:
+    from greenlight.cli import redacted
+
+    assert redacted(["backup", "production", "-e", "backup_restic_password=hunter2", "-e", "backup_keep=3",
+                     "--label", "x"]) == ["backup", "production", "-e", "backup_restic_password=******", "-e",
+                                          "backup_keep=3", "--label", "x"]
