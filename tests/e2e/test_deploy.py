@@ -165,12 +165,13 @@ def skus_in(path) -> set[str]:
 
 
 def public_get(path: str) -> tuple[int, dict, str]:
+    """Status, headers (names lower-cased: HAProxy sends them so) and body."""
     url = f"http://127.0.0.1:{stack.PORTS['production']['proxy_http_port']}{path}"
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, dict(response.headers), response.read().decode()
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read().decode()
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode()
 
 
 def test_restore_replaces_the_database_and_keeps_the_one_it_replaced() -> None:
@@ -209,7 +210,7 @@ def test_a_restore_killed_while_loading_keeps_users_out_until_the_next_run_finis
     stack.kill_tree(run)
 
     status, headers, body = public_get("/api/items")
-    assert status == 503 and headers.get("Retry-After") == "60" and "Back in a moment" in body
+    assert status == 503 and headers.get("retry-after") == "60" and "Back in a moment" in body
     assert json.loads(PENDING.read_text())["file"] == name
 
     done = stack.run_greenlight("backup", "production")  # any run that takes the lock
