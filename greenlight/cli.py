@@ -31,7 +31,7 @@ import yaml
 
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
-from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError
+from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents
 from .runner import Runner
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -313,7 +313,7 @@ def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:
     what = f"an anonymized copy of {backup.get('file', '?')}" if anonymized else backup.get("file", "?")
     print(f"This replaces {env}'s database with {what}:\n"
           f"  taken {backup.get('created', '?')} from {backup.get('env', '?')} (release {release}), "
-          f"{backup.get('rows', 0)} rows in {len(backup.get('tables', {}))} tables\n"
+          f"{contents(backup)}\n"
           f"Users get the maintenance page while it loads; the database as it is now is backed up first.",
           file=sys.stderr)
     try:

@@ -113,6 +113,11 @@ def classify(result: PlaybookResult) -> ExitCode:
     return CODES.get(result.code, ExitCode.FAILED)
 
 
+def contents(backup: dict) -> str:
+    """What a backup holds, as its record counted it: "N rows in M tables"."""
+    return f"{backup.get('rows', 0)} rows in {len(backup.get('tables', {}))} tables"
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -260,7 +265,7 @@ class Pipeline:
         info = result.stats.get("greenlight_backup", {})
         return Outcome(command, ExitCode.OK,
                        f"{env}: backed up {info.get('database', '?')} to {info.get('file', '?')} "
-                       f"({info.get('rows', 0)} rows in {len(info.get('tables', {}))} tables, "
+                       f"({contents(info)}, "
                        f"{info.get('size', 0) / 1048576:.1f} MiB)", stages, {"backup": info})
 
     def scheduled_backup(self, env: str) -> Outcome:
@@ -296,8 +301,7 @@ class Pipeline:
             return self._failed(command, stages, result, f"verification of {name or 'the newest backup'} of {env} failed")
         info = result.stats.get("greenlight_backup", {})
         return Outcome(command, ExitCode.OK,
-                       f"{env}: {info.get('file', '?')} restores: {info.get('rows', 0)} rows in "
-                       f"{len(info.get('tables', {}))} tables, as the dump holds "
+                       f"{env}: {info.get('file', '?')} restores: {contents(info)}, as the dump holds "
                        f"({info.get('verified', {}).get('seconds', 0):.0f} s)", stages, {"backup": info})
 
     def restore(self, env: str, name: str, force_from: str = "",
@@ -311,10 +315,10 @@ class Pipeline:
             raise UsageError(f"--force-from {force_from!r}: an environment ({', '.join(ENVIRONMENTS)})")
         command = f"restore {env}"
         stages: list[Stage] = []
-        listed = self._stage(stages, f"backups {env}", "backups.yml", env, {})
+        listed = self._list_backups(stages, env)
         if not listed.ok:
             return self._failed(command, stages, listed, f"cannot list the backups of {env}")
-        backup = next((b for b in listed.stats.get("greenlight_backups", {}).get("backups", []) if b.get("file") == name), None)
+        backup = next((b for b in listed.stats["greenlight_backups"].get("backups", []) if b.get("file") == name), None)
         if backup is None:
             raise UsageError(f"{env} has no backup {name} (greenlight backups {env} lists them)")
         if backup.get("env") != env and backup.get("env") != force_from:
@@ -330,8 +334,7 @@ class Pipeline:
         info = result.stats.get("greenlight_restore", {})
         restored, safety = info.get("restored", {}), info.get("safety", {})
         return Outcome(command, ExitCode.OK,
-                       f"{env}: restored {name} ({restored.get('rows', 0)} rows in {len(restored.get('tables', {}))} "
-                       f"tables, checked after loading, {restored.get('verified', {}).get('seconds', 0):.0f} s behind "
+                       f"{env}: restored {name} ({contents(restored)}, checked after loading, {restored.get('verified', {}).get('seconds', 0):.0f} s behind "
                        f"the maintenance page); the database as it was is in {safety.get('file', '?')}",
                        stages, {"restore": info})
 
@@ -342,10 +345,10 @@ class Pipeline:
         for env in ENVIRONMENTS:
             check_env(env, self.inventory_dir)
         stages: list[Stage] = []
-        listed = self._stage(stages, "backups production", "backups.yml", "production", {})
+        listed = self._list_backups(stages, "production")
         if not listed.ok:
             return self._failed(command, stages, listed, "cannot list the backups of production")
-        found = listed.stats.get("greenlight_backups", {}).get("backups", [])
+        found = listed.stats["greenlight_backups"].get("backups", [])
         if not found:
             raise UsageError("production has no backup to anonymize; take one first: greenlight backup production")
         if not confirm(found[0]):
@@ -369,10 +372,16 @@ class Pipeline:
     def backups(self, env: str) -> Outcome:
         check_env(env, self.inventory_dir)
         stages: list[Stage] = []
-        result = self._stage(stages, f"backups {env}", "backups.yml", env, {})
+        result = self._list_backups(stages, env)
         if not result.ok:
             return self._failed(f"backups {env}", stages, result, f"cannot list the backups of {env}")
-        return Outcome(f"backups {env}", ExitCode.OK, "", stages, result.stats.get("greenlight_backups", {}))
+        return Outcome(f"backups {env}", ExitCode.OK, "", stages, result.stats["greenlight_backups"])
+
+    def _list_backups(self, stages: list[Stage], env: str) -> PlaybookResult:
+        """The backups.yml stage; when it is ok, its stats hold greenlight_backups."""
+        result = self._stage(stages, f"backups {env}", "backups.yml", env, {})
+        result.stats.setdefault("greenlight_backups", {})
+        return result
 
     def status(self) -> Outcome:
         stages: list[Stage] = []
