@@ -261,6 +261,21 @@ def unmount_small_backups() -> None:
         mounted.remove(str(SMALL_BACKUPS))
 
 
+# The last run's playbook logs and greenlight log, kept when ROOT is removed (to read a failure).
+LAST_LOGS = Path("/tmp/greenlight-e2e-last-logs")
+
+
+def keep_logs() -> None:
+    """Copy the playbook logs and greenlight's log of the run ending to LAST_LOGS (no run
+    folders: ansible-runner keeps the extra variables there)."""
+    if not (ROOT / "logs").is_dir():
+        return
+    shutil.rmtree(LAST_LOGS, ignore_errors=True)
+    shutil.copytree(ROOT / "logs", LAST_LOGS)
+    if (STATE / "greenlight.log").is_file():
+        shutil.copy2(STATE / "greenlight.log", LAST_LOGS / "greenlight.log")
+
+
 def remove_everything() -> None:
     """Remove what the tests made: containers, volumes and networks labelled app=e2e, and ROOT."""
     label = f"label=greenlight.app={APP}"
@@ -270,7 +285,11 @@ def remove_everything() -> None:
         if ids:
             remove = ["rm", "-f"] if kind == "container" else [kind, "rm"]
             docker(*remove, *ids)
+    images = docker("images", "-q", f"{APP}-anonymizer").split()  # roles/backup/tasks/anonymize.yml
+    if images:
+        docker("rmi", "-f", *sorted(set(images)))
     unmount_small_backups()
+    keep_logs()
     shutil.rmtree(ROOT, ignore_errors=True)
     for env in ("staging", "production"):  # the scheduled backups' entries (roles/backup/tasks/schedule.yml)
         Path(f"/etc/cron.d/greenlight-{APP}-{env}").unlink(missing_ok=True)

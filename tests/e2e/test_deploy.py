@@ -227,6 +227,23 @@ def rows(env: str) -> int:
 
 
 def test_restore_refuses_a_backup_of_another_environment_and_changes_nothing() -> None:
+    # Staging on a second VPS may keep production's database name; its backups, copied here,
+    # then list beside production's. This one says staging in its metadata.
+    source = max(BACKUPS.glob("*.sql.gz"), key=lambda p: p.stat().st_mtime)
+    name = f"{source.name.split('-', 1)[0]}-20000101T000000Z-from-staging.sql.gz"
+    (BACKUPS / name).write_bytes(source.read_bytes())
+    (BACKUPS / (name + ".sha256")).write_text(f"{hashlib.sha256(source.read_bytes()).hexdigest()}  {name}\n")
+    metadata = json.loads(source.with_name(source.name.replace(".sql.gz", ".json")).read_text())
+    (BACKUPS / name.replace(".sql.gz", ".json")).write_text(json.dumps({**metadata, "file": name, "env": "staging"}))
+    before = rows("production")
+    done = stack.run_greenlight("restore", "production", name, "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "is a backup of staging, not of production" in done.stdout + done.stderr
+    assert "--force-from staging" in done.stdout + done.stderr
+    assert rows("production") == before
+
+
+def test_restore_refuses_a_backup_of_another_database_and_changes_nothing() -> None:
     staging = max((stack.ROOT / "e2e-staging" / "backups").glob("*.sql.gz"), key=lambda p: p.stat().st_mtime)
     for suffix in (".sql.gz", ".sql.gz.sha256", ".json"):
         source = staging.with_name(staging.name.replace(".sql.gz", suffix))
@@ -234,8 +251,7 @@ def test_restore_refuses_a_backup_of_another_environment_and_changes_nothing() -
     before = rows("production")
     done = stack.run_greenlight("restore", "production", staging.name, "--yes")
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "is a backup of staging, not of production" in done.stdout + done.stderr
-    assert "--force-from staging" in done.stdout + done.stderr
+    assert f"production has no backup {staging.name}" in done.stdout + done.stderr
     assert rows("production") == before
 
 
