@@ -113,6 +113,12 @@ def classify(result: PlaybookResult) -> ExitCode:
     return CODES.get(result.code, ExitCode.FAILED)
 
 
+def check_backup_name(name: str, env: str) -> None:
+    """A backup's file name as `greenlight backups` lists it: no folder, no `..`."""
+    if not BACKUP_NAME.match(name) or ".." in name:
+        raise UsageError(f"backup {name!r} is not a backup's file name (NAME.sql.gz, as `greenlight backups {env}` lists)")
+
+
 def contents(backup: dict) -> str:
     """What a backup holds, as its record counted it: "N rows in M tables"."""
     return f"{backup.get('rows', 0)} rows in {len(backup.get('tables', {}))} tables"
@@ -292,8 +298,8 @@ class Pipeline:
     def verify_backup(self, env: str, name: str = "") -> Outcome:
         """Restore a backup (default: the newest) into a throwaway database and compare its rows."""
         check_env(env, self.inventory_dir)
-        if name and (not BACKUP_NAME.match(name) or ".." in name):
-            raise UsageError(f"backup {name!r} is not a backup's file name (NAME.sql.gz, as `greenlight backups {env}` lists)")
+        if name:
+            check_backup_name(name, env)
         command = f"backup verify {env}"
         stages: list[Stage] = []
         result = self._stage(stages, f"verify backup of {env}", "verify-backup.yml", env, {"backup_verify_file": name})
@@ -309,8 +315,7 @@ class Pipeline:
         """Replace ENV's database with its backup NAME, once `confirm` (shown the backup's
         metadata) says yes. The playbook checks the backup again and takes a backup first."""
         check_env(env, self.inventory_dir)
-        if not BACKUP_NAME.match(name) or ".." in name:
-            raise UsageError(f"backup {name!r} is not a backup's file name (NAME.sql.gz, as `greenlight backups {env}` lists)")
+        check_backup_name(name, env)
         if force_from and force_from not in ENVIRONMENTS:
             raise UsageError(f"--force-from {force_from!r}: an environment ({', '.join(ENVIRONMENTS)})")
         command = f"restore {env}"
