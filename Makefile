@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup venv docker base-image lint unit e2e molecule clean-demo bench bench-backups interruptions
+.PHONY: demo test setup venv docker base-image browser lint unit e2e molecule clean-demo bench bench-backups interruptions
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -46,7 +46,11 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-e2e: setup
+# Debian's chromium and its driver: the end-to-end tests load the status page in a real browser.
+browser:
+	command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+e2e: setup browser
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s --durations=15 tests/e2e
 
 molecule: setup

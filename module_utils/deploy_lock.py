@@ -36,14 +36,17 @@ def boot_id() -> str:
 
 
 def process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot ("" when there is no such process)."""
+    """The process's start time in clock ticks since boot ("" when there is no such process,
+    or only its zombie: a killed process whose parent died too waits there until an init
+    reaps it, and some containers' init never does; it can hold nothing)."""
     try:
         with open(f"/proc/{pid}/stat") as stream:
             stat = stream.read()
     except OSError:
         return ""
     # The command name (field 2) may hold spaces and parentheses: split after its last ")".
-    return stat.rsplit(")", 1)[-1].split()[19]
+    fields = stat.rsplit(")", 1)[-1].split()
+    return "" if fields[0] in ("Z", "X") else fields[19]
 
 
 def identity(pid: int, user: str = "") -> dict:

@@ -86,3 +86,8 @@ def remove_container(socket_path: str, name: str, timeout: float = 60.0) -> None
     """Stop (gracefully, with the container's own stop timeout) and remove a container."""
     _call(socket_path, "POST", f"/containers/{quote(name)}/stop", timeout, ok=(204, 304, 404))
     _call(socket_path, "DELETE", f"/containers/{quote(name)}?force=1", timeout, ok=(204, 404))
+
+
+def restart_count(socket_path: str, name: str, timeout: float = 10.0) -> int:
+    """How many times Docker restarted the container (its restart policy) since it was created."""
+    return int(json.loads(_call(socket_path, "GET", f"/containers/{quote(name)}/json", timeout)).get("RestartCount", 0))

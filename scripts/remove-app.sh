@@ -11,4 +11,15 @@ ids=$(docker network ls -q --filter "$label"); [ -z "$ids" ] || docker network r
 # The scheduled backups' cron entries (roles/backup/tasks/schedule.yml): left behind, cron would
 # run backups of an app that is gone, and notify each time they fail.
 for env in staging production; do rm -f "/etc/cron.d/greenlight-$app-$env"; done
-echo "removed the containers, volumes, networks and backup cron entries of app $app"
+# Its registrations with the host's monitoring stack (roles/monitoring), and the stack itself
+# when no app is left to watch.
+monitoring=${GREENLIGHT_ROOT:-/var/lib/greenlight}/monitoring
+for env in staging production; do
+  rm -f "$monitoring/envs/$app-$env.json" "$monitoring/targets/$app-$env"-*.json
+done
+if [ -d "$monitoring/envs" ] && [ -z "$(ls -A "$monitoring/envs")" ]; then
+  ids=$(docker ps -aq --filter "label=greenlight.monitoring=${GREENLIGHT_MONITORING:-greenlight-monitoring}")
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  echo "removed the monitoring stack (no app left to watch)"
+fi
+echo "removed the containers, volumes, networks, backup cron entries and monitoring registrations of app $app"

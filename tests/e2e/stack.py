@@ -84,6 +84,10 @@ def extra_vars(env: str) -> dict:
         # 8) still fails here.
         "deploy_judge_latency_floors_ms": [12, 60],
         **PORTS[env],
+        # The host's monitoring stack of the tests (tests/e2e/test_monitoring.py).
+        **MONITORING_PORTS,
+        "monitoring_name": MONITORING,
+        "monitoring_mysqld_exporter_port": MYSQLD_EXPORTER_PORTS[env],
     }
 
 
@@ -254,11 +258,23 @@ def mount_small_backups() -> None:
                     str(SMALL_BACKUPS)], check=True, capture_output=True)
 
 
-def unmount_small_backups() -> None:
+def unmount(path: Path) -> None:
     mounted = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    while str(SMALL_BACKUPS) in mounted:
-        subprocess.run(["umount", str(SMALL_BACKUPS)], check=True, capture_output=True)
-        mounted.remove(str(SMALL_BACKUPS))
+    while str(path) in mounted:
+        subprocess.run(["umount", str(path)], check=True, capture_output=True)
+        mounted.remove(str(path))
+
+
+def unmount_small_backups() -> None:
+    unmount(SMALL_BACKUPS)
+
+
+# The monitoring stack of the tests (tests/e2e/test_monitoring.py), and the small filesystem it fills.
+MONITORING = f"{APP}-monitoring"
+MONITORING_PORTS = {"monitoring_prometheus_port": 19090, "monitoring_alertmanager_port": 19093,
+                    "monitoring_blackbox_port": 19115, "monitoring_node_port": 19100, "monitoring_status_port": 19099}
+MYSQLD_EXPORTER_PORTS = {"production": 18104, "staging": 28104}
+SMALL_DISK = ROOT / "small-disk"
 
 
 # The last run's playbook logs and greenlight log, kept when ROOT is removed (to read a failure).
@@ -279,6 +295,9 @@ def keep_logs() -> None:
 def remove_everything() -> None:
     """Remove what the tests made: containers, volumes and networks labelled app=e2e, and ROOT."""
     label = f"label=greenlight.app={APP}"
+    monitoring = docker("ps", "-aq", "--filter", f"label=greenlight.monitoring={MONITORING}").split()
+    if monitoring:  # the host's monitoring stack of tests/e2e/test_monitoring.py
+        docker("rm", "-f", *monitoring)
     for kind, listing in (("container", ["ps", "-aq"]), ("volume", ["volume", "ls", "-q"]),
                           ("network", ["network", "ls", "-q"])):
         ids = docker(*listing, "--filter", label).split()
@@ -289,6 +308,7 @@ def remove_everything() -> None:
     if images:
         docker("rmi", "-f", *sorted(set(images)))
     unmount_small_backups()
+    unmount(SMALL_DISK)
     keep_logs()
     shutil.rmtree(ROOT, ignore_errors=True)
     for env in ("staging", "production"):  # the scheduled backups' entries (roles/backup/tasks/schedule.yml)

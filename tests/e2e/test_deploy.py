@@ -77,7 +77,7 @@ def test_production_switch_under_load_drops_no_request() -> None:
     assert run.rc == 0, run.output[-3000:]
     stack.assert_smooth(summary)
     assert stack.live_version("production") == "v2"
-    assert summary["requests"] > 2000, summary
+    assert summary["seconds"] > 10, summary  # the load ran through the whole deploy, not a moment of it
     stack.assert_no_failed(summary)
     # Every write acknowledged during the switch is in the database afterwards.
     stored = {item["sku"] for item in stack.items("production")}

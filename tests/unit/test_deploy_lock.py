@@ -32,6 +32,16 @@ def test_a_running_holder_is_alive_and_a_killed_one_is_gone(sleeper: subprocess.
     assert alive(holder) is False
 
 
+def test_a_killed_holder_nobody_reaped_yet_is_gone(sleeper: subprocess.Popen) -> None:
+    # Its zombie keeps the pid and start time until a parent or init reaps it (some containers'
+    # init never does): it can hold nothing.
+    holder = identity(sleeper.pid)
+    sleeper.kill()
+    while Path(f"/proc/{sleeper.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+        pass
+    assert alive(holder) is False
+
+
 def test_a_reused_pid_is_not_the_holder(sleeper: subprocess.Popen) -> None:
     holder = identity(sleeper.pid)
     assert alive({**holder, "pid_start": "1"}) is False
