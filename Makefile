@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup venv docker base-image browser lint unit e2e molecule clean-demo bench bench-backups interruptions
+.PHONY: demo test setup venv docker base-image browser lint unit e2e molecule clean-demo bench bench-backups bench-monitoring interruptions
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -69,6 +69,10 @@ bench: setup
 # Backup, verification and restore times on a database of a million rows (bench/backups.py).
 bench-backups: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/backups.py
+
+# The monitoring stack's memory and CPU with both environments under 100 requests/s (bench/monitoring.py).
+bench-monitoring: setup
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/monitoring.py
 
 # The whole kill matrix (tests/e2e/test_interruptions.py): greenlight killed at every point of a
 # production deploy, each followed by a plain rerun; `make test` runs two of the points.

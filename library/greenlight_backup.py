@@ -111,6 +111,17 @@ def listed(params: dict) -> dict:
         path = Path(folder) / backup.file
         if not path.is_file():
             raise BackupError(f"{path} is missing")
+        sidecar = path.with_name(path.name + ".sha256")
+        try:
+            listed_sum = sidecar.read_text(encoding="utf-8").split()[0]
+        except FileNotFoundError:
+            raise BackupError(f"{sidecar} is missing: the backup's checksum file was removed, so the backup is not "
+                              f"used (restore its .sha256 file, for example from the restic copy)") from None
+        except (OSError, IndexError) as exc:
+            raise BackupError(f"cannot read {sidecar}: {exc or 'empty'}") from exc
+        if listed_sum != backup.sha256:
+            raise BackupError(f"{sidecar} names sha256 {listed_sum[:12]}, the backup's metadata {backup.sha256[:12]}: "
+                              f"one of them was changed after the backup")
         actual = sha256(path)
         if actual != backup.sha256:
             raise BackupError(f"{path} does not match its checksum (sha256 {actual[:12]}, recorded {backup.sha256[:12]}): "

@@ -78,6 +78,21 @@ def test_a_tampered_backup_fails_verification_and_says_so() -> None:
         victim.write_bytes(original)
 
 
+def test_a_backup_without_its_checksum_file_is_not_used_and_nothing_is_lost() -> None:
+    victim = BACKUPS / newest()["file"]
+    sidecar = victim.with_name(victim.name + ".sha256")
+    kept = sidecar.read_bytes()
+    before = len(stack.items("production"))
+    try:
+        sidecar.unlink()
+        done = stack.run_greenlight("backup", "verify", "production", victim.name)
+        assert done.returncode == 1
+        assert f"{sidecar.name} is missing" in done.stdout + done.stderr, done.stdout + done.stderr
+        assert victim.exists() and len(stack.items("production")) == before
+    finally:
+        sidecar.write_bytes(kept)
+
+
 def test_the_scheduled_backup_is_a_cron_entry_that_backs_up_verifies_and_checks_restic() -> None:
     live = stack.live_version("production")
     deployed = stack.run_greenlight("deploy", "production", live)  # the deploy writes the entry

@@ -168,6 +168,8 @@ def test_every_target_is_scraped_and_every_port_is_on_loopback(monitored: Inbox)
 
     targets = wait_for(all_up, 60, "every target up")
     assert len([t for t in targets if t["labels"]["job"] == "blackbox_http"]) == 6  # 3 probes x 2 environments
+    expiry = {r["metric"]["env"]: float(r["value"][1]) for r in api("/api/v1/query?query=probe_ssl_earliest_cert_expiry")["result"]}
+    assert set(expiry) == {"staging", "production"} and min(expiry.values()) > time.time() + 14 * 86400, expiry
     rules = [rule["name"] for group in api("/api/v1/rules")["groups"] for rule in group["rules"]]
     assert {"EnvironmentDown", "BackupTooOld", "DiskAlmostFull", "DeployLockHeld", "Watchdog"} <= set(rules)
     again = converge("production", monitored.port)
