@@ -20,6 +20,10 @@ step "promote v2 (staging, verify, production) under 100 requests/s of reads and
 mkdir -p .greenlight
 python -m greenlight.load http://127.0.0.1:80 --rate 100 --report .greenlight/demo-load.json -- \
   greenlight -e "app_repo=$repo" promote v2
+step "verify the newest backup of each environment (restored into a throwaway database and counted)"
+for env in staging production; do
+  greenlight backup verify "$env"
+done
 step "monitoring: Prometheus, Alertmanager, the exporters and the status page, watching both"
 for env in staging production; do
   ansible-playbook playbooks/monitoring.yml -i "inventories/$env"
