@@ -75,6 +75,14 @@ def memory_bytes(sample: dict) -> float:
     return memory.get("usage", 0) - detail.get("inactive_file", detail.get("total_inactive_file", 0))
 
 
+def remove_stack() -> None:
+    """The bench's monitoring stack (its exporters go with the app, in remove_bench)."""
+    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=greenlight.monitoring={NAME}"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=True)
+
+
 def parts() -> list[str]:
     rows = subprocess.run(["docker", "ps", "--filter", f"label=greenlight.monitoring={NAME}", "--format", "{{.Names}}"],
                           capture_output=True, text=True, check=True).stdout.split()
@@ -91,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     check_tools([])
     try:
         log("remove what an earlier bench left")
-        subprocess.run(["bash", "-c", f"ids=$(docker ps -aq --filter label=greenlight.monitoring={NAME}); "
-                        "[ -z \"$ids\" ] || docker rm -f $ids"], check=True, capture_output=True)
+        remove_stack()
         remove_bench(keep_output=False)
         logs = Logs()
         setup(logs, need_v2_image=False)
@@ -145,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if not args.keep:
-            subprocess.run(["bash", "-c", f"ids=$(docker ps -aq --filter label=greenlight.monitoring={NAME}); "
-                            "[ -z \"$ids\" ] || docker rm -f $ids"], check=False, capture_output=True)
+            remove_stack()
             remove_bench(keep_output=True)
 
 

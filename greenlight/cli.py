@@ -378,8 +378,8 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
                   f" last {last.get('kind', '-')} {last.get('version', '')} {last.get('outcome', '')} {last.get('ended', '')}"
                   + (f"; locked by {lock.get('description', '?')}" if lock else ""))
             if "alerts" in report:
-                print(f"{'':<11} alerts: " + (", ".join(f"{a.get('name')} ({a.get('severity') or '-'})" for a in report["alerts"])
-                                             or "none firing" if report.get("monitoring") else "unknown (no monitoring stack answers)"))
+                firing = ", ".join(f"{a.get('name')} ({a.get('severity') or '-'})" for a in report["alerts"]) or "none firing"
+                print(f"{'':<11} alerts: {firing if report.get('monitoring') else 'unknown (no monitoring stack answers)'}")
     elif args.command == "history":
         for record in outcome.data.get("history", []):
             print(f"{record.get('ended', '?'):<21} {record.get('kind', 'deploy'):<9} {record.get('version', '?'):<14}"

@@ -44,10 +44,9 @@ colors: {description: The colors that served users., returned: always, type: lis
 synthetic_requests: {description: Synthetic GETs sent., returned: always, type: int}
 """
 
-from datetime import datetime
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.canary_judge import Sample
+from ansible.module_utils.history import epoch
 from ansible.module_utils.history import read as read_history
 from ansible.module_utils.haproxy_runtime import HAProxyError, read_servers, serving_colors
 from ansible.module_utils.request_log import Stream, recent, route
@@ -58,11 +57,7 @@ from ansible.module_utils.traffic import PROXY_SPEC, Proxy
 def last_change(history_path: str) -> float:
     """When the newest record of the history ended (epoch seconds; 0 when none): what serves now served since."""
     records = read_history(history_path, limit=1).records
-    ended = records[-1].get("ended") or records[-1].get("started") if records else ""
-    try:
-        return datetime.fromisoformat(ended).timestamp() if ended else 0.0
-    except ValueError:
-        return 0.0
+    return epoch(records[-1].get("ended") or records[-1].get("started") or "") if records else 0.0
 
 
 def main() -> None:

@@ -54,6 +54,14 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def epoch(text: str) -> float:
+    """Seconds since the epoch of a time as `now()` writes it (the backups' too); 0 when empty or unreadable."""
+    try:
+        return datetime.datetime.fromisoformat(text).timestamp() if text else 0.0
+    except ValueError:
+        return 0.0
+
+
 def make_record(given: dict) -> dict:
     """A complete record from the fields a writer knows; ValueError on an unknown field or value."""
     unknown = sorted(set(given) - set(FIELDS))

@@ -9,12 +9,11 @@ held too long, what is live, how did the last deploy end.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from ansible.module_utils import backups, deploy_lock, history
+from ansible.module_utils.history import epoch
 
 # Values of greenlight_last_deploy_outcome: the history's outcomes, as numbers a rule can compare.
 OUTCOME_VALUES = {"success": 1, "failed": 0, "interrupted": -1}
@@ -43,15 +42,8 @@ class Registration:
     def from_dict(cls, data: dict) -> Registration:
         return cls(app=str(data["app"]), env=str(data["env"]), history_file=str(data["history_file"]),
                    lock_file=str(data["lock_file"]), backup_dir=str(data["backup_dir"]),
-                   database=str(data["database"]), colors=tuple(data.get("colors") or ("blue", "green")),
+                   database=str(data["database"]), colors=tuple(data["colors"]),
                    backup_max_age_seconds=float(data["backup_max_age_seconds"]), page=bool(data.get("page")))
-
-
-def timestamp(text: str) -> float:
-    """Seconds since the epoch of an ISO 8601 UTC time as the history and the backups write it; 0 if empty."""
-    if not text:
-        return 0.0
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 def _label(value: str) -> str:
@@ -60,8 +52,7 @@ def _label(value: str) -> str:
 
 def _line(name: str, labels: dict[str, str], value: float) -> str:
     inside = ",".join(f'{key}="{_label(str(val))}"' for key, val in labels.items())
-    number = "NaN" if math.isnan(value) else repr(float(value))
-    return f"{name}{{{inside}}} {number}"
+    return f"{name}{{{inside}}} {float(value)!r}" if inside else f"{name} {float(value)!r}"
 
 
 def _last_deploy(records: list[dict]) -> dict | None:
@@ -71,9 +62,8 @@ def _last_deploy(records: list[dict]) -> dict | None:
     return None
 
 
-def environment(reg: Registration, now: float | None = None) -> list[str]:
+def environment(reg: Registration) -> list[str]:
     """The metric lines of one environment (no HELP/TYPE: `render` adds them once per name)."""
-    now = time.time() if now is None else now
     base = reg.labels
     lines = [_line("greenlight_backup_max_age_seconds", base, reg.backup_max_age_seconds)]
 
@@ -84,7 +74,7 @@ def environment(reg: Registration, now: float | None = None) -> list[str]:
                                                     "color": live.color, "warm": live.warm_color}, 1))
     last = _last_deploy(records)
     if last is not None:
-        started, ended = timestamp(last.get("started", "")), timestamp(last.get("ended", ""))
+        started, ended = epoch(last.get("started", "")), epoch(last.get("ended", ""))
         lines += [
             _line("greenlight_last_deploy_outcome", {**base, "kind": last.get("kind", ""),
                                                      "version": last.get("version", "")},
@@ -99,13 +89,13 @@ def environment(reg: Registration, now: float | None = None) -> list[str]:
         newest = found[0]
         verified = newest.verified or {}
         lines += [
-            _line("greenlight_backup_newest_timestamp_seconds", base, timestamp(newest.created)),
+            _line("greenlight_backup_newest_timestamp_seconds", base, epoch(newest.created)),
             # 1 verified, 0 not (yet), -1 its verification failed
             _line("greenlight_backup_newest_verified", base, (1 if verified.get("ok") else -1) if verified else 0),
         ]
     proven = [b for b in found if (b.verified or {}).get("ok")]
     # The newest backup proven restorable (0: none yet): the rule compares its age with the schedule.
-    lines.append(_line("greenlight_backup_verified_timestamp_seconds", base, timestamp(proven[0].created) if proven else 0))
+    lines.append(_line("greenlight_backup_verified_timestamp_seconds", base, epoch(proven[0].created) if proven else 0))
 
     lock = deploy_lock.read(reg.lock_file)
     held = bool(lock and lock.get("token"))
@@ -146,8 +136,7 @@ def containers(reg: Registration, rows: list[dict]) -> list[str]:
 def render(lines: list[str], errors: int, now: float | None = None) -> str:
     """The textfile: HELP and TYPE once per metric, then its lines, in a stable order."""
     now = time.time() if now is None else now
-    lines = [*lines, _line("greenlight_facts_errors", {}, errors).replace("{}", ""),
-             _line("greenlight_facts_timestamp_seconds", {}, now).replace("{}", "")]
+    lines = [*lines, _line("greenlight_facts_errors", {}, errors), _line("greenlight_facts_timestamp_seconds", {}, now)]
     by_name: dict[str, list[str]] = {}
     for line in lines:
         by_name.setdefault(line.split("{")[0].split(" ")[0], []).append(line)

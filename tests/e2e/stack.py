@@ -265,10 +265,6 @@ def unmount(path: Path) -> None:
         mounted.remove(str(path))
 
 
-def unmount_small_backups() -> None:
-    unmount(SMALL_BACKUPS)
-
-
 # The monitoring stack of the tests (tests/e2e/test_monitoring.py), and the small filesystem it fills.
 MONITORING = f"{APP}-monitoring"
 MONITORING_PORTS = {"monitoring_prometheus_port": 19090, "monitoring_alertmanager_port": 19093,
@@ -307,7 +303,7 @@ def remove_everything() -> None:
     images = docker("images", "-q", f"{APP}-anonymizer").split()  # roles/backup/tasks/anonymize.yml
     if images:
         docker("rmi", "-f", *sorted(set(images)))
-    unmount_small_backups()
+    unmount(SMALL_BACKUPS)
     unmount(SMALL_DISK)
     keep_logs()
     shutil.rmtree(ROOT, ignore_errors=True)

@@ -108,7 +108,7 @@ def converge(env: str, hook_port: int) -> stack.Run:
 
 def remove_stack() -> None:
     ids = stack.docker("ps", "-aq", "--filter", f"label=greenlight.monitoring={NAME}").split()
-    ids += [stack.containers()[name] for name in stack.containers() if name.endswith("-mysqld-exporter")]
+    ids += [cid for name, cid in stack.containers().items() if name.endswith("-mysqld-exporter")]
     if ids:
         stack.docker("rm", "-f", *ids)
 

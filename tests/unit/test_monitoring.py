@@ -53,7 +53,7 @@ def write_backup(folder: Path, name: str, created: datetime, verified: dict | No
 
 
 def test_an_environment_with_nothing_yet_says_so(tmp_path: Path) -> None:
-    found = metrics(monitoring_facts.render(monitoring_facts.environment(registration(tmp_path), NOW), 0, NOW))
+    found = metrics(monitoring_facts.render(monitoring_facts.environment(registration(tmp_path)), 0, NOW))
     assert value(found, "greenlight_backups", env="production") == 0
     assert value(found, "greenlight_backup_verified_timestamp_seconds") == 0  # BackupUnverified fires
     assert value(found, "greenlight_lock_held") == 0
@@ -75,7 +75,7 @@ def test_live_release_last_deploy_backups_and_lock(tmp_path: Path) -> None:
     write_backup(folder, "shop-20261128T110000Z-v2.sql.gz", datetime(2026, 11, 28, 11, 0, tzinfo=timezone.utc))
     deploy_lock.acquire(reg.lock_file, deploy_lock.identity(1), {"kind": "deploy"})
 
-    found = metrics(monitoring_facts.render(monitoring_facts.environment(reg, NOW), 0, NOW))
+    found = metrics(monitoring_facts.render(monitoring_facts.environment(reg), 0, NOW))
     assert value(found, "greenlight_live_info", version="v1", color="blue", page="true") == 1
     assert value(found, "greenlight_last_deploy_outcome", version="v2") == 0  # failed
     assert value(found, "greenlight_last_deploy_duration_seconds") == 120
@@ -91,14 +91,14 @@ def test_a_failed_verification_is_minus_one(tmp_path: Path) -> None:
     reg = registration(tmp_path, "staging")
     write_backup(Path(reg.backup_dir), "shop-20261128T110000Z-scheduled.sql.gz", datetime(2026, 11, 28, 11, tzinfo=timezone.utc),
                  {"ok": False, "problems": ["items: 2 rows, not 3"]})
-    found = metrics(monitoring_facts.render(monitoring_facts.environment(reg, NOW), 0, NOW))
+    found = metrics(monitoring_facts.render(monitoring_facts.environment(reg), 0, NOW))
     assert value(found, "greenlight_backup_newest_verified", env="staging", page="false") == -1
     assert value(found, "greenlight_backup_verified_timestamp_seconds") == 0
 
 
 def test_the_textfile_is_valid_exposition_format(tmp_path: Path) -> None:
     reg = registration(tmp_path)
-    text = monitoring_facts.render(monitoring_facts.environment(reg, NOW)
+    text = monitoring_facts.render(monitoring_facts.environment(reg)
                                    + monitoring_facts.containers(reg, [{"name": 'a"b', "running": True, "restarts": 4}]), 1, NOW)
     sample = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+$')
     helped = set()

@@ -120,7 +120,7 @@ def environment_status(reg: Registration) -> dict:
         "live": live.as_dict() if live else {},
         "deploys": [{"kind": r.get("kind"), "version": r.get("version"), "outcome": r.get("outcome"),
                      "strategy": r.get("strategy"), "ended": r.get("ended"), "error": r.get("error", ""),
-                     "seconds": max(monitoring_facts.timestamp(r.get("ended", "")) - monitoring_facts.timestamp(r.get("started", "")), 0)
+                     "seconds": max(history.epoch(r.get("ended", "")) - history.epoch(r.get("started", "")), 0)
                      if r.get("started") else None}
                     for r in reversed(deploys)],
         "backup": ({"file": newest.file, "created": newest.created, "size": newest.size, "rows": newest.rows,
