@@ -13,14 +13,18 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup venv docker base-image browser lint unit e2e molecule clean-demo bench bench-backups bench-monitoring interruptions
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring interruptions
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
 
 test: setup lint unit e2e molecule
 
-setup: venv docker base-image
+setup: venv docker base-image secrets
+
+# The demo's vault password and vault files, made once on this machine (scripts/make-secrets.sh).
+secrets: venv
+	bash scripts/make-secrets.sh
 
 venv: $(VENV)/.installed
 
@@ -50,7 +54,12 @@ unit: venv
 browser:
 	command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-e2e: setup browser
+# What a VPS has (README: A real server): sshd, sudo, and the python3 packages of Ansible's
+# docker and mysql modules. tests/e2e/test_ssh.py deploys over SSH to this machine.
+vps-packages:
+	[ -x /usr/sbin/sshd ] && command -v sudo >/dev/null && /usr/bin/python3 -c 'import requests, pymysql' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo python3-requests python3-pymysql >/dev/null; }
+
+e2e: setup browser vps-packages
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s --durations=15 tests/e2e
 
 molecule: setup

@@ -32,7 +32,7 @@ import yaml
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents
-from .runner import Runner
+from .runner import Runner, scrub
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A second signal this soon after the first kills at once; later ones are ignored while recovery runs.
@@ -56,10 +56,14 @@ class Output:
         self.stream = stream
         self.live = stream.isatty() and not quiet
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.log = open(log_path, "a", buffering=1)
+        # 0600: the log names hosts, releases and errors, for root's eyes only.
+        descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(descriptor, 0o600)
+        self.log = os.fdopen(descriptor, "a", buffering=1)
         self.stage = ""
 
     def progress(self, kind: str, text: str) -> None:
+        text = scrub(text)
         stamp = time.strftime("%H:%M:%S")
         self.log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {kind}: {text}\n")
         if kind == "stage":
@@ -89,7 +93,7 @@ class Output:
         lines += [f"  {stage.name:<45} {stage.seconds:7.1f} s  {'ok' if stage.ok else 'failed'}"
                   for stage in outcome.stages]
         lines += [f"  notification failed: {error}" for error in notify_errors]
-        text = "\n".join(lines) + "\n"
+        text = scrub("\n".join(lines) + "\n")
         self.log.write(text)
         failed = outcome.code != ExitCode.OK
         if self.live:
@@ -304,7 +308,7 @@ def redacted(argv: list[str]) -> list[str]:
     """The command line as it goes into the log: `-e NAME=VALUE` with a secret's value hidden
     (a secret belongs in the vault; one given on the command line must not reach the log)."""
     return [f"{a.split('=', 1)[0]}=******" if "=" in a and not a.startswith("-") and SECRET_NAME.search(a.split("=", 1)[0])
-            else a for a in argv]
+            else scrub(a) for a in argv]
 
 
 def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:

@@ -40,8 +40,9 @@ class HostLock:
 
     def __enter__(self) -> HostLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
-        os.chmod(self.path, 0o600)
+        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(descriptor, 0o600)
+        handle = os.fdopen(descriptor, "a+")
         deadline = time.monotonic() + self.wait
         while True:
             try:

@@ -61,6 +61,11 @@ class NotifyConfig:
     smtp_starttls: bool = False
     smtp_username: str = ""
     smtp_password: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if self.smtp_username and not self.smtp_starttls:
+            raise ValueError(f"{VAR_PREFIX}smtp_username is set without {VAR_PREFIX}smtp_starttls: the SMTP password "
+                             f"would cross the network in clear text; set {VAR_PREFIX}smtp_starttls: true")
     timeout: float = 10.0
 
     @classmethod

@@ -5,7 +5,10 @@ ansible-runner reports (status, rc, stats, events) into a PlaybookResult. Progre
 passed on as (kind, text) pairs while the playbook runs.
 
 Each run gets a private folder (mode 0700) under the state folder, removed when the run
-ends; a folder left by a killed greenlight is removed by the next one. A run can be
+ends: ansible-runner's files (events, the inventory read with its decrypted values) and
+every temporary file Ansible and its modules make on this machine (TMPDIR, Ansible's local
+temp) go there. A folder left by a killed greenlight is removed by the next one, with the
+temporary folders of Ansible's killed processes in ~/.ansible/tmp. A run can be
 cancelled (a signal to greenlight): ansible-runner then kills the playbook's whole process
 group, and the result says `canceled`.
 """
@@ -28,6 +31,18 @@ Progress = Callable[[str, str], None]
 
 # How often ansible-runner looks at the cancel flag while a playbook runs.
 CANCEL_POLL_S = 0.25
+# The user-info part of a URL (https://TOKEN@host, https://user:password@host, ssh://git:pw@host);
+# ssh://git@host names a user, not a secret, and stays.
+URL_CREDENTIALS = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@]+)@")
+
+
+def scrub(text: str) -> str:
+    """The text with every URL's credentials replaced by ***: what greenlight prints, logs and
+    sends never carries an app_repo token or a webhook's password."""
+    def replace(match: re.Match) -> str:
+        keep = match["scheme"].lower().startswith("ssh") and ":" not in match["userinfo"]
+        return match[0] if keep else f"{match['scheme']}***@"
+    return URL_CREDENTIALS.sub(replace, text)
 
 
 @dataclass
@@ -84,8 +99,11 @@ class Runner:
         os.chmod(self.runs_dir, 0o700)
         return tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=self.runs_dir)
 
-    def envvars(self) -> dict[str, str]:
+    def envvars(self, private_data_dir: str) -> dict[str, str]:
+        temporary = os.path.join(private_data_dir, "tmp")
+        os.makedirs(temporary, mode=0o700, exist_ok=True)
         return {"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg"),
+                "TMPDIR": temporary, "ANSIBLE_LOCAL_TEMP": temporary,
                 "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
                 **({"GREENLIGHT_BASE_IMAGE": os.environ["GREENLIGHT_BASE_IMAGE"]}
                    if "GREENLIGHT_BASE_IMAGE" in os.environ else {})}
@@ -97,15 +115,15 @@ class Runner:
             data = event.get("event_data", {})
             kind = event.get("event", "")
             if kind == "playbook_on_task_start" and not data.get("task", "").startswith("Validating arguments"):
-                self.progress("task", data.get("task", ""))
+                self.progress("task", scrub(data.get("task", "")))
             elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
                 result = data.get("res", {})
-                errors.append(str(result.get("msg") or result.get("stderr") or result)[:2000])
+                errors.append(scrub(str(result.get("msg") or result.get("stderr") or result))[:2000])
             if kind in ("runner_on_ok", "runner_on_failed") and isinstance(data.get("res", {}).get("verdict"), dict):
                 # A canary step or watch window was judged: show its numbers, not just its task.
                 verdict = data["res"]["verdict"]
-                self.progress("verdict", f"{data.get('task', '')}: {verdict.get('outcome', '?').upper()}"
-                                         f" - {verdict.get('reason', '')}")
+                self.progress("verdict", scrub(f"{data.get('task', '')}: {verdict.get('outcome', '?').upper()}"
+                                               f" - {verdict.get('reason', '')}"))
             return True
 
         private_data_dir = self.private_dir()
@@ -116,7 +134,7 @@ class Runner:
                 playbook=f"playbooks/{playbook}",
                 inventory=str(self.inventory_dir / env),
                 extravars=extravars or {},
-                envvars=self.envvars(),
+                envvars=self.envvars(private_data_dir),
                 event_handler=on_event,
                 cancel_callback=self.cancelled if cancellable else None,
                 quiet=True,
@@ -160,7 +178,7 @@ class Runner:
         try:
             listing, error = ansible_runner.get_inventory(
                 action="list", inventories=[str(inventory)], response_format="json", quiet=True,
-                private_data_dir=private_data_dir, envvars={"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg")},
+                private_data_dir=private_data_dir, envvars=self.envvars(private_data_dir),
             )
         finally:
             shutil.rmtree(private_data_dir, ignore_errors=True)
@@ -170,14 +188,20 @@ class Runner:
         return {key: _dereference(value, hostvars) for key, value in hostvars.items()}
 
 
-def sweep_runs(runs_dir: Path) -> None:
-    """Remove the private folders of greenlight runs that are gone (a killed run leaves its own)."""
-    if not runs_dir.is_dir():
-        return
-    for folder in runs_dir.iterdir():
-        pid = folder.name.split("-", 1)[0]
+def sweep_runs(runs_dir: Path, ansible_tmp: Path = Path.home() / ".ansible" / "tmp") -> None:
+    """Remove what killed runs left: greenlight's private folders (named <pid>-...) and the
+    folders Ansible's processes on this machine make for a module's files and arguments
+    (ansible-tmp-<time>-<pid>-<random>), both only when their process is gone."""
+    folders = [(folder, folder.name.split("-", 1)[0]) for folder in _children(runs_dir)]
+    folders += [(folder, folder.name.split("-")[3]) for folder in _children(ansible_tmp)
+                if folder.name.startswith("ansible-tmp-") and folder.name.count("-") >= 4]
+    for folder, pid in folders:
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _children(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() else []
 
 
 def _dereference(value: object, variables: dict) -> object:

@@ -85,6 +85,7 @@ def append(path: str, given: dict) -> dict:
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     line = (json.dumps(record, sort_keys=False) + "\n").encode()
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(descriptor, 0o600)
     try:
         # A line cut short by a crash would glue onto the next one; start on a fresh line.
         if os.fstat(descriptor).st_size and not _ends_with_newline(path):

@@ -15,7 +15,25 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Restarting the daemon (a docker.io update) must not cut the containers or their published
+# ports (README: Host maintenance): containers outlive the daemon (live-restore), and the ports
+# are forwarded by the kernel (iptables), not by docker-proxy processes that die with it.
+# Read when the daemon starts: an engine already running keeps what it had.
+python3 - <<'PY'
+import json, os
+path = "/etc/docker/daemon.json"
+config = json.load(open(path)) if os.path.exists(path) else {}
+wanted = {"live-restore": True, "userland-proxy": False}
+if any(config.get(key) != value for key, value in wanted.items()):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    json.dump({**config, **wanted}, open(path, "w"), indent=2)
+    print(f"set {', '.join(wanted)} in {path}")
+PY
+
 if docker info >/dev/null 2>&1; then
+  if [ "$(docker info --format '{{.LiveRestoreEnabled}}')" != true ]; then
+    echo "note: the running Docker engine started without live-restore; restart it to apply /etc/docker/daemon.json" >&2
+  fi
   exit 0
 fi
 

@@ -206,6 +206,46 @@ class SmtpServer:
     logins: list[tuple[str, str]]
 
 
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 and its key, trusted through SSL_CERT_FILE."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+                   .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("smtp-tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return str(folder / "cert.pem"), str(folder / "key.pem")
+
+
+@pytest.fixture
+def tls_smtp_server(tls_files: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    """An SMTP server that offers STARTTLS and takes a login only over it."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*tls_files)
+    monkeypatch.setenv("SSL_CERT_FILE", tls_files[0])
+    controller, server = _start_smtp(tls_context=context, require_starttls=True, auth_require_tls=True)
+    yield server
+    controller.stop()
+
+
 def _start_smtp(**controller_kwargs: Any) -> tuple[Controller, SmtpServer]:
     mailbox = Mailbox()
     logins: list[tuple[str, str]] = []
@@ -222,7 +262,7 @@ def _start_smtp(**controller_kwargs: Any) -> tuple[Controller, SmtpServer]:
     port = free_port()
     controller = Controller(
         mailbox, hostname=LOOPBACK, port=port, server_hostname="localhost",
-        authenticator=authenticator, auth_require_tls=False, **controller_kwargs)
+        authenticator=authenticator, **{"auth_require_tls": False, **controller_kwargs})
     controller.start()
     return controller, SmtpServer(port=port, mailbox=mailbox, logins=logins)
 
@@ -263,24 +303,35 @@ def test_email_arrives_with_subject_from_to_and_body(smtp_server: SmtpServer) ->
     assert smtp_server.logins == []
 
 
-def test_email_logs_in_when_a_username_is_set(smtp_server: SmtpServer) -> None:
-    config = mail_config(smtp_server.port, smtp_username="greenlight", smtp_password="right-password")
+def test_email_logs_in_over_starttls_when_a_username_is_set(tls_smtp_server: SmtpServer) -> None:
+    config = mail_config(tls_smtp_server.port, smtp_starttls=True, smtp_username="greenlight",
+                         smtp_password="right-password")
 
     send_email(config, FAILED_PROMOTE)
 
-    assert smtp_server.logins == [("greenlight", "right-password")]
-    assert len(smtp_server.mailbox.envelopes) == 1
+    assert tls_smtp_server.logins == [("greenlight", "right-password")]
+    assert len(tls_smtp_server.mailbox.envelopes) == 1
 
 
-def test_a_refused_login_is_reported_without_the_password(smtp_server: SmtpServer) -> None:
-    config = mail_config(smtp_server.port, smtp_username="greenlight", smtp_password="wrong-password")
+def test_a_password_without_starttls_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(ValueError, match="clear text; set greenlight_notify_smtp_starttls: true"):
+        mail_config(free_port(), smtp_username="greenlight", smtp_password="right-password")
+    with pytest.raises(ValueError, match="clear text"):
+        NotifyConfig.from_vars({"greenlight_notify_email_to": "ops@example.com",
+                                "greenlight_notify_smtp_username": "greenlight",
+                                "greenlight_notify_smtp_password": "right-password"})
+
+
+def test_a_refused_login_is_reported_without_the_password(tls_smtp_server: SmtpServer) -> None:
+    config = mail_config(tls_smtp_server.port, smtp_starttls=True, smtp_username="greenlight",
+                         smtp_password="wrong-password")
 
     errors = notify(config, FAILED_PROMOTE)
 
     assert len(errors) == 1
     assert "SMTPAuthenticationError" in errors[0]
     assert "wrong-password" not in errors[0]
-    assert smtp_server.mailbox.envelopes == []
+    assert tls_smtp_server.mailbox.envelopes == []
 
 
 def test_starttls_never_falls_back_to_clear_text(smtp_server: SmtpServer) -> None:

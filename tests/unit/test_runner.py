@@ -33,3 +33,38 @@ def test_a_runs_private_folder_is_private(tmp_path: Path) -> None:
     assert folder.parent == tmp_path / "runs"
     assert oct((tmp_path / "runs").stat().st_mode & 0o777) == "0o700"
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
+
+
+def test_scrub_removes_the_credentials_of_every_url_and_keeps_an_ssh_user() -> None:
+    from greenlight.runner import scrub
+
+    text = ("cannot read https://ghp_T0KEN@github.com/me/app.git and https://me:pa55@example.com/x; "
+            "webhook HTTPS://hook:s3cr3t@hooks.example.com/y; ssh://git@host/repo.git; ssh://git:pw@host/r")
+    clean = scrub(text)
+
+    for secret in ("ghp_T0KEN", "pa55", "s3cr3t", "git:pw"):
+        assert secret not in clean
+    assert "https://***@github.com/me/app.git" in clean
+    assert "ssh://git@host/repo.git" in clean
+
+
+def test_the_sweep_removes_what_dead_processes_left_and_nothing_of_live_ones(tmp_path) -> None:
+    import os
+    import subprocess
+
+    from greenlight.runner import sweep_runs
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    runs, ansible_tmp = tmp_path / "runs", tmp_path / "ansible-tmp"
+    for folder in (runs / f"{dead.pid}-abc", runs / f"{os.getppid()}-live",
+                   ansible_tmp / f"ansible-tmp-1795876017.87-{dead.pid}-1272", ansible_tmp / f"ansible-tmp-1795876017.87-{os.getppid()}-1",
+                   ansible_tmp / "ansible-local-123abc"):
+        folder.mkdir(parents=True)
+        (folder / "AnsiballZ_x.py").write_text("secret")
+
+    sweep_runs(runs, ansible_tmp)
+
+    assert sorted(p.name for p in runs.iterdir()) == [f"{os.getppid()}-live"]
+    assert sorted(p.name for p in ansible_tmp.iterdir()) == sorted(
+        ["ansible-local-123abc", f"ansible-tmp-1795876017.87-{os.getppid()}-1"])

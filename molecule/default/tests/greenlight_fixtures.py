@@ -38,7 +38,7 @@ def load_vault(env: str) -> dict[str, str]:
     out = subprocess.run(
         [
             "ansible-vault", "view",
-            "--vault-password-file", str(PROJECT / "vault-password.demo"),
+            "--vault-password-file", str(PROJECT / ".greenlight/demo-vault-password"),
             str(PROJECT / "inventories" / env / "group_vars" / "all" / "vault.yml"),
         ],
         check=True, capture_output=True, text=True,

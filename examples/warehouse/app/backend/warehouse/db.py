@@ -31,7 +31,9 @@ class DbConfig:
 
 @cache
 def config() -> DbConfig:
-    missing = [key for key in ("DB_HOST", "DB_NAME", "DB_USER", "DB_PASSWORD") if key not in os.environ]
+    missing = [key for key in ("DB_HOST", "DB_NAME", "DB_USER") if key not in os.environ]
+    if "DB_PASSWORD_FILE" not in os.environ and "DB_PASSWORD" not in os.environ:
+        missing.append("DB_PASSWORD_FILE")
     if missing:
         raise ConfigError(f"missing environment variables: {', '.join(missing)}")
     try:
@@ -43,8 +45,21 @@ def config() -> DbConfig:
         port=port,
         name=os.environ["DB_NAME"],
         user=os.environ["DB_USER"],
-        password=os.environ["DB_PASSWORD"],
+        password=password(),
     )
+
+
+def password() -> str:
+    """The password from the file DB_PASSWORD_FILE names (greenlight mounts it; `docker inspect`
+    shows the path, not the secret), or from DB_PASSWORD where no file is given."""
+    path = os.environ.get("DB_PASSWORD_FILE")
+    if not path:
+        return os.environ["DB_PASSWORD"]
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().rstrip("\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot read DB_PASSWORD_FILE {path}: {exc.strerror}") from exc
 
 
 def connect(autocommit: bool = True) -> Connection:

@@ -1,0 +1,189 @@
+"""A real VPS path (README: A real server): greenlight drives both environments over SSH.
+
+The "VPS" is this machine behind Debian's sshd on 127.0.0.1:VPS_SSH_PORT. The test takes the
+README's steps: a non-root deploy user with sudo and only key authentication, the VPS's host
+key in known_hosts (checking on), inventories whose ansible_host points there with
+ansible_user and ansible_become, and a vault of the user's own (not the demo's). It has its
+own app name, state folder and ports, and removes all of it (by its label) at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from . import stack
+from .stack import BIN, INVENTORIES, REPO
+
+pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
+
+APP = "vps"
+ROOT = Path("/tmp/greenlight-vps")
+USER = "greenlight-deploy"
+VPS_SSH_PORT = 18022
+PORTS = {
+    "production": {"proxy_http_port": 16080, "proxy_https_port": 16443, "proxy_api_port": 16500,
+                   "proxy_preview_port": 16900, "proxy_metrics_port": 16404, "mysql_port": 16307},
+    "staging": {"proxy_http_port": 26080, "proxy_https_port": 26443, "proxy_api_port": 26500,
+                "proxy_preview_port": 26900, "proxy_metrics_port": 26404, "mysql_port": 26308},
+}
+
+
+def sh(*argv: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
+
+
+def remove_app() -> None:
+    for listing, remove in ((["ps", "-aq"], ["rm", "-f"]), (["volume", "ls", "-q"], ["volume", "rm"]),
+                            (["network", "ls", "-q"], ["network", "rm"])):
+        ids = stack.docker(*listing, "--filter", f"label=greenlight.app={APP}").split()
+        if ids:
+            stack.docker(*remove, *ids)
+    shutil.rmtree(ROOT, ignore_errors=True)
+
+
+class Vps:
+    def __init__(self) -> None:
+        self.dir = ROOT / "client"
+        self.known_hosts = self.dir / "known_hosts"
+        self.key = self.dir / "id_ed25519"
+        self.inventories = ROOT / "inventories"
+        self.vault_password = self.dir / "vault-password"
+        self.sshd_log = ROOT / "sshd.log"
+
+    def run(self, *args: str, vault_password: Path | None = None) -> subprocess.CompletedProcess:
+        environment = {**os.environ, "GREENLIGHT_STATE_DIR": str(ROOT / "state"),
+                       "ANSIBLE_VAULT_PASSWORD_FILE": str(vault_password or self.vault_password)}
+        return subprocess.run([str(BIN / "greenlight"), "--inventories", str(self.inventories), *args],
+                              cwd="/", env=environment, capture_output=True, text=True, timeout=1200)
+
+    def get(self, env: str, path: str) -> str:
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{PORTS[env]['proxy_http_port']}{path}", timeout=5) as answer:
+            return answer.read().decode()
+
+
+@pytest.fixture(scope="module")
+def vps() -> Iterator[Vps]:
+    remove_app()
+    server = Vps()
+    server.dir.mkdir(parents=True, mode=0o700)
+    # The VPS: a deploy user that logs in with a key only and becomes root with sudo.
+    created_user = False
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        sh("useradd", "--create-home", "--shell", "/bin/bash", USER)
+        created_user = True
+    sudoers = Path(f"/etc/sudoers.d/{USER}")
+    sudoers.write_text(f"{USER} ALL=(ALL) NOPASSWD: ALL\n")
+    sudoers.chmod(0o440)
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(server.key))
+    home = Path(pwd.getpwnam(USER).pw_dir)
+    (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+    (home / ".ssh" / "authorized_keys").write_text(Path(f"{server.key}.pub").read_text())
+    (home / ".ssh" / "authorized_keys").chmod(0o600)
+    shutil.chown(home / ".ssh", USER, USER)
+    shutil.chown(home / ".ssh" / "authorized_keys", USER, USER)
+    host_key = ROOT / "ssh_host_ed25519_key"
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key))
+    config = ROOT / "sshd_config"
+    config.write_text(f"Port {VPS_SSH_PORT}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {ROOT}/sshd.pid\n"
+                      "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n"
+                      f"AllowUsers {USER}\nUsePAM no\nLogLevel VERBOSE\n")
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+                            stdout=open(server.sshd_log, "w"), stderr=subprocess.STDOUT)
+    # The client knows the VPS's host key before the first connection (README: ssh-keyscan, checked).
+    public = Path(f"{host_key}.pub").read_text().split()
+    server.known_hosts.write_text(f"[127.0.0.1]:{VPS_SSH_PORT} {public[0]} {public[1]}\n")
+    # The user's own vault: a password of theirs, and the secrets encrypted with it.
+    server.vault_password.write_text(secrets.token_urlsafe(32))
+    server.vault_password.chmod(0o600)
+    shutil.copytree(INVENTORIES, server.inventories)
+    for env in ("staging", "production"):
+        group_vars = server.inventories / env / "group_vars" / "all"
+        plain = "\n".join(f"{key}: {secrets.token_urlsafe(24)}" for key in
+                          ("vault_mysql_app_password", "vault_mysql_migrator_password", "vault_restic_password"))
+        (group_vars / "vault.yml").unlink()
+        sh(str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(server.vault_password),
+           "--output", str(group_vars / "vault.yml"), "-", input=plain + "\n",
+           env={**os.environ, "ANSIBLE_VAULT_PASSWORD_FILE": str(server.vault_password)}, cwd="/")
+        (group_vars / "zz-vps.yml").write_text(yaml.safe_dump({
+            "greenlight_app": APP, "greenlight_root": str(ROOT), **PORTS[env],
+            "ansible_connection": "ssh", "ansible_port": VPS_SSH_PORT, "ansible_user": USER, "ansible_become": True,
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_private_key_file": str(server.key),
+            "ansible_ssh_common_args": f"-o UserKnownHostsFile={server.known_hosts} -o StrictHostKeyChecking=yes",
+        }))
+        hosts = server.inventories / env / "hosts.yml"
+        hosts.write_text(hosts.read_text().replace("ansible_host: localhost", "ansible_host: 127.0.0.1"))
+    for _ in range(50):
+        if subprocess.run(["ss", "-ltn", f"sport = :{VPS_SSH_PORT}"], capture_output=True, text=True).stdout.count("LISTEN"):
+            break
+        time.sleep(0.1)
+    yield server
+    sshd.send_signal(signal.SIGTERM)
+    sshd.wait(timeout=10)
+    stack.keep_logs()
+    shutil.copy2(server.sshd_log, stack.LAST_LOGS / "sshd.log") if stack.LAST_LOGS.is_dir() else None
+    remove_app()
+    sudoers.unlink(missing_ok=True)
+    if created_user:
+        sh("userdel", "--remove", USER)
+
+
+def test_the_demo_vault_password_is_refused_for_a_host_reached_over_ssh(vps: Vps) -> None:
+    demo = REPO / ".greenlight" / "demo-vault-password"
+    inventories = vps.inventories.parent / "inventories-demo"
+    shutil.copytree(vps.inventories, inventories, dirs_exist_ok=True)
+    for env in ("staging", "production"):
+        shutil.copy2(INVENTORIES / env / "group_vars" / "all" / "vault.yml", inventories / env / "group_vars" / "all")
+    done = subprocess.run([str(BIN / "greenlight"), "--inventories", str(inventories), "deploy", "staging", "v1"],
+                          cwd="/", env={**os.environ, "GREENLIGHT_STATE_DIR": str(ROOT / "state"),
+                                        "ANSIBLE_VAULT_PASSWORD_FILE": str(demo)},
+                          capture_output=True, text=True, timeout=300)
+    shutil.rmtree(inventories)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "reached over SSH but its secrets are opened with the demo's vault password" in done.stderr
+    assert stack.docker("ps", "-aq", "--filter", f"label=greenlight.app={APP}").split() == []
+
+
+def test_a_host_whose_key_is_not_the_known_one_is_not_deployed_to(vps: Vps) -> None:
+    genuine = vps.known_hosts.read_text()
+    other = ROOT / "other_key"
+    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other))
+    public = Path(f"{other}.pub").read_text().split()
+    vps.known_hosts.write_text(f"[127.0.0.1]:{VPS_SSH_PORT} {public[0]} {public[1]}\n")
+    try:
+        done = vps.run("deploy", "staging", "v1")
+    finally:
+        vps.known_hosts.write_text(genuine)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in done.stderr or "Host key verification failed" in done.stderr
+    assert stack.docker("ps", "-aq", "--filter", f"label=greenlight.app={APP}").split() == []
+
+
+def test_promote_over_ssh_as_a_non_root_deploy_user(vps: Vps) -> None:
+    for env in ("staging", "production"):
+        done = vps.run("deploy", env, "v1")
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = vps.run("promote", "v2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(vps.get("production", "/api/version"))["version"] == "v2"
+    assert json.loads(vps.get("staging", "/api/version"))["version"] == "v2"
+    # It went over SSH, as the deploy user with its key, and nothing logged in as root.
+    log = vps.sshd_log.read_text()
+    assert f"Accepted publickey for {USER} from 127.0.0.1" in log
+    assert "for root" not in log
