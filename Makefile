@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring interruptions
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -82,6 +82,10 @@ bench-backups: setup
 # The monitoring stack's memory and CPU with both environments under 100 requests/s (bench/monitoring.py).
 bench-monitoring: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/monitoring.py
+
+# Production's latency while every staging container burns CPU, with and without staging's lower CPU weight (bench/contention.py).
+bench-contention: setup
+	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/contention.py
 
 # The whole kill matrix (tests/e2e/test_interruptions.py): greenlight killed at every point of a
 # production deploy, each followed by a plain rerun; `make test` runs two of the points.

@@ -567,9 +567,9 @@ def remove_bench(keep_output: bool) -> None:
     if removed.returncode != 0:
         log(f"scripts/remove-app.sh {APP} failed: {removed.stderr.strip()}")
     if ROOT.exists():
-        kept = {RESULTS.name, LOGS.name} if keep_output else set()
         for path in ROOT.iterdir():
-            if path.name in kept:
+            # The results (results.md, and the other benches' monitoring.md, contention.md) and the logs.
+            if keep_output and (path.name == LOGS.name or path.suffix == ".md"):
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)

@@ -104,6 +104,9 @@ class Runner:
         os.makedirs(temporary, mode=0o700, exist_ok=True)
         return {"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg"),
                 "TMPDIR": temporary, "ANSIBLE_LOCAL_TEMP": temporary,
+                # ansible-runner turns SSH host key checking off unless told otherwise: a VPS
+                # whose key is not the one in known_hosts must not be deployed to.
+                "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", "True"),
                 "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
                 **({"GREENLIGHT_BASE_IMAGE": os.environ["GREENLIGHT_BASE_IMAGE"]}
                    if "GREENLIGHT_BASE_IMAGE" in os.environ else {})}

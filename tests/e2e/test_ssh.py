@@ -26,7 +26,7 @@ import yaml
 from . import stack
 from .stack import BIN, INVENTORIES, REPO
 
-pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
+pytestmark = pytest.mark.usefixtures("command_inventories")
 
 APP = "vps"
 ROOT = Path("/tmp/greenlight-vps")
@@ -62,9 +62,9 @@ class Vps:
         self.vault_password = self.dir / "vault-password"
         self.sshd_log = ROOT / "sshd.log"
 
-    def run(self, *args: str, vault_password: Path | None = None) -> subprocess.CompletedProcess:
+    def run(self, *args: str, vault_password: Path | None = None, **env: str) -> subprocess.CompletedProcess:
         environment = {**os.environ, "GREENLIGHT_STATE_DIR": str(ROOT / "state"),
-                       "ANSIBLE_VAULT_PASSWORD_FILE": str(vault_password or self.vault_password)}
+                       "ANSIBLE_VAULT_PASSWORD_FILE": str(vault_password or self.vault_password), **env}
         return subprocess.run([str(BIN / "greenlight"), "--inventories", str(self.inventories), *args],
                               cwd="/", env=environment, capture_output=True, text=True, timeout=1200)
 
@@ -77,15 +77,15 @@ class Vps:
 @pytest.fixture(scope="module")
 def vps() -> Iterator[Vps]:
     remove_app()
+    if not (stack.ROOT / "warehouse.git").is_dir():
+        stack.make_app_repo()
     server = Vps()
     server.dir.mkdir(parents=True, mode=0o700)
-    # The VPS: a deploy user that logs in with a key only and becomes root with sudo.
-    created_user = False
-    try:
-        pwd.getpwnam(USER)
-    except KeyError:
-        sh("useradd", "--create-home", "--shell", "/bin/bash", USER)
-        created_user = True
+    # The VPS: a deploy user that logs in with a key only and becomes root with sudo. The name
+    # is the test's own: one left by a killed run is made again.
+    subprocess.run(["userdel", "--remove", USER], capture_output=True)
+    # "*": no password to log in with, and not a locked account (sshd refuses those, keys or not).
+    sh("useradd", "--create-home", "--shell", "/bin/bash", "--password", "*", USER)
     sudoers = Path(f"/etc/sudoers.d/{USER}")
     sudoers.write_text(f"{USER} ALL=(ALL) NOPASSWD: ALL\n")
     sudoers.chmod(0o440)
@@ -102,9 +102,6 @@ def vps() -> Iterator[Vps]:
     config.write_text(f"Port {VPS_SSH_PORT}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {ROOT}/sshd.pid\n"
                       "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n"
                       f"AllowUsers {USER}\nUsePAM no\nLogLevel VERBOSE\n")
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
-                            stdout=open(server.sshd_log, "w"), stderr=subprocess.STDOUT)
     # The client knows the VPS's host key before the first connection (README: ssh-keyscan, checked).
     public = Path(f"{host_key}.pub").read_text().split()
     server.known_hosts.write_text(f"[127.0.0.1]:{VPS_SSH_PORT} {public[0]} {public[1]}\n")
@@ -117,8 +114,7 @@ def vps() -> Iterator[Vps]:
         plain = "\n".join(f"{key}: {secrets.token_urlsafe(24)}" for key in
                           ("vault_mysql_app_password", "vault_mysql_migrator_password", "vault_restic_password"))
         (group_vars / "vault.yml").unlink()
-        sh(str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(server.vault_password),
-           "--output", str(group_vars / "vault.yml"), "-", input=plain + "\n",
+        sh(str(BIN / "ansible-vault"), "encrypt", "--output", str(group_vars / "vault.yml"), "-", input=plain + "\n",
            env={**os.environ, "ANSIBLE_VAULT_PASSWORD_FILE": str(server.vault_password)}, cwd="/")
         (group_vars / "zz-vps.yml").write_text(yaml.safe_dump({
             "greenlight_app": APP, "greenlight_root": str(ROOT), **PORTS[env],
@@ -129,19 +125,25 @@ def vps() -> Iterator[Vps]:
         }))
         hosts = server.inventories / env / "hosts.yml"
         hosts.write_text(hosts.read_text().replace("ansible_host: localhost", "ansible_host: 127.0.0.1"))
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+                            stdout=open(server.sshd_log, "w"), stderr=subprocess.STDOUT)
     for _ in range(50):
         if subprocess.run(["ss", "-ltn", f"sport = :{VPS_SSH_PORT}"], capture_output=True, text=True).stdout.count("LISTEN"):
             break
         time.sleep(0.1)
-    yield server
-    sshd.send_signal(signal.SIGTERM)
-    sshd.wait(timeout=10)
-    stack.keep_logs()
-    shutil.copy2(server.sshd_log, stack.LAST_LOGS / "sshd.log") if stack.LAST_LOGS.is_dir() else None
+    try:
+        yield server
+    finally:
+        sshd.send_signal(signal.SIGTERM)
+        sshd.wait(timeout=10)
+        # The sessions our sshd opened (Ansible's persistent connections) end with their user.
+        subprocess.run(["pkill", "-KILL", "-u", USER], capture_output=True)
+    stack.LAST_LOGS.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(server.sshd_log, stack.LAST_LOGS / "sshd.log")
     remove_app()
     sudoers.unlink(missing_ok=True)
-    if created_user:
-        sh("userdel", "--remove", USER)
+    subprocess.run(["userdel", "--remove", USER], capture_output=True)
 
 
 def test_the_demo_vault_password_is_refused_for_a_host_reached_over_ssh(vps: Vps) -> None:
@@ -167,7 +169,8 @@ def test_a_host_whose_key_is_not_the_known_one_is_not_deployed_to(vps: Vps) -> N
     public = Path(f"{other}.pub").read_text().split()
     vps.known_hosts.write_text(f"[127.0.0.1]:{VPS_SSH_PORT} {public[0]} {public[1]}\n")
     try:
-        done = vps.run("deploy", "staging", "v1")
+        # A fresh connection: a persistent one (ControlPersist) would skip the key's check.
+        done = vps.run("deploy", "staging", "v1", ANSIBLE_SSH_ARGS="-o ControlMaster=no")
     finally:
         vps.known_hosts.write_text(genuine)
     assert done.returncode == 3, done.stdout + done.stderr

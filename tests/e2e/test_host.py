@@ -1,0 +1,100 @@
+"""Host maintenance without downtime (README: Host maintenance).
+
+Restarting the Docker daemon, what a docker.io security update does on the VPS, must drop no
+request on the public ports. The client runs in a network namespace the test makes, behind a
+veth pair, so its requests reach the proxy the way internet traffic does (through the host's
+NAT), not over loopback. The daemon must run with live-restore and without the userland proxy
+(scripts/ensure-docker.sh sets both in /etc/docker/daemon.json before it starts the daemon).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from . import stack
+from .stack import BIN, PORTS, REPO
+
+pytestmark = pytest.mark.usefixtures("both_on_v1")
+
+NAMESPACE = "gl-e2e-client"
+HOST_SIDE, CLIENT_SIDE = "gl-e2e-h", "gl-e2e-c"
+HOST_ADDRESS, CLIENT_ADDRESS = "10.250.7.1", "10.250.7.2"
+LOAD_SECONDS = 40
+RATE = 50
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def client_namespace() -> Iterator[str]:
+    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
+    subprocess.run(["ip", "link", "del", HOST_SIDE], capture_output=True)
+    ip("netns", "add", NAMESPACE)
+    ip("link", "add", HOST_SIDE, "type", "veth", "peer", "name", CLIENT_SIDE)
+    ip("link", "set", CLIENT_SIDE, "netns", NAMESPACE)
+    ip("addr", "add", f"{HOST_ADDRESS}/30", "dev", HOST_SIDE)
+    ip("link", "set", HOST_SIDE, "up")
+    ip("-n", NAMESPACE, "addr", "add", f"{CLIENT_ADDRESS}/30", "dev", CLIENT_SIDE)
+    ip("-n", NAMESPACE, "link", "set", CLIENT_SIDE, "up")
+    ip("-n", NAMESPACE, "link", "set", "lo", "up")
+    ip("-n", NAMESPACE, "route", "add", "default", "via", HOST_ADDRESS)
+    yield NAMESPACE
+    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
+    subprocess.run(["ip", "link", "del", HOST_SIDE], capture_output=True)
+
+
+def restart_docker() -> float:
+    """Stop the daemon and start it again as this machine starts it; the seconds it was away."""
+    started = time.monotonic()
+    if Path("/run/systemd/system").is_dir():
+        subprocess.run(["systemctl", "restart", "docker"], check=True)
+    else:
+        pid = int(subprocess.run(["pgrep", "-xo", "dockerd"], capture_output=True, text=True, check=True).stdout)
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(600):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+        subprocess.run(["bash", str(REPO / "scripts/ensure-docker.sh")], check=True, capture_output=True,
+                       stdin=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def test_restarting_the_docker_daemon_drops_no_request_from_outside(client_namespace: str) -> None:
+    info = json.loads(stack.docker("info", "--format", "{{json .}}"))
+    assert info["LiveRestoreEnabled"], "the daemon runs without live-restore: run scripts/ensure-docker.sh on a stopped daemon"
+    before = stack.docker("ps", "-q", "--filter", f"label=greenlight.app={stack.APP}").split()
+    received = Path(f"/sys/class/net/{HOST_SIDE}/statistics/rx_packets")
+    packets_before = int(received.read_text())
+    report = stack.ROOT / "host-load.json"
+    port = PORTS["production"]["proxy_http_port"]
+    load = subprocess.Popen(
+        ["ip", "netns", "exec", client_namespace, str(BIN / "python"), "-m", "greenlight.load",
+         f"http://{HOST_ADDRESS}:{port}", "--allow", HOST_ADDRESS, "--rate", str(RATE), "--report", str(report),
+         "--", "sleep", str(LOAD_SECONDS)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)
+    away = restart_docker()
+    stdout, stderr = load.communicate(timeout=LOAD_SECONDS + 60)
+    assert load.returncode == 0, stdout + stderr
+    summary = json.loads(report.read_text())
+    print(f"\ndocker daemon restarted in {away:.1f} s; load from {client_namespace}: {json.dumps(summary)}")
+
+    # The requests came through the veth pair and the host's NAT, and every one was answered.
+    assert summary["requests"] >= RATE * (LOAD_SECONDS - 5)
+    assert int(received.read_text()) - packets_before >= summary["requests"]
+    assert summary["failed"] == 0, summary["failures"][:5]
+    assert summary["longest_gap_s"] < 1.0
+    # The same containers run: they outlived the daemon.
+    after = stack.docker("ps", "-q", "--filter", f"label=greenlight.app={stack.APP}").split()
+    assert sorted(after) == sorted(before)
