@@ -216,7 +216,8 @@ class Pipeline:
     def _failed(command: str, stages: list[Stage], result: PlaybookResult, what: str) -> Outcome:
         message = result.stats.get("greenlight_result", {}).get("message") or result.error or result.status
         if result.unreachable:
-            message = (f"cannot reach the host of {result.env}: {message.strip().splitlines()[-1] if message.strip() else '?'}; "
+            reason = message.strip().splitlines()[-1].removeprefix("Task failed: ") if message.strip() else "?"
+            message = (f"cannot reach the host of {result.env}: {reason}; "
                        f"check ansible_host (and ansible_user) in its inventory and that the host answers over SSH")
         return Outcome(command, classify(result), f"{what}: {message}", stages,
                        {"release": result.stats.get("greenlight_release", {})})

@@ -51,7 +51,7 @@ MONITORING_PORTS = ("monitoring_prometheus_port", "monitoring_alertmanager_port"
                     "monitoring_node_port", "monitoring_status_port")
 # name: (smallest, largest, what it is), numbers (int or float); None is no bound.
 NUMBERS: dict[str, tuple[float | None, float | None, str]] = {
-    "deploy_canary_hold": (1, None, "seconds, 1 or more"),
+    "deploy_canary_hold": (0.1, None, "seconds, 0.1 or more"),
     "deploy_canary_max_hold": (1, None, "seconds, 1 or more"),
     "deploy_watch_seconds": (0, None, "seconds, 0 (no watch) or more"),
     "deploy_judge_error_ratio": (1, None, "a ratio, 1 or more"),

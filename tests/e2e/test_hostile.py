@@ -40,12 +40,12 @@ STATE = FIXTURES / "state"
 INVENTORIES = FIXTURES / "inventories"
 APP_REPO = FIXTURES / "app"
 PORTS = {
-    "staging": {"proxy_http_port": 38080, "proxy_https_port": 38443, "proxy_api_port": 38500,
-                "proxy_preview_port": 38900, "proxy_metrics_port": 38404, "mysql_port": 38308,
-                "monitoring_mysqld_exporter_port": 38104},
-    "production": {"proxy_http_port": 48080, "proxy_https_port": 48443, "proxy_api_port": 48500,
-                   "proxy_preview_port": 48900, "proxy_metrics_port": 48404, "mysql_port": 48307,
-                   "monitoring_mysqld_exporter_port": 48104},
+    "staging": {"proxy_http_port": 36080, "proxy_https_port": 36443, "proxy_api_port": 36500,
+                "proxy_preview_port": 36900, "proxy_metrics_port": 36404, "mysql_port": 36308,
+                "monitoring_mysqld_exporter_port": 36104},
+    "production": {"proxy_http_port": 46080, "proxy_https_port": 46443, "proxy_api_port": 46500,
+                   "proxy_preview_port": 46900, "proxy_metrics_port": 46404, "mysql_port": 46307,
+                   "monitoring_mysqld_exporter_port": 46104},
 }
 
 
@@ -249,7 +249,7 @@ SETTINGS = {
     "canary-steps-over-100": ({"deploy_canary_steps": [5, 150]}, "deploy_canary_steps [5, 150]"),
     "watch-seconds-abc": ({"deploy_watch_seconds": "abc"}, "deploy_watch_seconds 'abc': seconds"),
     "watch-seconds-negative": ({"deploy_watch_seconds": -5}, "deploy_watch_seconds -5: seconds, 0"),
-    "canary-hold-0": ({"deploy_canary_hold": 0}, "deploy_canary_hold 0: seconds, 1 or more"),
+    "canary-hold-0": ({"deploy_canary_hold": 0}, "deploy_canary_hold 0: seconds, 0.1 or more"),
     "judge-significance-2": ({"deploy_judge_significance": 2}, "deploy_judge_significance 2: a probability"),
     "judge-min-requests-fraction": ({"deploy_judge_min_requests": 2.5}, "deploy_judge_min_requests 2.5"),
     "judge-error-ratio-below-1": ({"deploy_judge_error_ratio": 0.5}, "deploy_judge_error_ratio 0.5: a ratio"),
@@ -259,7 +259,7 @@ SETTINGS = {
     "port-over-65535": ({"proxy_http_port": 70000}, "proxy_http_port 70000: a TCP port"),
     "port-not-a-number": ({"proxy_https_port": "eighty"}, "proxy_https_port 'eighty': a TCP port"),
     "port-0": ({"mysql_port": 0}, "mysql_port 0: a TCP port"),
-    "two-ports-the-same": ({"proxy_api_port": 38080}, "are both 38080"),
+    "two-ports-the-same": ({"proxy_api_port": 36080}, "are both 36080"),
     "strategy-unknown": ({"deploy_strategy": "yolo"}, "deploy_strategy 'yolo': one of blue_green, canary, rolling"),
     "root-is-slash": ({"greenlight_root": "/"}, "greenlight_root '/'"),
     "root-relative": ({"greenlight_root": "var/lib/greenlight"}, "greenlight_root 'var/lib/greenlight'"),
@@ -292,8 +292,8 @@ def test_a_bad_setting_is_refused_before_anything_changes(change: dict, phrase: 
 # -- the two environments --------------------------------------------------------------------
 
 PAIRS = {
-    "same-port": ({"proxy_https_port": 48443}, "staging's proxy_https_port and production's proxy_https_port are both 48443"),
-    "same-database": ({"mysql_port": 48307, "mysql_database": "warehouse_wms"}, "the same database"),
+    "same-port": ({"proxy_https_port": 46443}, "staging's proxy_https_port and production's proxy_https_port are both 46443"),
+    "same-database": ({"mysql_port": 46307, "mysql_database": "warehouse_wms"}, "the same database"),
     "same-network": ({"greenlight_network": "shared-net"}, "the same Docker network"),
     "same-prefix": ({"greenlight_env": "production"}, "the same app prefix"),
 }

@@ -39,7 +39,7 @@ def test_an_unset_setting_is_not_checked() -> None:
     ("deploy_canary_steps", [True, 100], "rising"),
     ("deploy_watch_seconds", "abc", "0 (no watch) or more"),
     ("deploy_watch_seconds", -1, "0 (no watch) or more"),
-    ("deploy_canary_hold", 0, "1 or more"),
+    ("deploy_canary_hold", 0, "0.1 or more"),
     ("deploy_judge_significance", 2, "a probability"),
     ("deploy_judge_min_requests", 2.5, "a whole number"),
     ("deploy_judge_error_margin", True, "a fraction"),
