@@ -31,7 +31,7 @@ import yaml
 
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
-from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents
+from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
 from .runner import Runner, scrub
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -297,6 +297,11 @@ def parse_extra_vars(items: list[str]) -> dict:
             variables[key] = value
         else:
             raise UsageError(f"extra vars must be KEY=VALUE or @FILE, got {item!r}")
+    # Ansible templates extra vars where they are used: a value with a Jinja marker would run.
+    for key, value in variables.items():
+        problem = settings.template_problem(str(key), value)
+        if problem:
+            raise UsageError(problem)
     return variables
 
 

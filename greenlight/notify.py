@@ -262,7 +262,8 @@ def _check_webhook_url(url: str) -> None:
 
 
 def _check_address(key: str, address: str) -> None:
-    if "@" not in address or any(ch.isspace() for ch in address):
+    # A line break (or any control character) in an address would add mail headers.
+    if "@" not in address or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in address):
         raise ValueError(f"{key} must be an email address like ops@example.com, got {address!r}")
 
 

@@ -20,11 +20,20 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Protocol
 
+import ansible.module_utils
+import yaml
+
 from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
 
+# The checks of greenlight's input are the playbooks' own (module_utils/settings.py), imported
+# as Ansible ships them to a host.
+MODULE_UTILS = str(Path(__file__).resolve().parent.parent / "module_utils")
+if MODULE_UTILS not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(MODULE_UTILS)
+from ansible.module_utils import settings  # noqa: E402  (found through the path set just above)
+
 ENVIRONMENTS = ("staging", "production")
-VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
 # A backup's label, part of its file name; a backup's file name.
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.sql\.gz$")
@@ -101,8 +110,25 @@ def check_env(env: str, inventory_dir: Path) -> None:
 
 
 def check_version(version: str) -> None:
-    if not VERSION.match(version) or ".." in version:
-        raise UsageError(f"version {version!r} is not a tag, branch or commit name (letters, digits and . _ / - only)")
+    problem = settings.version_problem(version)
+    if problem:
+        raise UsageError(problem)
+
+
+# Role defaults of the settings the two environments must not share (the pair check reads them
+# from the roles, so a default changes in one place).
+PAIR_DEFAULTS = ("greenlight", "proxy", "mysql", "monitoring")
+
+
+def pair_variables(project_dir: Path, inventory: dict, extra_vars: dict) -> dict:
+    """One environment's variables as the pair check compares them: role defaults, then the
+    inventory, then `-e`, with `{{ name }}` references resolved."""
+    variables: dict = {}
+    for role in PAIR_DEFAULTS:
+        defaults = project_dir / "roles" / role / "defaults" / "main.yml"
+        if defaults.is_file():
+            variables.update(yaml.safe_load(defaults.read_text()) or {})
+    return settings.resolve({**variables, **inventory, **extra_vars})
 
 
 def classify(result: PlaybookResult) -> ExitCode:
@@ -141,8 +167,10 @@ class Pipeline:
         self.clock = clock
         # The signal number that asked the run to stop, 0 while none did.
         self.stop_requested = stop_requested or (lambda: 0)
-        self.actor = os.environ.get("SUDO_USER") or getpass.getuser()
+        # Recorded in the history and the lock; a name is data, never a template (settings.actor_name).
+        self.actor = settings.actor_name(os.environ.get("SUDO_USER") or getpass.getuser())
         self.notify_errors: list[str] = []
+        self.pair_checked = False
 
     # -- stages -------------------------------------------------------------------------
 
@@ -151,6 +179,8 @@ class Pipeline:
         signum = self.stop_requested()
         if signum:
             raise Interrupted(signum, None, name)
+        if not self.pair_checked:
+            self.check_pair()
         self.progress("stage", name)
         started = self.clock()
         result = self.runner.run(playbook, env, {"greenlight_actor": self.actor, **self.extra_vars, **(extravars or {})})
@@ -163,9 +193,32 @@ class Pipeline:
             raise Interrupted(self.stop_requested() or signal.SIGTERM, env if playbook in CHANGING else None, name)
         return result
 
+    def check_pair(self) -> None:
+        """Before the first playbook: both inventories read (a vault that cannot be opened is
+        refused here), and what two environments on one host must not share (README: Input it
+        refuses). Only the command reads both inventories, so only it can check this."""
+        self.pair_checked = True
+        if not all((self.inventory_dir / env / "hosts.yml").is_file() for env in ENVIRONMENTS):
+            return
+        project_dir = Path(__file__).resolve().parent.parent
+        try:
+            inventories = [self.runner.inventory_vars(env) for env in ENVIRONMENTS]
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not all(inventories):
+            return  # an inventory with no host: its playbook says so
+        found = settings.pair_problems(*(pair_variables(project_dir, inventory, self.extra_vars)
+                                         for inventory in inventories))
+        if found:
+            raise UsageError(found[0])
+
     @staticmethod
     def _failed(command: str, stages: list[Stage], result: PlaybookResult, what: str) -> Outcome:
         message = result.stats.get("greenlight_result", {}).get("message") or result.error or result.status
+        if result.unreachable:
+            reason = message.strip().splitlines()[-1].removeprefix("Task failed: ") if message.strip() else "?"
+            message = (f"cannot reach the host of {result.env}: {reason}; "
+                       f"check ansible_host (and ansible_user) in its inventory and that the host answers over SSH")
         return Outcome(command, classify(result), f"{what}: {message}", stages,
                        {"release": result.stats.get("greenlight_release", {})})
 

@@ -186,9 +186,25 @@ class Runner:
         finally:
             shutil.rmtree(private_data_dir, ignore_errors=True)
         if not isinstance(listing, dict):
-            raise ValueError(f"cannot read {inventory}: {str(error).strip()[:300]}")
+            raise ValueError(inventory_error(inventory, str(error), self.project_dir))
         hostvars = next(iter(listing.get("_meta", {}).get("hostvars", {}).values()), {})
         return {key: _dereference(value, hostvars) for key, value in hostvars.items()}
+
+
+def inventory_error(inventory: Path, error: str, project_dir: Path) -> str:
+    """One line for an inventory Ansible could not read: for its vault, which file and what to fix."""
+    errors = [line.split(":", 1)[1].strip() for line in error.splitlines() if line.startswith("[ERROR]")]
+    first = (errors or [line.strip() for line in error.splitlines() if line.strip()] or ["no answer"])[0]
+    vaults = sorted(str(path) for path in inventory.rglob("*.yml") if path.read_bytes()[:14] == b"$ANSIBLE_VAULT")
+    vault = vaults[0] if vaults else f"the vault files of {inventory}"
+    password_file = os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or f"the vault_password_file of {project_dir / 'ansible.cfg'}"
+    if "vault password file" in first and "not found" in first:
+        return (f"cannot open {vault}: the vault password file {password_file} does not exist; point "
+                f"ANSIBLE_VAULT_PASSWORD_FILE at the file holding its password")
+    if "Decryption failed" in first or "no vault secrets" in first:
+        return (f"cannot open {vault}: the password in {password_file} is not its vault password; point "
+                f"ANSIBLE_VAULT_PASSWORD_FILE at the file holding the right one")
+    return f"cannot read {inventory}: {first[:300]}"
 
 
 def sweep_runs(runs_dir: Path, ansible_tmp: Path = Path.home() / ".ansible" / "tmp") -> None:

@@ -34,4 +34,4 @@ def test_names_are_derived_once_and_the_inventory_can_set_one() -> None:
 def test_a_bad_name_is_refused_before_anything_runs() -> None:
     done = playbook("-e", "greenlight_app=../x")
     assert done.returncode != 0
-    assert "must be lower-case names" in done.stdout
+    assert "greenlight_app '../x': a lower-case name" in done.stdout

@@ -433,3 +433,9 @@ def test_from_vars_refuses_non_http_webhooks(url: str) -> None:
     with pytest.raises(ValueError, match="greenlight_notify_webhook_url") as caught:
         NotifyConfig.from_vars({"greenlight_notify_webhook_url": url})
     assert "passwd" not in str(caught.value) and "services" not in str(caught.value)
+
+
+@pytest.mark.parametrize("address", ["ops@example.com\r\nBcc: all@example.com", "ops@exa\x00mple.com", "ops@example.com\x7f"])
+def test_from_vars_refuses_an_address_with_a_line_break_or_control_character(address: str) -> None:
+    with pytest.raises(ValueError, match="greenlight_notify_email_to must be an email address"):
+        NotifyConfig.from_vars({"greenlight_notify_email_to": [address]})

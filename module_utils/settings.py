@@ -1,0 +1,412 @@
+"""What greenlight accepts as input: one implementation of every check, pure functions.
+
+`problems(settings)` checks one environment's settings (the inventory's variables as the
+playbooks see them, and `-e` overrides); the greenlight_settings module runs it as the first
+task of every playbook (roles/greenlight). `pair_problems(staging, production)` checks the
+two environments against each other (only the greenlight command reads both inventories).
+`version_problem`, `template_problem` and `actor_name` serve the greenlight command's own
+input (a version or ref, `-e` values, the user's name).
+
+Each problem is one line: the setting, its value (repr, cut short) and what is allowed, so
+the user knows what to fix. The host-state readers at the end (history, live-color file,
+HAProxy's server state) are pure too: they take the files' text.
+
+No Ansible import: the greenlight command imports this file as well.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+
+# How much of a bad value a message quotes.
+SHOWN = 60
+
+# A git ref or commit as greenlight takes it: ASCII letters, digits and . _ / - (git's own
+# rules allow more, but a version also becomes a Docker tag, a label and part of file names).
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
+NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+ROOT = re.compile(r"(/[A-Za-z0-9._-]+)+")
+DATABASE = re.compile(r"[A-Za-z0-9_]{1,64}")
+STRATEGIES = ("blue_green", "canary", "rolling")
+# Characters kept in a user's name (the history's and the lock's "actor"); others become "_".
+ACTOR_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
+# Jinja's markers: a value holding one would be evaluated where Ansible templates it.
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+# The app repository forms git fetches without running a command of the URL's choosing.
+REPO_FORMS = (
+    re.compile(r"/[^\s:]*"),                                                     # a local absolute path
+    re.compile(r"https://([^/@\s]+@)?[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?"),         # https://host/path
+    re.compile(r"ssh://([^/@\s]+@)?[A-Za-z0-9.-]+(:\d{1,5})?/\S*"),              # ssh://[user@]host/path
+    re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s:-][^\s:]*"),                 # user@host:path
+)
+
+PORTS = ("proxy_http_port", "proxy_https_port", "proxy_api_port", "proxy_preview_port", "proxy_metrics_port",
+         "mysql_port", "monitoring_mysqld_exporter_port")
+# The host's monitoring stack (one per host): its ports are checked, not compared between environments.
+MONITORING_PORTS = ("monitoring_prometheus_port", "monitoring_alertmanager_port", "monitoring_blackbox_port",
+                    "monitoring_node_port", "monitoring_status_port")
+# name: (smallest, largest, what it is), numbers (int or float); None is no bound.
+NUMBERS: dict[str, tuple[float | None, float | None, str]] = {
+    "deploy_canary_hold": (0.1, None, "seconds, 0.1 or more"),
+    "deploy_canary_max_hold": (1, None, "seconds, 1 or more"),
+    "deploy_watch_seconds": (0, None, "seconds, 0 (no watch) or more"),
+    "deploy_judge_error_ratio": (1, None, "a ratio, 1 or more"),
+    "deploy_judge_error_margin": (0, 1, "a fraction from 0 to 1"),
+    "deploy_judge_significance": (0.0001, 0.5, "a probability from 0.0001 to 0.5"),
+    "deploy_judge_latency_ratio": (1, None, "a ratio, 1 or more"),
+    "deploy_judge_latency_ratio_across_time": (1, None, "a ratio, 1 or more"),
+    "deploy_judge_client_error_ratio": (1, None, "a ratio, 1 or more"),
+    "deploy_judge_client_error_margin": (0, 1, "a fraction from 0 to 1"),
+    "deploy_judge_detect_rate": (0.0001, 0.9999, "a fraction from 0.0001 to 0.9999"),
+    "deploy_judge_power": (0.5, 0.9999, "a probability from 0.5 to 0.9999"),
+    "deploy_judge_baseline_seconds": (1, None, "seconds, 1 or more"),
+    "deploy_one_off_timeout": (1, None, "seconds, 1 or more"),
+    "healthcheck_timeout": (1, None, "seconds, 1 or more"),
+}
+# Whole numbers.
+INTEGERS: dict[str, tuple[int | None, int | None, str]] = {
+    "deploy_judge_min_requests": (1, None, "a whole number, 1 or more"),
+    "deploy_judge_latency_min_requests": (1, None, "a whole number, 1 or more"),
+    "deploy_judge_baseline_requests": (1, None, "a whole number, 1 or more"),
+    "backup_keep": (1, None, "a whole number of backups, 1 or more"),
+    "greenlight_lock_wait": (0, None, "whole seconds, 0 or more"),
+}
+URLS = ("greenlight_notify_webhook_url", "monitoring_webhook_url", "monitoring_watchdog_url")
+ADDRESS_LISTS = ("greenlight_notify_email_to", "monitoring_email_to")
+ADDRESSES = ("greenlight_notify_email_from", "monitoring_email_from")
+HOSTS = ("greenlight_notify_smtp_host", "monitoring_smtp_host")
+
+
+def shown(value: object) -> str:
+    """A value as a message quotes it: its repr, on one line, cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[:SHOWN - 5] + "...'"
+
+
+# -- the greenlight command's own input ---------------------------------------------------
+
+def version_problem(version: object, what: str = "version") -> str:
+    """"" when `version` is a tag, branch or commit name greenlight takes, else what is wrong."""
+    if not isinstance(version, str) or not VERSION.fullmatch(version):
+        if isinstance(version, str) and len(version) > 128 and VERSION.fullmatch(version[:128]):
+            return f"{what} {shown(version)} is {len(version)} characters long; a tag, branch or commit name has at most 128"
+        return (f"{what} {shown(version)} is not a tag, branch or commit name: use ASCII letters, digits "
+                f"and . _ / - only, starting with a letter or digit")
+    if ".." in version or "//" in version or version.endswith(("/", ".", ".lock")) or "/." in version:
+        return (f"{what} {shown(version)} is not a valid git ref name (no '..', '//' or '/.', "
+                f"no '/', '.' or '.lock' at the end)")
+    return ""
+
+
+def template_problem(name: str, value: object) -> str:
+    """"" unless `value` (or a string inside it) holds a Jinja marker; then what is wrong."""
+    for text in _strings(value):
+        if any(marker in text for marker in TEMPLATE_MARKERS):
+            return (f"-e {name}: {shown(text)} holds a template marker ({{{{ }}}}, {{% %}} or {{# #}}); "
+                    f"greenlight passes values as plain text: give the value itself")
+    return ""
+
+
+def actor_name(raw: str) -> str:
+    """A user's name as the history and the lock record it: [A-Za-z0-9._@-] kept, the rest `_`."""
+    return ACTOR_UNSAFE.sub("_", raw)[:64] or "unknown"
+
+
+# -- one environment ----------------------------------------------------------------------
+
+def problems(settings: dict) -> list[str]:
+    """Every problem of one environment's settings, one line each; [] when they are fine.
+
+    A setting missing from `settings` (or None) is not checked: its role default is right.
+    """
+    found: list[str] = []
+
+    def given(name: str) -> bool:
+        return settings.get(name) is not None
+
+    for name in ("greenlight_app", "greenlight_env"):
+        if given(name) and not (isinstance(settings[name], str) and NAME.fullmatch(settings[name])):
+            found.append(f"{name} {shown(settings[name])}: a lower-case name of a-z, 0-9 and -, "
+                         f"starting with a letter, at most 31 characters")
+    if given("greenlight_root"):
+        found.extend(_root_problem(settings["greenlight_root"]))
+    if given("app_version"):
+        problem = version_problem(settings["app_version"], "app_version")
+        if problem:
+            found.append(problem)
+    if given("app_repo"):
+        found.extend(_repo_problem(settings["app_repo"]))
+    if given("deploy_strategy") and settings["deploy_strategy"] not in STRATEGIES:
+        found.append(f"deploy_strategy {shown(settings['deploy_strategy'])}: one of {', '.join(STRATEGIES)}")
+    if given("deploy_canary_steps"):
+        found.extend(_steps_problem(settings["deploy_canary_steps"]))
+    for name, (low, high, what) in NUMBERS.items():
+        if given(name):
+            found.extend(_number_problem(name, settings[name], low, high, what, whole=False))
+    for name, (low, high, what) in INTEGERS.items():
+        if given(name):
+            found.extend(_number_problem(name, settings[name], low, high, what, whole=True))
+    found.extend(_latency_problems(settings))
+    ports: dict[int, str] = {}
+    for name in PORTS + MONITORING_PORTS + ("greenlight_notify_smtp_port", "monitoring_smtp_port"):
+        if given(name):
+            problem = _number_problem(name, settings[name], 1, 65535, "a TCP port, a whole number from 1 to 65535",
+                                      whole=True)
+            found.extend(problem)
+            if not problem and name in PORTS:
+                port = int(settings[name])
+                if port in ports:
+                    found.append(f"{name} and {ports[port]} are both {port}: each needs a port of its own")
+                ports[port] = name
+    if given("proxy_bind_address"):
+        try:
+            ipaddress.ip_address(str(settings["proxy_bind_address"]))
+        except ValueError:
+            found.append(f"proxy_bind_address {shown(settings['proxy_bind_address'])}: an IP address of the host "
+                         f"(0.0.0.0 for every address, 127.0.0.1 for loopback only)")
+    if given("mysql_database") and not (isinstance(settings["mysql_database"], str)
+                                        and DATABASE.fullmatch(settings["mysql_database"])):
+        found.append(f"mysql_database {shown(settings['mysql_database'])}: letters, digits and _ only, at most 64")
+    if given("proxy_tls_certificate") and settings["proxy_tls_certificate"] != "":
+        path = settings["proxy_tls_certificate"]
+        if not isinstance(path, str) or not path.startswith("/") or CONTROL.search(path):
+            found.append(f"proxy_tls_certificate {shown(path)}: the absolute path, on the host, of one PEM file "
+                         f"holding the certificate and its key (or '' for a self-signed one)")
+    for name in URLS:
+        if given(name) and settings[name] != "":
+            found.extend(_url_problem(name, settings[name]))
+    for name in ADDRESS_LISTS:
+        if given(name):
+            found.extend(_addresses_problem(name, settings[name]))
+    for name in ADDRESSES:
+        if given(name):
+            found.extend(_addresses_problem(name, [settings[name]]))
+    for name in HOSTS:
+        if given(name) and not (isinstance(settings[name], str) and re.fullmatch(r"[A-Za-z0-9.:-]+", settings[name])):
+            found.append(f"{name} {shown(settings[name])}: a host name or IP address")
+    return found
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _strings(k) + _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _root_problem(root: object) -> list[str]:
+    what = "an absolute folder of its own (like /var/lib/greenlight): not /, no '..', '.' or trailing /"
+    if not isinstance(root, str) or not ROOT.fullmatch(root) or any(p in (".", "..") for p in root.split("/")):
+        return [f"greenlight_root {shown(root)}: {what}"]
+    return []
+
+
+def _repo_problem(repo: object) -> list[str]:
+    if isinstance(repo, str) and "::" not in repo and not CONTROL.search(repo) \
+            and any(form.fullmatch(repo) for form in REPO_FORMS):
+        return []
+    return [f"app_repo {shown(repo)}: a local absolute path, https://host/path, ssh://[user@]host/path or "
+            f"user@host:path (git's ext::, fd:: and file:: transports run commands or reach outside: refused)"]
+
+
+def _number(value: object) -> float | None:
+    """A number from an int, a float or a string of one (`-e` passes strings); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
+        return float(value)
+    return None
+
+
+def _number_problem(name: str, value: object, low: float | None, high: float | None, what: str,
+                    whole: bool) -> list[str]:
+    number = _number(value)
+    if number is None or (whole and number != int(number)) \
+            or (low is not None and number < low) or (high is not None and number > high):
+        return [f"{name} {shown(value)}: {what}"]
+    return []
+
+
+def _steps_problem(steps: object) -> list[str]:
+    problem = [f"deploy_canary_steps {shown(steps)}: a list of rising percentages from 1 to 100 that ends "
+               f"at 100, like [5, 25, 50, 100]"]
+    if not isinstance(steps, (list, tuple)) or not steps:
+        return problem
+    numbers = [_number(s) for s in steps]
+    if any(n is None or n != int(n) or not 1 <= n <= 100 for n in numbers):
+        return problem
+    if numbers != sorted(set(numbers)) or numbers[-1] != 100:
+        return problem
+    return []
+
+
+def _latency_problems(settings: dict) -> list[str]:
+    found = []
+    percentiles = settings.get("deploy_judge_latency_percentiles")
+    floors = settings.get("deploy_judge_latency_floors_ms")
+    if percentiles is not None:
+        if not isinstance(percentiles, (list, tuple)) or not percentiles or any(
+                (n := _number(p)) is None or not 0 < n < 100 for p in percentiles):
+            found.append(f"deploy_judge_latency_percentiles {shown(percentiles)}: a list of percentiles above 0 "
+                         f"and below 100, like [50, 95]")
+    if floors is not None:
+        if not isinstance(floors, (list, tuple)) or any((n := _number(f)) is None or n < 0 for f in floors):
+            found.append(f"deploy_judge_latency_floors_ms {shown(floors)}: a list of milliseconds (0 or more), "
+                         f"one per percentile, like [5, 25]")
+        elif isinstance(percentiles, (list, tuple)) and len(floors) != len(percentiles):
+            found.append(f"deploy_judge_latency_floors_ms {shown(floors)}: one floor per percentile of "
+                         f"deploy_judge_latency_percentiles ({len(percentiles)})")
+    return found
+
+
+def _url_problem(name: str, url: object) -> list[str]:
+    # Only the scheme is quoted: the rest of a webhook URL is its secret.
+    if isinstance(url, str) and not CONTROL.search(url) and not any(c.isspace() for c in url):
+        match = re.fullmatch(r"(https?)://([^/?#@\s]+@)?[A-Za-z0-9.-]+(:\d{1,5})?([/?#]\S*)?", url)
+        if match:
+            return []
+    scheme = url.split(":", 1)[0][:20] if isinstance(url, str) and ":" in url else ""
+    got = f"scheme {scheme!r}" if scheme else "no http(s) URL"
+    return [f"{name} ({got}): an http:// or https:// URL with a host, no spaces or control characters"]
+
+
+def _addresses_problem(name: str, value: object) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",") if value.strip() else []
+    if not isinstance(value, (list, tuple)):
+        return [f"{name} {shown(value)}: e-mail addresses, a list or a comma-separated string"]
+    for address in value:
+        if not isinstance(address, str) or not EMAIL.fullmatch(address.strip()) or CONTROL.search(address):
+            return [f"{name} {shown(address)}: an e-mail address like ops@example.com, with no spaces, line "
+                    f"breaks or control characters"]
+    return []
+
+
+# -- the two environments ------------------------------------------------------------------
+
+# What two environments on one host must not share: a message's words for each.
+SHARED = {"prefix": "app prefix (greenlight_app-greenlight_env: container, volume and folder names)",
+          "network": "Docker network (greenlight_network)",
+          "database": "database (mysql_database on mysql_port)"}
+LOCAL = ("localhost", "127.0.0.1", "::1")
+
+
+def pair_problems(staging: dict, production: dict) -> list[str]:
+    """What the two environments share that they must not, when they run on one host: a
+    published port, the app prefix, the Docker network, the database (name and port).
+
+    Each side is its variables with `{{ name }}` references resolved (`resolve`); a value
+    still holding a template is not compared.
+    """
+    if _host(staging) != _host(production):
+        return []  # two hosts: the same ports and names do not meet
+    found = []
+    # The names first: the same database is also the same port, and the name says more.
+    for key, what in SHARED.items():
+        mine, theirs = _identity(staging, key), _identity(production, key)
+        if mine is not None and mine == theirs:
+            found.append(f"staging and production have the same {what}, {shown(mine)}: on one host each "
+                         f"environment needs its own (change one in its inventory)")
+    taken = {}
+    for name in PORTS:
+        value = production.get(name)
+        number = _number(value)
+        if number is not None:
+            taken.setdefault(int(number), name)
+    for name in PORTS:
+        number = _number(staging.get(name))
+        if number is not None and int(number) in taken:
+            found.append(f"staging's {name} and production's {taken[int(number)]} are both {int(number)}: "
+                         f"on one host each environment needs ports of its own (change one in its inventory)")
+    return found
+
+
+def _host(variables: dict) -> str:
+    host = str(variables.get("ansible_host") or "localhost")
+    return "localhost" if host in LOCAL else host
+
+
+def _identity(variables: dict, key: str) -> object:
+    if key == "database":
+        name, port = variables.get("mysql_database"), _number(variables.get("mysql_port"))
+        return None if _untemplated(name) or port is None else f"{name} on port {int(port)}"
+    value = variables.get({"prefix": "greenlight_prefix", "network": "greenlight_network"}[key])
+    return None if _untemplated(value) else value
+
+
+def _untemplated(value: object) -> bool:
+    return not isinstance(value, str) or any(marker in value for marker in TEMPLATE_MARKERS)
+
+
+def resolve(variables: dict, depth: int = 5) -> dict:
+    """`{{ name }}` references replaced by the variable's value (as role defaults and the
+    inventories write them); anything else (filters, expressions) is left as it is."""
+    resolved = dict(variables)
+    reference = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+    def plain(name: str) -> bool:
+        value = resolved.get(name)
+        return isinstance(value, (str, int)) and not isinstance(value, bool) and "{{" not in str(value)
+
+    for _ in range(depth):
+        before = dict(resolved)
+        for key, value in before.items():
+            if not isinstance(value, str) or "{{" not in value:
+                continue
+            whole = reference.fullmatch(value.strip())
+            if whole and plain(whole.group(1)):
+                resolved[key] = resolved[whole.group(1)]
+            else:
+                resolved[key] = reference.sub(lambda m: str(resolved[m.group(1)]) if plain(m.group(1)) else m.group(0),
+                                              value)
+        if resolved == before:
+            break
+    return resolved
+
+
+# -- files on the host that greenlight reads ------------------------------------------------
+
+def history_problem(path: str, text: str) -> str:
+    """"" when every line of the history is a record; else which line is not, and the fix."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            return (f"the history {path} has a damaged line {number} ({shown(line)}): greenlight cannot tell "
+                    f"what is live from it; repair or delete that line, then run again")
+    return ""
+
+
+def live_color_problem(path: str, text: str, colors: list[str]) -> str:
+    """"" when the live-color file names only known colors (or is empty)."""
+    unknown = [c for c in text.split() if c not in colors]
+    if unknown:
+        return (f"{path} names the color {shown(unknown[0])}, not one of {', '.join(colors)}: delete the file "
+                f"(the running proxy and the history say what is live; the next switch writes it again)")
+    return ""
+
+
+def server_state_problem(path: str, text: str) -> str:
+    """"" when HAProxy's saved server state reads as `show servers state` wrote it (or is empty)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    good = re.fullmatch(r"\d+", lines[0].strip()) and all(
+        line.startswith("#") or len(line.split()) >= 10 and line.split()[0].isdigit() for line in lines[1:])
+    if not good:
+        return (f"HAProxy's saved server state {path} is damaged: delete the file (a restarted proxy then takes "
+                f"its weights from haproxy.cfg, written for the live color; the next switch saves it again)")
+    return ""

@@ -1,0 +1,190 @@
+"""What greenlight accepts as input (module_utils/settings.py): one line per problem, naming the setting."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.module_utils import settings
+
+GOOD = {
+    "greenlight_app": "warehouse", "greenlight_env": "production", "greenlight_root": "/var/lib/greenlight",
+    "app_version": "v1", "app_repo": "/var/lib/greenlight/demo/warehouse.git", "deploy_strategy": "canary",
+    "deploy_canary_steps": [5, 25, 50, 100], "deploy_canary_hold": 20, "deploy_watch_seconds": 0,
+    "deploy_judge_min_requests": 50, "deploy_judge_error_margin": 0.005, "deploy_judge_significance": 0.05,
+    "deploy_judge_latency_percentiles": [50, 95], "deploy_judge_latency_floors_ms": [5, 25],
+    "backup_keep": 10, "proxy_http_port": 80, "proxy_https_port": "443", "proxy_api_port": 5000,
+    "proxy_preview_port": 9080, "proxy_metrics_port": 8404, "mysql_port": 3307, "mysql_database": "warehouse_wms",
+    "proxy_bind_address": "0.0.0.0", "proxy_tls_certificate": "", "greenlight_notify_webhook_url": "",
+    "monitoring_webhook_url": "https://hooks.slack.com/services/T0/B0/x", "greenlight_notify_email_to": "a@example.com, b@example.com",
+    "monitoring_email_to": ["ops@example.com"], "monitoring_email_from": "greenlight@localhost",
+    "monitoring_smtp_host": "smtp.example.com", "monitoring_smtp_port": "587",
+}
+
+
+def test_the_example_inventories_settings_pass() -> None:
+    assert settings.problems(GOOD) == []
+
+
+def test_an_unset_setting_is_not_checked() -> None:
+    assert settings.problems({"deploy_canary_steps": None, "backup_keep": None}) == []
+
+
+@pytest.mark.parametrize("name,value,phrase", [
+    ("deploy_canary_steps", "5,25,50,100", "a list of rising percentages"),
+    ("deploy_canary_steps", [50, 25, 100], "rising"),
+    ("deploy_canary_steps", [5, 25, 25, 100], "rising"),
+    ("deploy_canary_steps", [5, 25, 50], "ends at 100"),
+    ("deploy_canary_steps", [0, 100], "from 1 to 100"),
+    ("deploy_canary_steps", [5, 101], "from 1 to 100"),
+    ("deploy_canary_steps", [], "like [5, 25, 50, 100]"),
+    ("deploy_canary_steps", [True, 100], "rising"),
+    ("deploy_watch_seconds", "abc", "0 (no watch) or more"),
+    ("deploy_watch_seconds", -1, "0 (no watch) or more"),
+    ("deploy_canary_hold", 0, "0.1 or more"),
+    ("deploy_judge_significance", 2, "a probability"),
+    ("deploy_judge_min_requests", 2.5, "a whole number"),
+    ("deploy_judge_error_margin", True, "a fraction"),
+    ("deploy_judge_latency_percentiles", [50, 100], "below 100"),
+    ("backup_keep", 0, "1 or more"),
+    ("backup_keep", "ten", "a whole number"),
+    ("proxy_http_port", 0, "from 1 to 65535"),
+    ("proxy_http_port", 65536, "from 1 to 65535"),
+    ("proxy_http_port", "80x", "a TCP port"),
+    ("mysql_port", 3307.5, "a whole number"),
+    ("deploy_strategy", "big_bang", "one of blue_green, canary, rolling"),
+    ("greenlight_root", "/", "not /"),
+    ("greenlight_root", "var/lib/greenlight", "an absolute folder"),
+    ("greenlight_root", "/var/lib/../etc", "no '..'"),
+    ("greenlight_root", "/var/lib/greenlight/", "trailing /"),
+    ("greenlight_root", "/var/lib/green light", "an absolute folder"),
+    ("greenlight_app", "../x", "a lower-case name"),
+    ("greenlight_app", "Shop", "a lower-case name"),
+    ("greenlight_env", "prod;rm", "a lower-case name"),
+    ("proxy_bind_address", "localhost", "an IP address"),
+    ("mysql_database", "wms; DROP TABLE x", "letters, digits and _"),
+    ("proxy_tls_certificate", "site.pem", "the absolute path"),
+    ("app_repo", "ext::sh -c id", "ext::, fd:: and file::"),
+    ("app_repo", "fd::3", "refused"),
+    ("app_repo", "file:///etc", "refused"),
+    ("app_repo", "--upload-pack=touch /tmp/x", "refused"),
+    ("app_repo", "relative/path", "a local absolute path"),
+    ("app_version", "v1\n", "not a tag, branch or commit"),
+])
+def test_a_bad_value_is_one_line_naming_the_setting(name: str, value: object, phrase: str) -> None:
+    found = settings.problems({**GOOD, name: value})
+    assert len(found) == 1, found
+    assert found[0].startswith(name) and phrase in found[0], found
+    assert "\n" not in found[0] and "\r" not in found[0]
+
+
+@pytest.mark.parametrize("repo", ["/srv/git/shop.git", "https://github.com/acme/shop.git",
+                                  "https://token@git.example.com:8443/acme/shop", "ssh://git@example.com/acme/shop.git",
+                                  "ssh://example.com:2222/srv/shop.git", "git@github.com:acme/shop.git"])
+def test_the_usual_repository_forms_pass(repo: str) -> None:
+    assert settings.problems({"app_repo": repo}) == []
+
+
+@pytest.mark.parametrize("name", ["greenlight_notify_webhook_url", "monitoring_webhook_url", "monitoring_watchdog_url"])
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "https://example.com/a b",
+                                 "https://example.com/\r\nHost: evil", "example.com/hook", "javascript:alert(1)"])
+def test_a_url_that_is_not_http_is_refused_without_quoting_it(name: str, url: str) -> None:
+    found = settings.problems({name: url})
+    assert len(found) == 1 and found[0].startswith(name) and "http:// or https://" in found[0]
+    assert url not in found[0]  # the rest of a webhook URL is its secret
+
+
+@pytest.mark.parametrize("name", ["greenlight_notify_email_to", "monitoring_email_to", "monitoring_email_from",
+                                  "greenlight_notify_email_from"])
+@pytest.mark.parametrize("address", ["ops@example.com\r\nBcc: all@example.com", "ops@example.com\nX: y",
+                                     "ops@exa\x00mple.com", "ops example.com", "ops"])
+def test_an_address_with_a_line_break_or_control_character_is_refused(name: str, address: str) -> None:
+    found = settings.problems({name: address if "from" in name else [address]})
+    assert len(found) == 1 and found[0].startswith(name) and "\n" not in found[0] and "\r" not in found[0]
+
+
+def test_two_ports_of_one_environment_must_differ() -> None:
+    assert settings.problems({"proxy_http_port": 8080, "proxy_api_port": "8080"}) == [
+        "proxy_api_port and proxy_http_port are both 8080: each needs a port of its own"]
+
+
+def test_a_long_value_is_cut_short_in_the_message() -> None:
+    found = settings.problems({"deploy_strategy": "x" * 500})
+    assert len(found[0]) < 150
+
+
+@pytest.mark.parametrize("version,phrase", [
+    ("v1;rm -rf /", "not a tag"), ("$(id)", "not a tag"), ("`id`", "not a tag"), ("v1\n", "not a tag"),
+    ("a..b", "not a valid git ref"), ("main@{1}", "not a tag"), ("v1-rеlease", "not a tag"), ("v１", "not a tag"),
+    ("v" * 200, "200 characters long"), ("feature/", "not a valid git ref"), ("v1.lock", "not a valid git ref"),
+    ("-v1", "not a tag"), ("", "not a tag"),
+])
+def test_a_version_that_is_not_a_plain_ref_is_refused(version: str, phrase: str) -> None:
+    assert phrase in settings.version_problem(version)
+
+
+@pytest.mark.parametrize("version", ["v1", "main", "release/2026.11", "3f2a9c1", "refs/tags/v1", "v1.2.3-rc_1"])
+def test_plain_refs_pass(version: str) -> None:
+    assert settings.version_problem(version) == ""
+
+
+@pytest.mark.parametrize("value", ["{{ 7*7 }}", "{% if 1 %}x{% endif %}", "{# c #}", ["a", {"b": "{{ x }}"}]])
+def test_a_template_marker_in_an_extra_var_is_refused(value: object) -> None:
+    assert "holds a template marker" in settings.template_problem("x", value)
+
+
+def test_an_actor_name_keeps_only_plain_characters() -> None:
+    assert settings.actor_name("{{ 7*7 }}") == "___7_7___"
+    assert settings.actor_name("anna.k@example.com") == "anna.k@example.com"
+    assert settings.actor_name("") == "unknown"
+    assert len(settings.actor_name("x" * 500)) == 64
+
+
+def pair(**changes: object) -> dict:
+    base = {"greenlight_app": "shop", "greenlight_env": "staging", "greenlight_prefix": "{{ greenlight_app }}-{{ greenlight_env }}",
+            "greenlight_network": "{{ greenlight_prefix }}-net", "mysql_database": "{{ greenlight_app }}",
+            "proxy_http_port": 8080, "proxy_https_port": 8443, "proxy_api_port": 5001, "proxy_preview_port": 9081,
+            "proxy_metrics_port": 8405, "mysql_port": 3308, "ansible_host": "localhost"}
+    return settings.resolve({**base, **changes})
+
+
+PRODUCTION = {"greenlight_env": "production", "proxy_http_port": 80, "proxy_https_port": 443, "proxy_api_port": 5000,
+              "proxy_preview_port": 9080, "proxy_metrics_port": 8404, "mysql_port": 3307}
+
+
+def test_two_environments_of_the_example_inventories_pass() -> None:
+    assert settings.pair_problems(pair(), pair(**PRODUCTION)) == []
+
+
+@pytest.mark.parametrize("staging,production,phrase", [
+    ({}, {**PRODUCTION, "proxy_metrics_port": 8080}, "staging's proxy_http_port and production's proxy_metrics_port are both 8080"),
+    ({"mysql_port": 3307}, {**PRODUCTION}, "the same database (mysql_database on mysql_port), 'shop on port 3307'"),
+    ({"greenlight_network": "net"}, {**PRODUCTION, "greenlight_network": "net"}, "the same Docker network"),
+    ({}, {**PRODUCTION, "greenlight_env": "staging"}, "the same app prefix"),
+    ({"ansible_host": "127.0.0.1"}, {**PRODUCTION, "proxy_http_port": 8080}, "both 8080"),
+])
+def test_two_environments_on_one_host_must_not_share(staging: dict, production: dict, phrase: str) -> None:
+    found = settings.pair_problems(pair(**staging), pair(**production))
+    assert found and phrase in found[0], found
+
+
+def test_two_environments_on_two_hosts_may_share_ports_and_names() -> None:
+    assert settings.pair_problems(pair(ansible_host="10.0.0.2"), pair(**{**PRODUCTION, "greenlight_env": "staging",
+                                                                          "proxy_http_port": 8080})) == []
+
+
+def test_a_value_that_is_still_a_template_is_not_compared() -> None:
+    staging = pair(greenlight_network="{{ lookup('env', 'NET') }}")
+    assert settings.pair_problems(staging, pair(**{**PRODUCTION, "greenlight_network": "{{ lookup('env', 'NET') }}"})) == []
+
+
+def test_history_live_color_and_server_state_readers() -> None:
+    assert settings.history_problem("h", '{"kind": "deploy"}\n\n{"kind": "rollback"}\n') == ""
+    assert "damaged line 2" in settings.history_problem("h", '{"kind": "deploy"}\n{"kind": \n')
+    assert "damaged line 1" in settings.history_problem("h", '[1, 2]\n')
+    assert settings.live_color_problem("f", "blue green\n", ["blue", "green"]) == ""
+    assert "'purple'" in settings.live_color_problem("f", "blue purple\n", ["blue", "green"])
+    state = ("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight x\n"
+             "3 api 1 blue 172.18.0.5 2 0 100 100 9 6 3 7 6 0 0 0 - 8000 - 0 0 - - 0\n")
+    assert settings.server_state_problem("s", state) == ""
+    assert settings.server_state_problem("s", "") == ""
+    assert "damaged" in settings.server_state_problem("s", "garbage\n")
+    assert "damaged" in settings.server_state_problem("s", "1\nnot a server line\n")
