@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker
 
 demo: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -91,3 +91,11 @@ bench-contention: setup
 # production deploy, each followed by a plain rerun; `make test` runs two of the points.
 interruptions: setup
 	GREENLIGHT_KILL_MATRIX=all GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s tests/e2e/test_interruptions.py
+
+# The CIS Docker Benchmark's image and container-runtime checks (docker-bench-security, vendored
+# subset in bench/docker-bench-security) on app APP's running containers, and a summary per check.
+# The monitoring stack: make bench-docker BENCH_DOCKER_LABEL=greenlight.monitoring
+APP ?= warehouse
+BENCH_DOCKER_LABEL ?= greenlight.app=$(APP)
+bench-docker:
+	bash bench/docker-bench.sh $(BENCH_DOCKER_LABEL)
