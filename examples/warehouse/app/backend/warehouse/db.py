@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,10 +63,27 @@ def password() -> str:
         raise ConfigError(f"cannot read DB_PASSWORD_FILE {path}: {exc.strerror}") from exc
 
 
+# The database's address as last resolved (see address()).
+_last_address: dict[str, str] = {}
+
+
+def address(host: str) -> str:
+    """The database's address: resolved on every connection (a recreated database container
+    gets a new one), and the last one that resolved while the name does not resolve. Docker's
+    DNS stops answering, then answers NXDOMAIN, for seconds while the daemon restarts (a
+    docker.io update), and the database is still there at its address all along."""
+    try:
+        _last_address[host] = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+    except OSError:
+        if host not in _last_address:
+            raise
+    return _last_address[host]
+
+
 def connect(autocommit: bool = True) -> Connection:
     cfg = config()
     return pymysql.connect(
-        host=cfg.host,
+        host=address(cfg.host),
         port=cfg.port,
         user=cfg.user,
         password=cfg.password,
