@@ -7,6 +7,8 @@ greenlight.app=e2e and is removed by that label.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import re
@@ -14,9 +16,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -410,3 +414,27 @@ def kill_tree(process: subprocess.Popen) -> None:
         except ProcessLookupError:
             pass
     process.communicate(timeout=60)
+
+
+# -- a webhook receiver --------------------------------------------------------------------
+
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[tuple[int, list[bytes]]]:
+    """An HTTP server on 127.0.0.1 that keeps the body of every POST; yields (port, bodies)."""
+    bodies: list[bytes] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], bodies
+    finally:
+        server.shutdown()

@@ -7,9 +7,7 @@ file, which is also how a user keeps inventories outside this repository.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 
@@ -23,25 +21,17 @@ pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
 
 
 @pytest.fixture
-def webhook() -> Iterator[list[dict]]:
-    received: list[dict] = []
+def webhook() -> Iterator[list[bytes]]:
+    """The bodies of the notifications greenlight sends to a webhook (production's inventory)."""
+    with stack.webhook_receiver() as (port, bodies):
+        settings = INVENTORIES / "production" / "group_vars" / "all" / "zz-notify.yml"
+        settings.write_text(f"greenlight_notify_webhook_url: http://127.0.0.1:{port}/hook\n")
+        yield bodies
+        settings.unlink()
 
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = INVENTORIES / "production" / "group_vars" / "all" / "zz-notify.yml"
-    settings.write_text(f"greenlight_notify_webhook_url: http://127.0.0.1:{server.server_address[1]}/hook\n")
-    yield received
-    settings.unlink()
-    server.shutdown()
+def messages(bodies: list[bytes]) -> list[dict]:
+    return [json.loads(body) for body in bodies]
 
 
 def test_rollback_puts_the_previous_release_back() -> None:
@@ -52,7 +42,7 @@ def test_rollback_puts_the_previous_release_back() -> None:
     assert stack.live_version("production") == "v1"
 
 
-def test_promote_moves_staging_then_production_with_the_digests_staging_ran(webhook: list[dict]) -> None:
+def test_promote_moves_staging_then_production_with_the_digests_staging_ran(webhook: list[bytes]) -> None:
     done = run("promote", "v2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "deploy staging" in done.stdout and "deploy production" in done.stdout
@@ -64,10 +54,10 @@ def test_promote_moves_staging_then_production_with_the_digests_staging_ran(webh
     promote = stack.history("production")[-1]
     assert promote["kind"] == "promote" and set(promote["stages"]) == {"deploy staging", "verify staging",
                                                                         "deploy production"}
-    assert any("v2" in message["text"] and "success" in message["text"] for message in webhook)
+    assert any("v2" in message["text"] and "success" in message["text"] for message in messages(webhook))
 
 
-def test_promote_of_a_bad_migration_stops_at_staging(webhook: list[dict]) -> None:
+def test_promote_of_a_bad_migration_stops_at_staging(webhook: list[bytes]) -> None:
     production_before = stack.containers()
     done = run("promote", "bad-migration")
     assert done.returncode == 1
@@ -75,7 +65,7 @@ def test_promote_of_a_bad_migration_stops_at_staging(webhook: list[dict]) -> Non
     assert stack.live_version("production") == "v2"
     assert {n: c for n, c in stack.containers().items() if "production" in n} == \
         {n: c for n, c in production_before.items() if "production" in n}
-    assert any("failed" in message["text"] for message in webhook)
+    assert any("failed" in message["text"] for message in messages(webhook))
 
 
 def test_latest_does_not_retry_a_commit_whose_promotion_failed() -> None:

@@ -10,12 +10,10 @@ containers mount (DB_PASSWORD_FILE) and restic's password file.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import secrets
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,26 +36,13 @@ SKIP_DIRS = {".venv", ".git", "node_modules", "site-packages"}
 def secret_webhook() -> Iterator[tuple[str, list[bytes]]]:
     """A webhook whose URL carries a token (set in the vault, as a user would), and the bodies it receives."""
     token = "whk-" + secrets.token_hex(12)
-    bodies: list[bytes] = []
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings = INVENTORIES / "production" / "group_vars" / "all" / "zz-notify.yml"
-    plain = f"greenlight_notify_webhook_url: http://127.0.0.1:{server.server_address[1]}/hook/{token}\n"
-    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--output", str(settings), "-"], input=plain, text=True,
-                   cwd=REPO, check=True, capture_output=True)
-    yield token, bodies
-    settings.unlink()
-    server.shutdown()
+    with stack.webhook_receiver() as (port, bodies):
+        settings = INVENTORIES / "production" / "group_vars" / "all" / "zz-notify.yml"
+        plain = f"greenlight_notify_webhook_url: http://127.0.0.1:{port}/hook/{token}\n"
+        subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--output", str(settings), "-"], input=plain, text=True,
+                       cwd=REPO, check=True, capture_output=True)
+        yield token, bodies
+        settings.unlink()
 
 
 def files_under(top: Path, allowed: list[Path]) -> Iterator[Path]:
