@@ -106,8 +106,14 @@ def main() -> None:
             found.append(problem)
     if found:
         more = f" (and {len(found) - 1} more problem{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
-        module.fail_json(msg=found[0] + more, problems=found, greenlight_error="usage")
-    module.exit_json(changed=False, problems=[])
+        module.fail_json(msg=found[0] + more, problems=found, greenlight_error="usage", invocation=shown_invocation(module))
+    module.exit_json(changed=False, problems=[], invocation=shown_invocation(module))
+
+
+def shown_invocation(module: AnsibleModule) -> dict:
+    """The arguments as the result reports them: the settings' names, not their values (a
+    webhook URL or the proxy's basic-auth password is among them)."""
+    return {"module_args": {**module.params, "settings": sorted(module.params["settings"])}}
 
 
 if __name__ == "__main__":

@@ -66,6 +66,10 @@ NUMBERS: dict[str, tuple[float | None, float | None, str]] = {
     "deploy_judge_baseline_seconds": (1, None, "seconds, 1 or more"),
     "deploy_one_off_timeout": (1, None, "seconds, 1 or more"),
     "healthcheck_timeout": (1, None, "seconds, 1 or more"),
+    "proxy_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
+    "backend_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
+    "frontend_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
+    "mysql_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
 }
 # Whole numbers.
 INTEGERS: dict[str, tuple[int | None, int | None, str]] = {
@@ -74,7 +78,13 @@ INTEGERS: dict[str, tuple[int | None, int | None, str]] = {
     "deploy_judge_baseline_requests": (1, None, "a whole number, 1 or more"),
     "backup_keep": (1, None, "a whole number of backups, 1 or more"),
     "greenlight_lock_wait": (0, None, "whole seconds, 0 or more"),
+    "greenlight_cpu_shares": (2, 262144, "Docker's CPU weight, a whole number from 2 to 262144 (its default 1024)"),
+    "greenlight_pids_limit": (64, None, "a whole number of processes, 64 or more"),
 }
+# Docker's memory sizes: a number and a unit (b, k, m, g), 6 MiB or more; empty: no limit.
+MEMORY = re.compile(r"(\d+)([bkmg])", re.I)
+MEMORY_SETTINGS = ("proxy_memory", "backend_memory", "frontend_memory", "mysql_memory")
+USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 URLS = ("greenlight_notify_webhook_url", "monitoring_webhook_url", "monitoring_watchdog_url")
 ADDRESS_LISTS = ("greenlight_notify_email_to", "monitoring_email_to")
 ADDRESSES = ("greenlight_notify_email_from", "monitoring_email_from")
@@ -185,10 +195,43 @@ def problems(settings: dict) -> list[str]:
     for name in ADDRESSES:
         if given(name):
             found.extend(_addresses_problem(name, [settings[name]]))
+    for name in MEMORY_SETTINGS:
+        if given(name) and settings[name] != "":
+            found.extend(_memory_problem(name, settings[name]))
+    if given("proxy_allow_from"):
+        found.extend(_networks_problem(settings["proxy_allow_from"]))
+    if given("proxy_basic_auth_user") and settings["proxy_basic_auth_user"] != "":
+        user, password = settings["proxy_basic_auth_user"], settings.get("proxy_basic_auth_password")
+        if not (isinstance(user, str) and USER_NAME.fullmatch(user)):
+            found.append(f"proxy_basic_auth_user {shown(user)}: a user name of letters, digits and . _ - (at most 64)")
+        if not isinstance(password, str) or len(password) < 12 or CONTROL.search(password):
+            # The password itself is never quoted.
+            found.append("proxy_basic_auth_password: 12 characters or more, no control characters, "
+                         "from the vault (vault_...)")
     for name in HOSTS:
         if given(name) and not (isinstance(settings[name], str) and re.fullmatch(r"[A-Za-z0-9.:-]+", settings[name])):
             found.append(f"{name} {shown(settings[name])}: a host name or IP address")
     return found
+
+
+def _memory_problem(name: str, value: object) -> list[str]:
+    match = MEMORY.fullmatch(str(value).strip()) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    factor = {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+    if match and int(match.group(1)) * factor[match.group(2).lower()] >= 6 * 1024 ** 2:
+        return []
+    return [f"{name} {shown(value)}: a memory size like 256m or 1g, 6m or more (empty: no limit)"]
+
+
+def _networks_problem(value: object) -> list[str]:
+    what = "a list of addresses or networks, like [203.0.113.7/32, 198.51.100.0/24] (empty: everyone)"
+    if not isinstance(value, (list, tuple)):
+        return [f"proxy_allow_from {shown(value)}: {what}"]
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            return [f"proxy_allow_from {shown(value)}: {shown(item)} is not an address or network; {what}"]
+    return []
 
 
 def _strings(value: object) -> list[str]:

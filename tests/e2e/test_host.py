@@ -102,3 +102,43 @@ def test_restarting_the_docker_daemon_drops_no_request_from_outside(client_names
     # The same containers run: they outlived the daemon.
     after = stack.docker("ps", "-q", "--filter", f"label=greenlight.app={stack.APP}").split()
     assert sorted(after) == sorted(before)
+
+
+def fetch_from(namespace: str | None, url: str, auth: tuple[str, str] | None = None) -> int:
+    """The HTTP status a GET of url gets from the namespace's client (None: from this machine)."""
+    code = ("import base64, sys, urllib.error, urllib.request\n"
+            "request = urllib.request.Request(sys.argv[1])\n"
+            "if len(sys.argv) > 2: request.add_header('Authorization', 'Basic ' + base64.b64encode(sys.argv[2].encode()).decode())\n"
+            "try:\n    print(urllib.request.urlopen(request, timeout=5).status)\n"
+            "except urllib.error.HTTPError as error:\n    print(error.code)\n")
+    argv = [str(BIN / "python"), "-c", code, url, *([":".join(auth)] if auth else [])]
+    if namespace:
+        argv = ["ip", "netns", "exec", namespace, *argv]
+    return int(subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stdout)
+
+
+def test_a_public_staging_can_be_limited_to_an_allowlist_and_basic_auth(client_namespace: str) -> None:
+    version = stack.live_version("staging")
+    port = PORTS["staging"]["proxy_http_port"]
+    outside, here = f"http://{HOST_ADDRESS}:{port}/api/items", f"http://127.0.0.1:{port}/api/items"
+    auth = ("team", "correct-horse-" + os.urandom(4).hex())
+    try:
+        limited = stack.deploy("staging", version, "-e", json.dumps(
+            {"proxy_basic_auth_user": auth[0], "proxy_basic_auth_password": auth[1],
+             "proxy_allow_from": [f"{CLIENT_ADDRESS}/32"]}))
+        assert limited.rc == 0, limited.output[-3000:]
+        assert fetch_from(client_namespace, outside) == 401
+        assert fetch_from(client_namespace, outside, ("team", "wrong")) == 401
+        assert fetch_from(client_namespace, outside, auth) == 200
+        assert fetch_from(None, here) == 200  # this machine (monitoring, greenlight verify) needs none
+        config = (stack.ROOT / f"{stack.APP}-staging" / "proxy" / "conf" / "haproxy.cfg").read_text()
+        assert auth[1] not in config and "password $6$" in config
+
+        elsewhere = stack.deploy("staging", version, "-e", json.dumps({"proxy_allow_from": ["192.0.2.0/24"]}))
+        assert elsewhere.rc == 0, elsewhere.output[-3000:]
+        assert fetch_from(client_namespace, outside) == 403
+        assert fetch_from(None, here) == 200
+    finally:
+        plain = stack.deploy("staging", version)
+        assert plain.rc == 0, plain.output[-3000:]
+    assert fetch_from(client_namespace, outside) == 200

@@ -68,6 +68,12 @@ def test_an_unset_setting_is_not_checked() -> None:
     ("app_repo", "--upload-pack=touch /tmp/x", "refused"),
     ("app_repo", "relative/path", "a local absolute path"),
     ("app_version", "v1\n", "not a tag, branch or commit"),
+    ("backend_memory", "lots", "a memory size like 256m"),
+    ("mysql_memory", "1m", "6m or more"),
+    ("frontend_cpus", 0, "CPU cores, 0.01 or more"),
+    ("greenlight_cpu_shares", 1, "Docker's CPU weight"),
+    ("proxy_allow_from", "10.0.0.0/8", "a list of addresses or networks"),
+    ("proxy_allow_from", ["10.0.0.0/8", "office"], "'office' is not an address or network"),
 ])
 def test_a_bad_value_is_one_line_naming_the_setting(name: str, value: object, phrase: str) -> None:
     found = settings.problems({**GOOD, name: value})
@@ -188,3 +194,13 @@ def test_history_live_color_and_server_state_readers() -> None:
     assert settings.server_state_problem("s", "") == ""
     assert "damaged" in settings.server_state_problem("s", "garbage\n")
     assert "damaged" in settings.server_state_problem("s", "1\nnot a server line\n")
+
+
+def test_basic_auth_needs_a_password_of_12_characters_and_never_quotes_it() -> None:
+    found = settings.problems({"proxy_basic_auth_user": "team", "proxy_basic_auth_password": "short-pw"})
+    assert found == ["proxy_basic_auth_password: 12 characters or more, no control characters, from the vault (vault_...)"]
+    assert settings.problems({"proxy_basic_auth_user": "team lead", "proxy_basic_auth_password": "long-enough-pw"}) == [
+        "proxy_basic_auth_user 'team lead': a user name of letters, digits and . _ - (at most 64)"]
+    assert settings.problems({"proxy_basic_auth_user": "team", "proxy_basic_auth_password": "long-enough-pw",
+                              "proxy_allow_from": ["203.0.113.7/32", "2001:db8::/32"], "backend_memory": "512m",
+                              "mysql_memory": "1g", "backend_cpus": "0.5", "greenlight_cpu_shares": 256}) == []
