@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
 APP = "hostile"
 ROOT = Path("/tmp/greenlight-hostile")
 FIXTURES = Path("/tmp/greenlight-hostile-fixtures")
@@ -324,10 +325,36 @@ def test_a_wrong_vault_password_is_refused(unchanged) -> None:
     assert "group_vars/all/vault.yml" in line
 
 
+def own_vault() -> dict:
+    """Both environments' vaults encrypted with a password of the user's own (a host reached
+    over SSH refuses the demo's); the environment variables that point greenlight at it."""
+    password = FIXTURES / "own-vault-password"
+    password.write_text("an own password, not the demo's\n")
+    password.chmod(0o600)
+    for env in ("staging", "production"):
+        vault = INVENTORIES / env / "group_vars" / "all" / "vault.yml"
+        plain = subprocess.run([str(BIN / "ansible-vault"), "view", str(vault)], cwd=REPO, check=True,
+                               capture_output=True, text=True).stdout
+        vault.unlink()
+        subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--output", str(vault), "-"], input=plain, text=True,
+                       cwd="/", check=True, capture_output=True,
+                       env={**os.environ, "ANSIBLE_VAULT_PASSWORD_FILE": str(password)})
+    return {"ANSIBLE_VAULT_PASSWORD_FILE": str(password)}
+
+
 def test_an_unreachable_host_exits_3(unchanged) -> None:
     write_inventories(staging={"ansible_ssh_timeout": 3, "ansible_user": "nobody"},
                       hosts={"staging": {"ansible_host": "192.0.2.1"}})
-    refused(run("deploy", "staging", "v1", before=unchanged), "cannot reach the host of staging", code=3)
+    refused(run("deploy", "staging", "v1", env=own_vault(), before=unchanged),
+            "cannot reach the host of staging", code=3)
+
+
+def test_the_demo_vault_password_is_refused_for_a_host_over_ssh_even_copied(unchanged) -> None:
+    write_inventories(hosts={"staging": {"ansible_host": "192.0.2.1"}})
+    copy = FIXTURES / "copy-of-the-demo-password"
+    shutil.copy2(REPO / ".greenlight" / "demo-vault-password", copy)
+    refused(run("deploy", "staging", "v1", env={"ANSIBLE_VAULT_PASSWORD_FILE": str(copy)}, before=unchanged),
+            "is reached over SSH but its secrets are opened with the demo's vault password")
 
 
 # -- the TLS certificate ------------------------------------------------------------------------

@@ -181,8 +181,13 @@ def test_every_target_is_scraped_and_every_port_is_on_loopback(monitored: Inbox)
 
 
 def test_the_exporter_user_sees_server_status_but_not_the_apps_data(monitored: Inbox) -> None:
-    status = stack.docker("exec", f"{stack.APP}-production-mysql", "mariadb", "--batch", "-N", "-e",
-                          "SHOW GRANTS FOR 'exporter'@'%'")
+    mysql = f"{stack.APP}-production-mysql"
+    hosts = stack.docker("exec", mysql, "mariadb", "--batch", "-N", "-e",
+                         "SELECT host FROM mysql.user WHERE user = 'exporter'").split()
+    gateway = stack.docker("network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}",
+                           f"{stack.APP}-production-net").strip()
+    assert hosts == [gateway]  # from the host's side of the network only
+    status = stack.docker("exec", mysql, "mariadb", "--batch", "-N", "-e", f"SHOW GRANTS FOR 'exporter'@'{gateway}'")
     assert "PROCESS" in status and "`performance_schema`" in status
     assert stack.DATABASES["production"] not in status and "ON *.* TO" in status and "SELECT ON *.*" not in status
     value = api('/api/v1/query?query=mysql_up{env="production"}')["result"]
