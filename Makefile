@@ -65,8 +65,13 @@ e2e: setup browser vps-packages
 molecule: setup
 	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/molecule test
 
+# The demo's containers and data, and its state on the host: backups and restic repositories
+# included (their passwords are this clone's, made by make-secrets.sh; another clone's demo
+# could not open them).
 clean-demo:
 	bash scripts/remove-app.sh warehouse
+	rm -rf /var/lib/greenlight/warehouse-staging /var/lib/greenlight/warehouse-production /var/lib/greenlight/warehouse \
+	  /var/lib/greenlight/restic/warehouse-staging /var/lib/greenlight/restic/warehouse-production
 
 # The benchmark (bench/README.md): load through each strategy's deploy, a rollback, and a naive
 # docker-compose recreate. BENCH_ARGS, for example: make bench BENCH_ARGS="--rate 200 --cases naive blue_green"
