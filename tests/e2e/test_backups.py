@@ -112,7 +112,7 @@ def test_the_scheduled_backup_is_a_cron_entry_that_backs_up_verifies_and_checks_
 @pytest.mark.parametrize(("override", "message"), [
     ("backup_restic_password=not-the-password", "the restic password is wrong"),
     ("backup_restic_repository=rest:http://127.0.0.1:9/", "cannot reach the restic repository"),
-    ("backup_keep=0", "backup_keep 0: a whole number of backups, 1 or more"),
+    ("backup_keep=0", "backup_keep '0': a whole number of backups, 1 or more"),
 ])
 def test_a_backup_fault_says_what_it_is_and_loses_nothing(override: str, message: str) -> None:
     before_rows = rows()
