@@ -118,15 +118,15 @@ class Runner:
             data = event.get("event_data", {})
             kind = event.get("event", "")
             if kind == "playbook_on_task_start" and not data.get("task", "").startswith("Validating arguments"):
-                self.progress("task", scrub(data.get("task", "")))
+                self.progress("task", data.get("task", ""))
             elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
                 result = data.get("res", {})
                 errors.append(scrub(str(result.get("msg") or result.get("stderr") or result))[:2000])
             if kind in ("runner_on_ok", "runner_on_failed") and isinstance(data.get("res", {}).get("verdict"), dict):
                 # A canary step or watch window was judged: show its numbers, not just its task.
                 verdict = data["res"]["verdict"]
-                self.progress("verdict", scrub(f"{data.get('task', '')}: {verdict.get('outcome', '?').upper()}"
-                                               f" - {verdict.get('reason', '')}"))
+                self.progress("verdict", f"{data.get('task', '')}: {verdict.get('outcome', '?').upper()}"
+                                         f" - {verdict.get('reason', '')}")
             return True
 
         private_data_dir = self.private_dir()
