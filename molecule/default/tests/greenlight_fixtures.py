@@ -33,6 +33,16 @@ def load_env_vars(env: str) -> dict[str, Any]:
     return merged
 
 
+def load_settings(env: str) -> dict[str, Any]:
+    """The roles' defaults under the environment's inventory settings, as the deploy sees
+    them (the scenario's extra vars set no limit)."""
+    merged: dict[str, Any] = {}
+    for defaults in sorted((PROJECT / "roles").glob("*/defaults/main.yml")):
+        merged.update(yaml.safe_load(defaults.read_text()) or {})
+    merged.update(yaml.safe_load((PROJECT / "inventories" / env / "group_vars" / "all" / "main.yml").read_text()))
+    return merged
+
+
 def load_vault(env: str) -> dict[str, str]:
     """The environment's decrypted vault, read the way the deploy reads it."""
     out = subprocess.run(

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import requests
+from greenlight_fixtures import load_settings
 
 # (part, container port, extra var of the host port): published on 127.0.0.1 only.
 LOOPBACK_PORTS = [
@@ -73,3 +74,20 @@ def test_app_answers_through_the_proxy_with_the_release(env_vars):
     page = requests.get(f"{base}/", timeout=10)
     assert page.status_code == 200
     assert re.search(r'<meta name="frontend-version" content="v1">', page.text)
+
+
+MEBIBYTE = {"m": 1024**2, "g": 1024**3}
+
+
+def test_every_part_runs_within_its_inventory_limits(env, env_vars, inspect, live_color):
+    """Each part's CPU and memory limits, and its CPU weight, are the inventory's (staging
+    lower than production, and weighted below it)."""
+    settings = load_settings(env)
+    parts = {"mysql": "mysql", "proxy": "proxy", f"backend-{live_color}": "backend", f"frontend-{live_color}": "frontend"}
+    for container, part in parts.items():
+        limits = inspect(f"{env_vars['greenlight_prefix']}-{container}")["HostConfig"]
+        memory = str(settings[f"{part}_memory"])
+        assert limits["NanoCpus"] == int(float(settings[f"{part}_cpus"]) * 1e9), container
+        assert limits["Memory"] == int(memory[:-1]) * MEBIBYTE[memory[-1]], container
+        assert limits["MemorySwap"] == limits["Memory"], f"{container} may swap"
+        assert limits["CpuShares"] == settings["greenlight_cpu_shares"], container

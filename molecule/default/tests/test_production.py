@@ -1,4 +1,4 @@
-"""Production: no resource limits, and nothing of staging (deployed beside it by the
+"""Production: nothing of staging (deployed beside it by the
 prepare step) can reach its database."""
 
 from __future__ import annotations
@@ -26,13 +26,6 @@ def staging(host):
 
 def _connect(port, user, password):
     return pymysql.connect(host="127.0.0.1", port=port, user=user, password=password, connect_timeout=5)
-
-
-def test_no_part_has_resource_limits(env_vars, inspect, live_color):
-    for part in ("mysql", "proxy", f"backend-{live_color}", f"frontend-{live_color}"):
-        limits = inspect(f"{env_vars['greenlight_prefix']}-{part}")["HostConfig"]
-        assert limits["NanoCpus"] == 0, part
-        assert limits["Memory"] == 0, part
 
 
 def test_production_database_takes_its_own_app_user(env_vars):

@@ -1,4 +1,4 @@
-"""Staging alone: its database takes its own credentials, and every part is limited."""
+"""Staging alone: its database takes its own credentials."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from greenlight_fixtures import load_vault
 
 pytestmark = pytest.mark.parametrize("env", ["staging"], indirect=True)
 
-CPUS = 0.5
-MEMORY = 512 * 1024 * 1024
-
 
 def test_app_user_logs_in_to_the_staging_database(env_vars):
     vault = load_vault("staging")
@@ -19,10 +16,3 @@ def test_app_user_logs_in_to_the_staging_database(env_vars):
         password=vault["vault_mysql_app_password"], connect_timeout=5,
     )
     connection.close()
-
-
-def test_every_part_has_resource_limits(env_vars, inspect, live_color):
-    for part in ("mysql", f"backend-{live_color}", f"frontend-{live_color}"):
-        limits = inspect(f"{env_vars['greenlight_prefix']}-{part}")["HostConfig"]
-        assert limits["NanoCpus"] == int(CPUS * 1e9), part
-        assert limits["Memory"] == MEMORY, part
