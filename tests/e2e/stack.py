@@ -95,12 +95,17 @@ def extra_vars(env: str) -> dict:
     }
 
 
-def playbook(name: str, env: str, *args: str, env_vars: dict | None = None) -> Run:
+def playbook_command(name: str, env: str, *args: str, env_vars: dict | None = None) -> tuple[list[str], dict]:
+    """The ansible-playbook command (and its environment) that runs a playbook on a test environment."""
     vars_file = ROOT / f"vars-{env}.json"
     vars_file.write_text(json.dumps(extra_vars(env)))
     command = [str(BIN / "ansible-playbook"), f"playbooks/{name}", "-i", f"inventories/{env}",
                "-e", f"@{vars_file}", *args]
-    environment = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", **(env_vars or {})}
+    return command, {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", **(env_vars or {})}
+
+
+def playbook(name: str, env: str, *args: str, env_vars: dict | None = None) -> Run:
+    command, environment = playbook_command(name, env, *args, env_vars=env_vars)
     done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=900)
     output = done.stdout + done.stderr
     (ROOT / "logs").mkdir(exist_ok=True)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible.module_utils.haproxy_runtime import send
+
 from . import stack
 from .stack import BIN, PORTS, REPO
 
@@ -103,3 +105,67 @@ def test_restarting_the_docker_daemon_drops_no_request_from_outside(client_names
     after = stack.docker("ps", "-q", "--filter", f"label=greenlight.app={stack.APP}").split()
     assert sorted(after) == sorted(before)
 
+
+def fetch_from(namespace: str | None, url: str, auth: tuple[str, str] | None = None) -> int:
+    """The HTTP status a GET of url gets from the namespace's client (None: from this machine)."""
+    code = ("import base64, sys, urllib.error, urllib.request\n"
+            "request = urllib.request.Request(sys.argv[1])\n"
+            "if len(sys.argv) > 2: request.add_header('Authorization', 'Basic ' + base64.b64encode(sys.argv[2].encode()).decode())\n"
+            "try:\n    print(urllib.request.urlopen(request, timeout=5).status)\n"
+            "except urllib.error.HTTPError as error:\n    print(error.code)\n")
+    argv = [str(BIN / "python"), "-c", code, url, *([":".join(auth)] if auth else [])]
+    if namespace:
+        argv = ["ip", "netns", "exec", namespace, *argv]
+    return int(subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stdout)
+
+
+def proxy_worker(env: str) -> str:
+    """The pid of the proxy's worker: a reload starts a new one."""
+    info = dict(line.split(": ", 1) for line in send(stack.admin_socket(env), ["show info"]).splitlines() if ": " in line)
+    return info["Pid"]
+
+
+def test_a_public_staging_can_be_limited_to_an_allowlist_and_basic_auth(client_namespace: str) -> None:
+    """A changed proxy setting reaches the running proxy (a graceful reload), an unchanged
+    one does not reload it."""
+    version = stack.live_version("staging")
+    port = PORTS["staging"]["proxy_http_port"]
+    outside, here = f"http://{HOST_ADDRESS}:{port}/api/items", f"http://127.0.0.1:{port}/api/items"
+    auth = ("team", "correct-horse-" + os.urandom(4).hex())
+    limits = json.dumps({"proxy_basic_auth_user": auth[0], "proxy_basic_auth_password": auth[1],
+                         "proxy_allow_from": [f"{CLIENT_ADDRESS}/32"]})
+    config = stack.ROOT / f"{stack.APP}-staging" / "proxy" / "conf" / "haproxy.cfg"
+    try:
+        # Killed once the new configuration is on disk (recovery or the proxy role writes it)
+        # and before the proxy reloaded: the next run must still reload it.
+        command, environment = stack.playbook_command("deploy.yml", "staging", "-e", f"app_version={version}", "-e", limits)
+        killed = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while "userlist public_users" not in config.read_text():
+            assert killed.poll() is None and time.monotonic() < deadline, "the deploy never wrote the new configuration"
+            time.sleep(0.02)
+        stack.kill_tree(killed)
+        assert fetch_from(client_namespace, outside) == 200, "the kill came after the reload: it tested nothing"
+
+        limited = stack.deploy("staging", version, "-e", limits)
+        assert limited.rc == 0, limited.output[-3000:]
+        worker = proxy_worker("staging")
+        assert fetch_from(client_namespace, outside) == 401
+        assert fetch_from(client_namespace, outside, ("team", "wrong")) == 401
+        assert fetch_from(client_namespace, outside, auth) == 200
+        assert fetch_from(None, here) == 200  # this machine (monitoring, greenlight verify) needs none
+        assert auth[1] not in config.read_text() and "password $6$" in config.read_text()
+
+        elsewhere = stack.deploy("staging", version, "-e", json.dumps({"proxy_allow_from": ["192.0.2.0/24"]}))
+        assert elsewhere.rc == 0, elsewhere.output[-3000:]
+        assert proxy_worker("staging") != worker
+        assert fetch_from(client_namespace, outside) == 403
+        assert fetch_from(None, here) == 200
+    finally:
+        plain = stack.deploy("staging", version)
+        assert plain.rc == 0, plain.output[-3000:]
+    assert fetch_from(client_namespace, outside) == 200
+    worker = proxy_worker("staging")
+    again = stack.deploy("staging", version)
+    assert again.rc == 0, again.output[-3000:]
+    assert proxy_worker("staging") == worker, "a deploy that changed no setting reloaded the proxy"
