@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker
 
 demo: setup
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
+	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
 
 test: setup lint unit e2e molecule
 
@@ -28,7 +28,10 @@ secrets: venv
 
 venv: $(VENV)/.installed
 
+# Debian and Ubuntu ship python3 without its venv module (package python3-venv).
 $(VENV)/.installed: pyproject.toml requirements.yml
+	python3 -c 'import ensurepip' 2>/dev/null || { echo "installing python3-venv (python3 -m venv needs it)" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
@@ -38,10 +41,15 @@ $(VENV)/.installed: pyproject.toml requirements.yml
 docker:
 	bash scripts/ensure-docker.sh
 
+# The base image goes into the project's inventories (group_vars/all/base_image.yml, not
+# committed), so every later greenlight command uses it with no variable to export.
 base-image: docker
 	mkdir -p .greenlight
 	if [ -n "$(BASE_IMAGE)" ]; then echo "$(BASE_IMAGE)"; else bash scripts/build-base-image.sh; fi > .greenlight/base-image
-	echo "base image: $$(cat .greenlight/base-image)"
+	for env in staging production; do \
+	  printf -- '---\n# Written by make base-image: the base image of every image built on the host.\ngreenlight_base_image: %s\n' \
+	    "$$(cat .greenlight/base-image)" > inventories/$$env/group_vars/all/base_image.yml; done
+	echo "base image: $$(cat .greenlight/base-image) (inventories/*/group_vars/all/base_image.yml)"
 
 lint: venv
 	$(BIN)/yamllint -s .
@@ -60,10 +68,10 @@ vps-packages:
 	[ -x /usr/sbin/sshd ] && command -v sudo >/dev/null && /usr/bin/python3 -c 'import requests, pymysql' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo python3-requests python3-pymysql >/dev/null; }
 
 e2e: setup browser vps-packages
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s --durations=15 tests/e2e
+	$(BIN)/pytest -q -s --durations=15 tests/e2e
 
 molecule: setup
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/molecule test
+	$(BIN)/molecule test
 
 # The demo's containers and data, and its state on the host: backups and restic repositories
 # included (their passwords are this clone's, made by make-secrets.sh; another clone's demo
@@ -78,24 +86,24 @@ clean-demo:
 BENCH_ARGS ?=
 bench: setup
 	command -v docker-compose >/dev/null || apt-get install -y docker-compose
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Backup, verification and restore times on a database of a million rows (bench/backups.py).
 bench-backups: setup
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/backups.py
+	$(BIN)/python bench/backups.py
 
 # The monitoring stack's memory and CPU with both environments under 100 requests/s (bench/monitoring.py).
 bench-monitoring: setup
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/monitoring.py
+	$(BIN)/python bench/monitoring.py
 
 # Production's latency while every staging container burns CPU, with and without staging's lower CPU weight (bench/contention.py).
 bench-contention: setup
-	GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/python bench/contention.py
+	$(BIN)/python bench/contention.py
 
 # The whole kill matrix (tests/e2e/test_interruptions.py): greenlight killed at every point of a
 # production deploy, each followed by a plain rerun; `make test` runs two of the points.
 interruptions: setup
-	GREENLIGHT_KILL_MATRIX=all GREENLIGHT_BASE_IMAGE=$$(cat .greenlight/base-image) $(BIN)/pytest -q -s tests/e2e/test_interruptions.py
+	GREENLIGHT_KILL_MATRIX=all $(BIN)/pytest -q -s tests/e2e/test_interruptions.py
 
 # The CIS Docker Benchmark's image and container-runtime checks (docker-bench-security, vendored
 # subset in bench/docker-bench-security) on app APP's running containers, and a summary per check.

@@ -29,6 +29,7 @@ from typing import TextIO
 
 import yaml
 
+from . import __version__
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
@@ -207,6 +208,8 @@ def add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--log-file", type=Path, default=default(None),
                         help="append progress here (default: STATE_DIR/greenlight.log)")
     parser.add_argument("--json", action="store_true", default=default(False), help="print reports as JSON")
+    parser.add_argument("-v", "--ansible-verbose", action="count", default=default(0), dest="verbosity",
+                        help="also print Ansible's own output, unfiltered (-vv, -vvv: Ansible's verbosity)")
     parser.add_argument("--wait", type=float, default=default(0.0), metavar="SECONDS",
                         help="wait this long for another run's lock instead of exiting 75")
     parser.add_argument("--inventories", type=Path,
@@ -221,6 +224,7 @@ def add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenlight", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"greenlight {__version__}")
     add_common_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -430,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         extra_vars = parse_extra_vars(args.extra_vars + getattr(args, "extra_vars_after", []))
         if args.wait:
             extra_vars.setdefault("greenlight_lock_wait", int(args.wait))
-        runner = Runner(PROJECT_DIR, inventories, state_dir(), progress=output.progress, cancelled=stopper.requested)
+        runner = Runner(PROJECT_DIR, inventories, state_dir(), progress=output.progress, cancelled=stopper.requested,
+                        verbosity=args.verbosity)
         pipeline = Pipeline(runner, inventories, progress=output.progress, extra_vars=extra_vars,
                             stop_requested=stopper.requested)
 

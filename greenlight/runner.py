@@ -80,8 +80,11 @@ class PlaybookResult:
 
 class Runner:
     def __init__(self, project_dir: Path, inventory_dir: Path, state_dir: Path,
-                 progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> None:
+                 progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+                 verbosity: int = 0) -> None:
         self.project_dir = project_dir
+        # 0: only greenlight's progress. n: Ansible's own output too, at ansible-playbook's -v * (n - 1).
+        self.verbosity = verbosity
         self.inventory_dir = inventory_dir
         self.runs_dir = state_dir / "runs"
         self.progress = progress or (lambda kind, text: None)
@@ -140,8 +143,9 @@ class Runner:
                 envvars=self.envvars(private_data_dir),
                 event_handler=on_event,
                 cancel_callback=self.cancelled if cancellable else None,
-                quiet=True,
-                settings={"suppress_ansible_output": True, "pexpect_timeout": CANCEL_POLL_S},
+                quiet=not self.verbosity,
+                verbosity=max(0, self.verbosity - 1),
+                settings={"suppress_ansible_output": not self.verbosity, "pexpect_timeout": CANCEL_POLL_S},
             )
             stats = run.stats or {}
             custom = _custom_stats(run.events)

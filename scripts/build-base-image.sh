@@ -4,7 +4,7 @@
 # On a normal VPS the Dockerfiles use the public debian:bookworm-slim image and this
 # script is never needed. Where no registry is reachable (air-gapped hosts, this project's
 # CI) it builds an equivalent minimal image with debootstrap and `docker import`, and
-# prints its name; point GREENLIGHT_BASE_IMAGE at it.
+# prints its name (make base-image writes it into the inventories as greenlight_base_image).
 set -euo pipefail
 
 image="${1:-greenlight/debian:bookworm}"

@@ -182,3 +182,19 @@ def test_a_secret_given_with_e_is_not_logged() -> None:
     assert redacted(["backup", "production", "-e", "backup_restic_password=hunter2", "-e", "backup_keep=3",
                      "--label", "x"]) == ["backup", "production", "-e", "backup_restic_password=******", "-e",
                                           "backup_keep=3", "--label", "x"]
+
+
+def test_the_version_is_written_once_and_python_m_greenlight_prints_it() -> None:
+    import greenlight
+
+    done = subprocess.run([sys.executable, "-m", "greenlight", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"greenlight {greenlight.__version__}"
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert greenlight.__version__ not in pyproject and 'version = {attr = "greenlight.__version__"}' in pyproject
+
+
+@pytest.mark.parametrize(("argv", "verbosity"), [
+    (["status"], 0), (["-v", "status"], 1), (["status", "-vv"], 2), (["-v", "deploy", "staging", "v1", "-vv"], 2),
+])
+def test_v_counts_before_or_after_the_command(argv: list[str], verbosity: int) -> None:
+    assert build_parser().parse_args(argv).verbosity == verbosity
