@@ -7,6 +7,8 @@
     greenlight history ENV [--limit N]
     greenlight rollback ENV
     greenlight lock status | release ENV [--force]
+    greenlight logs ENV [PART] [-f] [--since 10m] [--tail N|all] [--color live|idle|blue|green]
+    greenlight exec ENV PART [--color ...] -- COMMAND...
 
 Exit codes: 0 ok (or nothing to do), 1 a stage failed, 2 bad input, 3 host or Docker
 unreachable, 4 nothing to roll back to, 75 another run holds the lock, 130/143 stopped by
@@ -29,7 +31,7 @@ from typing import TextIO
 
 import yaml
 
-from . import __version__
+from . import __version__, host
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
@@ -277,12 +279,40 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", parents=[common], help="put the previous release back")
     rollback.add_argument("env", choices=ENVIRONMENTS)
 
+    logs = commands.add_parser("logs", parents=[common], help="an environment's container logs: every part, or one")
+    logs.add_argument("env", choices=ENVIRONMENTS)
+    logs.add_argument("part", nargs="?", default="", help="proxy, backend, frontend, mysql, ... (default: every part)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C ends)")
+    logs.add_argument("--since", default="", help="only lines since: 10m, 2h, 2026-11-28T10:00:00 (default: the --tail newest)")
+    logs.add_argument("--tail", default="100", help="lines of each container to start from (default: 100; all: every line)")
+    logs.add_argument("--color", choices=host.COLOR_CHOICES, default="live",
+                      help="which color's container of a part that has one per color (default: live)")
+
+    execute = commands.add_parser("exec", parents=[common], help="run a command in one of an environment's containers")
+    execute.add_argument("env", choices=ENVIRONMENTS)
+    execute.add_argument("part", help="proxy, backend, frontend, mysql, ...")
+    execute.add_argument("--color", choices=host.COLOR_CHOICES, default="live",
+                         help="which color's container of a part that has one per color (default: live)")
+    execute.add_argument("argv", nargs="*", metavar="COMMAND", help="the command and its arguments")
+
     lock = commands.add_parser("lock", parents=[common], help="who holds the locks; release one whose holder is gone")
     lock.add_argument("action", choices=("status", "release"))
     lock.add_argument("env", nargs="?", choices=ENVIRONMENTS)
     lock.add_argument("--force", action="store_true",
                       help="release: also a lock taken from another machine, which greenlight cannot see run")
     return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; exec's command is everything after its `--`, whatever it looks like."""
+    command: list[str] = []
+    if "exec" in argv and "--" in argv[argv.index("exec"):]:
+        cut = argv.index("--", argv.index("exec"))
+        argv, command = argv[:cut], argv[cut + 1:]
+    args = build_parser().parse_args(argv)
+    if args.command == "exec":
+        args.argv = args.argv + command
+    return args
 
 
 def parse_extra_vars(items: list[str]) -> dict:
@@ -367,6 +397,16 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
         return pipeline.status()
     if args.command == "history":
         return pipeline.history(args.env, args.limit)
+    if args.command == "logs":
+        if not re.match(host.SINCE, args.since or "0"):
+            raise UsageError(f"--since takes a duration (10m, 2h30m) or a time (2026-11-28T10:00:00), not {args.since!r}")
+        if not re.match(r"^([0-9]+|all)$", args.tail):
+            raise UsageError(f"--tail takes a number of lines or all, not {args.tail!r}")
+        return pipeline.locate(args.env, f"logs {args.env}")
+    if args.command == "exec":
+        if not args.argv:
+            raise UsageError("exec needs a command: greenlight exec ENV PART -- COMMAND...")
+        return pipeline.locate(args.env, f"exec {args.env}")
     if args.command == "lock":
         if args.action == "release" and not args.env:
             raise UsageError("lock release needs the environment: greenlight lock release ENV")
@@ -417,10 +457,31 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
             print(f"{env:<11} " + (f"held by {found.get('description', '?')} ({state})" if found.get("lock") else "free"))
 
 
+def attach(args: argparse.Namespace, outcome: Outcome) -> int:
+    """logs and exec, once the environment is located: docker on its host, in the foreground."""
+    environment = host.Environment.from_report(outcome.data.get("locate", {}))
+    # Ctrl-C ends the stream or reaches the command; nothing here to put back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        environment.list_containers()
+        chosen = environment.select(args.part, args.color)
+        if not chosen:
+            raise host.HostError(f"{args.env} has no container (never deployed?)")
+        if args.command == "exec":
+            return host.execute(environment, chosen[0], args.argv)
+        return host.logs(environment, chosen, follow=args.follow, since=args.since, tail=args.tail)
+    except host.HostError as exc:
+        sys.stderr.write(f"{args.command} {args.env}: {scrub(str(exc))}\n")
+        return int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(list(argv if argv is not None else sys.argv[1:]))
     log_path = args.log_file or state_dir() / "greenlight.log"
-    read_only = args.command in ("status", "history", "backups") or (args.command == "lock" and args.action == "status")
+    read_only = args.command in ("status", "history", "backups", "logs", "exec") or (args.command == "lock" and args.action == "status")
     # A report prints itself; its progress would only be noise around it.
     output = Output(args.quiet or read_only, log_path)
     stopper = Stopper(output)
@@ -460,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         output.finish(Outcome(args.command, ExitCode.USAGE, str(exc)), [])
         return int(ExitCode.USAGE)
     output.finish(outcome, pipeline.notify_errors if pipeline else [], verbose=args.verbose)
+    if outcome.code == ExitCode.OK and args.command in ("logs", "exec"):
+        return attach(args, outcome)
     if outcome.code == ExitCode.OK:
         print_report(args, outcome)
     return int(outcome.code)

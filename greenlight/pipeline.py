@@ -453,6 +453,15 @@ class Pipeline:
         code = next((c for c in codes if c != ExitCode.OK), ExitCode.OK)
         return Outcome("status", code, "", stages, report)
 
+    def locate(self, env: str, command: str) -> Outcome:
+        """Where the environment's containers run (playbooks/locate.yml), for logs and exec."""
+        check_env(env, self.inventory_dir)
+        stages: list[Stage] = []
+        result = self._stage(stages, f"locate {env}", "locate.yml", env, {})
+        if not result.ok:
+            return self._failed(command, stages, result, f"cannot find where {env} runs")
+        return Outcome(command, ExitCode.OK, "", stages, {"locate": result.stats.get("greenlight_locate", {})})
+
     def history(self, env: str, limit: int) -> Outcome:
         check_env(env, self.inventory_dir)
         stages: list[Stage] = []

@@ -190,3 +190,19 @@ def test_promote_over_ssh_as_a_non_root_deploy_user(vps: Vps) -> None:
     log = vps.sshd_log.read_text()
     assert f"Accepted publickey for {USER} from 127.0.0.1" in log
     assert "for root" not in log
+
+
+def test_logs_and_exec_reach_the_containers_over_ssh(vps: Vps) -> None:
+    """Runs after the promote above: both environments serve v2 on the VPS."""
+    marker = f"/api/version?probe={os.urandom(4).hex()}"
+    vps.get("production", marker)
+    logs = vps.run("logs", "production", "proxy", "--since", "10m")
+    assert logs.returncode == 0, logs.stderr
+    assert marker in logs.stdout
+    color = (ROOT / f"{APP}-production" / "proxy" / "live-color").read_text().split()[0]
+    hostname = vps.run("exec", "production", "backend", "--", "hostname")
+    assert hostname.returncode == 0, hostname.stderr
+    assert hostname.stdout.strip() == stack.docker("inspect", "-f", "{{.Config.Hostname}}",
+                                                   f"{APP}-production-backend-{color}").strip()
+    # Over SSH as the deploy user, with sudo on the VPS: never as root.
+    assert "for root" not in vps.sshd_log.read_text()

@@ -1,10 +1,12 @@
-"""The runner's private folders: 0700, removed after each run, and a killed run's swept by the next."""
+"""The runner: its private folders (0700, removed after each run, a killed run's swept by the next) and -v."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from greenlight.runner import Runner, sweep_runs
 
@@ -68,3 +70,19 @@ def test_the_sweep_removes_what_dead_processes_left_and_nothing_of_live_ones(tmp
     assert sorted(p.name for p in runs.iterdir()) == [f"{os.getppid()}-live"]
     assert sorted(p.name for p in ansible_tmp.iterdir()) == sorted(
         ["ansible-local-123abc", f"ansible-tmp-1795876017.87-{os.getppid()}-1"])
+
+
+@pytest.mark.parametrize("verbosity", [0, 1])
+def test_v_prints_ansibles_own_output_and_only_then(tmp_path: Path, capfd, verbosity: int) -> None:
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "hello.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug:\n        msg: hello-from-ansible\n")
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    (tmp_path / "inventories" / "staging").mkdir(parents=True)
+    (tmp_path / "inventories" / "staging" / "hosts.yml").write_text(
+        "all:\n  hosts:\n    here:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n")
+    runner = Runner(tmp_path, tmp_path / "inventories", tmp_path / "state", verbosity=verbosity)
+    assert runner.run("hello.yml", "staging").ok
+    printed = capfd.readouterr().out
+    assert ("hello-from-ansible" in printed) == bool(verbosity)

@@ -1,0 +1,174 @@
+"""Running `docker` on an environment's host, for the commands that need a stream or a
+terminal no Ansible task gives: `greenlight logs` and `greenlight exec`.
+
+playbooks/locate.yml says where the environment runs (the host as Ansible reaches it, the
+app and environment its containers are labelled with, the live and idle colors); `Host`
+turns a docker command line into one that runs there: as it is on this machine, or over
+ssh with the inventory's port, user, key and ssh options, under sudo when Ansible becomes
+root there. Containers are found by their labels (greenlight.app, .env, .part, .color),
+never by a name built here.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import TextIO
+
+# The parts that run one container per color; the others run one container.
+COLOR_CHOICES = ("live", "idle", "blue", "green")
+
+
+@dataclass(frozen=True)
+class Host:
+    connection: str = "local"
+    address: str = "localhost"
+    port: str = ""
+    user: str = ""
+    key: str = ""
+    ssh_args: tuple[str, ...] = ()
+    become: bool = False
+
+    @classmethod
+    def from_report(cls, report: dict) -> Host:
+        return cls(connection=str(report.get("connection") or "ssh"), address=str(report.get("address") or ""),
+                   port=str(report.get("port") or ""), user=str(report.get("user") or ""),
+                   key=str(report.get("key") or ""), ssh_args=tuple(shlex.split(str(report.get("ssh_args") or ""))),
+                   become=bool(report.get("become")))
+
+    @property
+    def local(self) -> bool:
+        return self.connection == "local"
+
+    def argv(self, command: list[str], terminal: bool = False) -> list[str]:
+        """The command line that runs `command` on the host (a terminal for it with `terminal`)."""
+        if self.local:
+            return command
+        remote = (["sudo", "-n", "--"] if self.become else []) + command
+        return ["ssh", "-t" if terminal else "-T", "-o", "BatchMode=yes",
+                *(["-p", self.port] if self.port else []), *(["-i", self.key] if self.key else []),
+                *self.ssh_args, f"{self.user}@{self.address}" if self.user else self.address,
+                "--", shlex.join(remote)]
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    part: str
+    color: str
+    running: bool
+
+
+@dataclass
+class Environment:
+    """An environment as playbooks/locate.yml reports it."""
+
+    app: str
+    env: str
+    host: Host
+    live_color: str = ""
+    idle_color: str = ""
+    containers: list[Container] = field(default_factory=list)
+
+    @classmethod
+    def from_report(cls, report: dict) -> Environment:
+        return cls(app=str(report.get("app", "")), env=str(report.get("env", "")),
+                   host=Host.from_report(report.get("host") or {}),
+                   live_color=str(report.get("live_color") or ""), idle_color=str(report.get("idle_color") or ""))
+
+    def list_containers(self, run: type[subprocess.run] = subprocess.run) -> list[Container]:  # type: ignore[valid-type]
+        """Every container of the environment on its host, by label."""
+        template = '{{.Names}}\t{{.Label "greenlight.part"}}\t{{.Label "greenlight.color"}}\t{{.State}}'
+        done = run(self.host.argv(["docker", "ps", "-a", "--filter", f"label=greenlight.app={self.app}",
+                                   "--filter", f"label=greenlight.env={self.env}", "--format", template]),
+                   capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise HostError(f"cannot list the containers of {self.env} on {self.host.address}: "
+                            f"{(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        self.containers = []
+        for line in done.stdout.splitlines():
+            name, part, color, state = (line.split("\t") + ["", "", ""])[:4]
+            self.containers.append(Container(name, part, color, state == "running"))
+        return self.containers
+
+    def color(self, wanted: str) -> str:
+        """blue or green, from a COLOR_CHOICES word."""
+        if wanted == "live":
+            if not self.live_color:
+                raise HostError(f"{self.env} has no live color yet (never deployed?)")
+            return self.live_color
+        if wanted == "idle":
+            return self.idle_color
+        return wanted
+
+    def select(self, part: str = "", color: str = "live") -> list[Container]:
+        """The containers of `part` (every part when empty); a part of each color only in `color`."""
+        colored = self.color(color) if any(c.color for c in self.containers) else ""
+        chosen = [c for c in self.containers if (not part or c.part == part) and (not c.color or c.color == colored)]
+        if part and not chosen:
+            parts = sorted({c.part for c in self.containers if c.part})
+            where = f" in the {color} color ({colored})" if any(c.part == part for c in self.containers) else ""
+            raise HostError(f"{self.env} has no {part} container{where}; its parts: {', '.join(parts) or 'none'}")
+        return sorted(chosen, key=lambda c: c.name)
+
+
+class HostError(Exception):
+    """The environment's host or its containers are not as the command needs them."""
+
+
+# --since: what `docker logs` takes (a duration, or a time), checked here so a typo is a usage error.
+SINCE = r"^([0-9]+(\.[0-9]+)?(s|m|h))+$|^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+)?(Z|[+-][0-9:]+)?$|^[0-9]+$"
+
+
+def logs(environment: Environment, containers: list[Container], follow: bool = False, since: str = "",
+         tail: str = "100", out: TextIO = sys.stdout) -> int:
+    """Print the containers' logs (stdout and stderr); with several, each line after its part's
+    name, in time order (as they come with `follow`). Returns docker's exit code."""
+    options = [*(["--follow"] if follow else []), *(["--since", since] if since else []), "--tail", tail]
+    if len(containers) == 1:
+        return subprocess.run(environment.host.argv(["docker", "logs", *options, containers[0].name])).returncode
+    width = max(len(label(c)) for c in containers)
+    printed = threading.Lock()
+    gathered: list[tuple[str, str, str]] = []
+    processes = [subprocess.Popen(environment.host.argv(["docker", "logs", "--timestamps", *options, c.name]),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+                 for c in containers]
+
+    def read(container: Container, process: subprocess.Popen) -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            stamp, _, text = line.rstrip("\n").partition(" ")
+            if follow:
+                with printed:
+                    out.write(f"{label(container):<{width}} | {text}\n")
+                    out.flush()
+            else:
+                gathered.append((stamp, label(container), text))
+
+    readers = [threading.Thread(target=read, args=pair, daemon=True) for pair in zip(containers, processes)]
+    for reader in readers:
+        reader.start()
+    try:
+        for reader in readers:
+            while reader.is_alive():
+                reader.join(0.2)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+    for stamp, name, text in sorted(gathered, key=lambda item: item[0]):
+        out.write(f"{name:<{width}} | {stamp} {text}\n")
+    return max(process.wait() for process in processes)
+
+
+def label(container: Container) -> str:
+    return f"{container.part}-{container.color}" if container.color else container.part
+
+
+def execute(environment: Environment, container: Container, command: list[str]) -> int:
+    """Run `command` in the container, with a terminal when this one has one. Its exit code."""
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    argv = ["docker", "exec", "-i", *(["-t"] if terminal else []), container.name, *command]
+    return subprocess.run(environment.host.argv(argv, terminal=terminal)).returncode

@@ -1,0 +1,73 @@
+"""The day-two commands on the shared test environments: `greenlight logs` and `greenlight exec`
+reach the right container (the live color's unless told otherwise) and pass its output and
+exit code back. test_ssh.py runs both over SSH."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from . import stack
+from .stack import greenlight
+from .stack import run_greenlight as run
+
+pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
+
+
+def live_color(env: str) -> str:
+    return (stack.ROOT / f"{stack.APP}-{env}" / "proxy" / "live-color").read_text().split()[0]
+
+
+def hostname(container: str) -> str:
+    return stack.docker("inspect", "-f", "{{.Config.Hostname}}", container).strip()
+
+
+def test_exec_runs_in_the_live_colors_container_and_passes_its_exit_code_back() -> None:
+    color = live_color("staging")
+    done = run("exec", "staging", "backend", "--", "hostname")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == hostname(f"{stack.APP}-staging-backend-{color}")
+    named = run("exec", "staging", "frontend", "--color", color, "--", "hostname")
+    assert named.stdout.strip() == hostname(f"{stack.APP}-staging-frontend-{color}")
+    mysql = run("exec", "staging", "mysql", "--", "hostname")
+    assert mysql.stdout.strip() == hostname(f"{stack.APP}-staging-mysql")
+    assert run("exec", "staging", "backend", "--", "sh", "-c", "exit 7").returncode == 7
+    unknown = run("exec", "staging", "worker", "--", "true")
+    assert unknown.returncode == 2
+    assert "staging has no worker container; its parts: " in unknown.stderr and "backend" in unknown.stderr
+
+
+def test_logs_show_what_each_part_printed() -> None:
+    marker = f"/api/version?probe={os.urandom(4).hex()}"
+    assert stack.get("staging", marker)[0] == 200
+    proxy = run("logs", "staging", "proxy", "--since", "10m")
+    assert proxy.returncode == 0, proxy.stderr
+    assert marker in proxy.stdout
+    every = run("logs", "staging", "--tail", "5")
+    assert every.returncode == 0, every.stderr
+    labels = {line.split(" | ", 1)[0].strip() for line in every.stdout.splitlines() if " | " in line}
+    assert {"proxy", "mysql", f"backend-{live_color('staging')}"} <= labels, every.stdout[-2000:]
+    assert run("logs", "staging", "--since", "yesterday").returncode == 2
+
+
+def test_logs_follow_prints_new_lines_until_interrupted() -> None:
+    follow = greenlight("logs", "staging", "proxy", "-f", "--tail", "0")
+    seen: list[str] = []
+
+    def read() -> None:
+        for line in follow.stdout:  # type: ignore[union-attr]
+            seen.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    marker = f"/api/version?follow={os.urandom(4).hex()}"
+    deadline = time.monotonic() + 60
+    while not any(marker in line for line in seen):
+        assert time.monotonic() < deadline and follow.poll() is None, "the followed log never showed the request"
+        stack.get("staging", marker)
+        time.sleep(0.5)
+    follow.send_signal(signal.SIGINT)
+    assert follow.wait(timeout=20) == 130
