@@ -9,6 +9,7 @@
     greenlight lock status | release ENV [--force]
     greenlight logs ENV [PART] [-f] [--since 10m] [--tail N|all] [--color live|idle|blue|green]
     greenlight exec ENV PART [--color ...] -- COMMAND...
+    greenlight prune [ENV] [--dry-run]
 
 Exit codes: 0 ok (or nothing to do), 1 a stage failed, 2 bad input, 3 host or Docker
 unreachable, 4 nothing to roll back to, 75 another run holds the lock, 130/143 stopped by
@@ -295,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="which color's container of a part that has one per color (default: live)")
     execute.add_argument("argv", nargs="*", metavar="COMMAND", help="the command and its arguments")
 
+    prune = commands.add_parser("prune", parents=[common],
+                                help="remove the images, source trees and leftover containers no environment needs")
+    prune.add_argument("env", nargs="?", default="", choices=("", *ENVIRONMENTS), help="one environment's host (default: both)")
+    prune.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+
     lock = commands.add_parser("lock", parents=[common], help="who holds the locks; release one whose holder is gone")
     lock.add_argument("action", choices=("status", "release"))
     lock.add_argument("env", nargs="?", choices=ENVIRONMENTS)
@@ -407,6 +413,8 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
         if not args.argv:
             raise UsageError("exec needs a command: greenlight exec ENV PART -- COMMAND...")
         return pipeline.locate(args.env, f"exec {args.env}")
+    if args.command == "prune":
+        return pipeline.prune(args.env, args.dry_run)
     if args.command == "lock":
         if args.action == "release" and not args.env:
             raise UsageError("lock release needs the environment: greenlight lock release ENV")
@@ -445,6 +453,22 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
                   f" {backup.get('rows', 0):>10} rows  release {release.get('version') or '-'}")
         if outcome.data.get("leftovers"):
             print(f"({outcome.data['leftovers']} files of interrupted backups; the next backup removes those an hour old)")
+    elif args.command == "prune":
+        for env, report in outcome.data.get("prune", {}).items():
+            if report.get("error"):
+                print(f"{env}: the prune failed: {report['error']}")
+                continue
+            verb = "would remove" if report.get("dry_run") else "removed"
+            for image in report.get("images", []):
+                print(f"{env}: {verb} image {image['ref']} ({image['freed'] / 1048576:.1f} MiB)")
+            for tree in report.get("trees", []):
+                print(f"{env}: {verb} source tree {tree['name']} ({tree['size'] / 1048576:.1f} MiB)")
+            for container in report.get("containers", []):
+                print(f"{env}: {verb} container {container}")
+            for ref in report.get("in_use", []):
+                print(f"{env}: kept image {ref}: a container started using it")
+            kept = report.get("kept", {}).get("why", {})
+            print(f"{env}: kept {len(kept)} releases: " + ", ".join(f"{c[:12]} ({why})" for c, why in sorted(kept.items())))
     elif args.command == "lock" and args.action == "status":
         holder = outcome.data.get("host", {})
         print(f"{'host':<11} {('held by ' + describe(holder)) if holder else 'free'}")

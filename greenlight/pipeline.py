@@ -453,6 +453,21 @@ class Pipeline:
         code = next((c for c in codes if c != ExitCode.OK), ExitCode.OK)
         return Outcome("status", code, "", stages, report)
 
+    def prune(self, env: str = "", dry_run: bool = False) -> Outcome:
+        """Remove what no environment needs (playbooks/prune.yml), on one environment's host or both."""
+        command = " ".join(["prune", *([env] if env else []), *(["--dry-run"] if dry_run else [])])
+        stages: list[Stage] = []
+        report: dict[str, dict] = {}
+        for name in [env] if env else ENVIRONMENTS:
+            check_env(name, self.inventory_dir)
+            result = self._stage(stages, f"prune {name}", "prune.yml", name, {"release_prune_dry_run": dry_run})
+            if not result.ok:
+                return self._failed(command, stages, result, f"cannot prune {name}")
+            report[name] = result.stats.get("greenlight_prune", {})
+        freed = sum(r.get("freed_bytes", 0) for r in report.values())
+        return Outcome(command, ExitCode.OK, f"{'would free' if dry_run else 'freed'} {freed / 1048576:.1f} MiB",
+                       stages, {"prune": report})
+
     def locate(self, env: str, command: str) -> Outcome:
         """Where the environment's containers run (playbooks/locate.yml), for logs and exec."""
         check_env(env, self.inventory_dir)

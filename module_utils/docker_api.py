@@ -55,7 +55,7 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def _call(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,)) -> bytes:
+def _request(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,)) -> tuple[int, bytes]:
     connection = _UnixConnection(socket_path, timeout)
     try:
         connection.request(method, path)
@@ -67,7 +67,11 @@ def _call(socket_path: str, method: str, path: str, timeout: float, ok: tuple[in
         connection.close()
     if response.status not in ok:
         raise DockerError(f"Docker answered {response.status} to {method} {path.split('?')[0]}: {body[:200]!r}")
-    return body
+    return response.status, body
+
+
+def _call(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,)) -> bytes:
+    return _request(socket_path, method, path, timeout, ok)[1]
 
 
 def list_containers(socket_path: str, labels: dict[str, str], timeout: float = 10.0) -> dict[str, Container]:
@@ -91,3 +95,19 @@ def remove_container(socket_path: str, name: str, timeout: float = 60.0) -> None
 def restart_count(socket_path: str, name: str, timeout: float = 10.0) -> int:
     """How many times Docker restarted the container (its restart policy) since it was created."""
     return int(json.loads(_call(socket_path, "GET", f"/containers/{quote(name)}/json", timeout)).get("RestartCount", 0))
+
+
+def list_all_containers(socket_path: str, timeout: float = 10.0) -> list[Container]:
+    """Every container on the host, of any app, running or not."""
+    return [Container.from_api(entry) for entry in json.loads(_call(socket_path, "GET", "/containers/json?all=1", timeout))]
+
+
+def list_images(socket_path: str, timeout: float = 30.0) -> list[dict]:
+    """Every tagged image on the host: {Id, RepoTags, Created, Size} as the engine says."""
+    return json.loads(_call(socket_path, "GET", "/images/json", timeout))
+
+
+def remove_image(socket_path: str, reference: str, timeout: float = 120.0) -> bool:
+    """Untag `reference` (the image goes with its last tag); False when a container uses it."""
+    status, _ = _request(socket_path, "DELETE", f"/images/{quote(reference, safe='')}", timeout, ok=(200, 404, 409))
+    return status != 409

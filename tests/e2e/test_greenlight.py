@@ -106,3 +106,52 @@ def test_bad_input_exits_with_the_documented_code() -> None:
     assert run("deploy", "staging", "v1;reboot").returncode == 2
     assert run("deploy", "staging", "no-such-tag").returncode == 2
     assert run("deploy", "qa", "v1").returncode == 2
+
+
+def app_images() -> set[str]:
+    listed = stack.docker("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    return {ref for ref in listed if ref.split(":")[0] in (f"{stack.APP}-backend", f"{stack.APP}-frontend")}
+
+
+def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_back() -> None:
+    # A one-shot container a killed run left behind; the suite's images are all young, so no minimum age.
+    probe = f"{stack.APP}-staging-prune-probe"
+    base_image = (stack.REPO / ".greenlight" / "base-image").read_text().strip()
+    stack.docker("create", "--name", probe, "--label", f"greenlight.app={stack.APP}", "--label", "greenlight.env=staging",
+                 "--label", "greenlight.part=migrate", base_image, "true")
+    before = app_images()
+    dry = run("prune", "--dry-run", "--quiet", "--json", "-e", "release_prune_min_age_s=0")
+    assert dry.returncode == 0, dry.stderr
+    would = json.loads(dry.stdout)["prune"]
+    assert app_images() == before and probe in stack.docker("ps", "-a", "--format", "{{.Names}}").split()
+
+    done = run("prune", "--quiet", "--json", "-e", "release_prune_min_age_s=0")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["prune"]
+    removed = {image["ref"] for env in report.values() for image in env["images"]}
+    assert removed == {image["ref"] for env in would.values() for image in env["images"]}
+    assert {ref for ref in removed if ref in before}, f"the suite's unneeded releases were kept: {report}"
+    assert probe in report["staging"]["containers"]
+    assert probe not in stack.docker("ps", "-a", "--format", "{{.Names}}").split()
+    after = app_images()
+    assert after == before - removed
+    for env in ("staging", "production"):
+        live = stack.history(env)
+        kept = set(report[env]["kept"]["commits"])
+        serving = [r["live"] for r in live if r.get("live")][-1]
+        assert serving["commit"] in kept and (not serving["warm"] or serving["warm"]["commit"] in kept)
+        for commit in kept:
+            assert {f"{stack.APP}-backend:{commit[:12]}", f"{stack.APP}-frontend:{commit[:12]}"} <= after
+            assert (stack.ROOT / stack.APP / "src" / commit).is_dir()
+    freed = sum(env["freed_bytes"] for env in report.values())
+    print(f"\nprune after the suite so far: {len(removed)} image tags, "
+          f"{sum(len(env['trees']) for env in report.values())} source trees, {freed / 1048576:.0f} MiB (Docker's image sizes)")
+
+    for env in ("production", "staging"):
+        version = stack.live_version(env)
+        back = run("rollback", env)
+        assert back.returncode == 0, back.stdout + back.stderr
+        assert stack.live_version(env) != version
+        forward = run("rollback", env)
+        assert forward.returncode == 0, forward.stdout + forward.stderr
+        assert stack.live_version(env) == version
