@@ -483,8 +483,9 @@ class Pipeline:
         result = self._stage(stages, f"history {env}", "status.yml", env, {"deploy_status_history": limit})
         if not result.ok:
             return self._failed(f"history {env}", stages, result, f"cannot read the history of {env}")
+        report = result.stats.get("greenlight_status", {})
         return Outcome(f"history {env}", ExitCode.OK, "", stages,
-                       {"history": result.stats.get("greenlight_status", {}).get("history", [])})
+                       {"history": report.get("history", []), "skipped": report.get("history_skipped", 0)})
 
     def rollback(self, env: str) -> Outcome:
         check_env(env, self.inventory_dir)

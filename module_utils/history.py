@@ -12,6 +12,7 @@ newest deploy or rollback record says serves.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import json
 import os
 from dataclasses import dataclass, field
@@ -48,6 +49,11 @@ FIELDS: dict[str, object] = {
 
 # Newest records read: enough for any report, and a history of years stays quick to read.
 TAIL_BYTES = 4 * 1024 * 1024
+# A history past this size is rotated by the next append: the whole file becomes
+# <history>.1 (replacing the one before) and the history keeps its newest KEEP_BYTES, plus the
+# record that says what serves (recovery goes back to it), so it never outgrows what is read.
+ROTATE_BYTES = TAIL_BYTES
+KEEP_BYTES = 512 * 1024
 
 
 def now() -> str:
@@ -80,21 +86,69 @@ def make_record(given: dict) -> dict:
 
 
 def append(path: str, given: dict) -> dict:
-    """Add one record: one write of one whole line, flushed to disk before returning."""
+    """Add one record: one write of one whole line, flushed to disk before returning. Writers
+    take turns (flock), and the one that finds the file too big rotates it first."""
     record = make_record(given)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     line = (json.dumps(record, sort_keys=False) + "\n").encode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.fchmod(descriptor, 0o600)
+    while True:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            # Rotated by another writer while this one waited: write to the new file.
+            if os.fstat(descriptor).st_ino != os.stat(path).st_ino:
+                continue
+            if os.fstat(descriptor).st_size > ROTATE_BYTES:
+                _rotate(path)
+                continue
+            os.fchmod(descriptor, 0o600)
+            # A line cut short by a crash would glue onto the next one; start on a fresh line.
+            if os.fstat(descriptor).st_size and not _ends_with_newline(path):
+                line = b"\n" + line
+            os.write(descriptor, line)
+            os.fsync(descriptor)
+            return record
+        finally:
+            os.close(descriptor)
+
+
+def _rotate(path: str) -> None:
+    """Archive the whole history as <path>.1, then replace it with its newest KEEP_BYTES of
+    lines and the record that says what serves. Each step is one rename: a kill anywhere
+    leaves a history holding every recent record."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    _replace(f"{path}.1", data)
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    start, size = len(lines), 0
+    while start > 0 and (start == len(lines) or size + len(lines[start - 1]) + 1 <= KEEP_BYTES):
+        start -= 1
+        size += len(lines[start]) + 1
+    numbered = [(number, record) for number, record in enumerate(map(_record, lines)) if record is not None]
+    serving = live_index([record for _, record in numbered])
+    kept = lines[start:]
+    if serving is not None and numbered[serving][0] < start:
+        kept.insert(0, lines[numbered[serving][0]])
+    _replace(path, b"\n".join(kept) + b"\n")
+
+
+def _record(line: bytes) -> dict | None:
     try:
-        # A line cut short by a crash would glue onto the next one; start on a fresh line.
-        if os.fstat(descriptor).st_size and not _ends_with_newline(path):
-            line = b"\n" + line
-        os.write(descriptor, line)
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _replace(path: str, data: bytes) -> None:
+    temporary = f"{path}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(descriptor, data)
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-    return record
+    os.replace(temporary, path)
 
 
 def _ends_with_newline(path: str) -> bool:
@@ -172,25 +226,35 @@ class Live:
                    warm.get("color", ""), warm.get("version", ""), warm.get("commit", ""))
 
 
-def recorded_live(records: list[dict], colors: tuple[str, ...] | list[str]) -> Live | None:
-    """What serves according to the newest deploy, rollback or recovery record that says."""
-    for record in reversed(records):
+def live_index(records: list[dict]) -> int | None:
+    """The index of the newest deploy, rollback or recovery record that says what serves."""
+    for index in range(len(records) - 1, -1, -1):
+        record = records[index]
         if record.get("kind") not in ("deploy", "rollback", "recovery"):
             continue
         if "live" in record:
-            live = Live.from_dict(record.get("live") or {})
-            if live is not None or record.get("outcome") == "success":
-                return live
+            if Live.from_dict(record.get("live") or {}) is not None or record.get("outcome") == "success":
+                return index
             continue  # a failed first deploy: nothing served, look further back
         # A record of the first round's format (no "live"): a success put its release live.
-        if record.get("outcome") != "success" or not record.get("color"):
-            continue
-        color = record["color"]
-        rolling = record.get("strategy") == "rolling"
-        serving = tuple(colors) if rolling else (color,)
-        other = next((c for c in colors if c != color), "")
-        warm = not rolling and record.get("previous_commit")
-        return Live(record.get("version", ""), record.get("commit", ""), color, serving,
-                    other if warm else "", record.get("previous_version", "") if warm else "",
-                    record.get("previous_commit", "") if warm else "")
+        if record.get("outcome") == "success" and record.get("color"):
+            return index
     return None
+
+
+def recorded_live(records: list[dict], colors: tuple[str, ...] | list[str]) -> Live | None:
+    """What serves according to the newest deploy, rollback or recovery record that says."""
+    index = live_index(records)
+    if index is None:
+        return None
+    record = records[index]
+    if "live" in record:
+        return Live.from_dict(record.get("live") or {})
+    color = record["color"]
+    rolling = record.get("strategy") == "rolling"
+    serving = tuple(colors) if rolling else (color,)
+    other = next((c for c in colors if c != color), "")
+    warm = not rolling and record.get("previous_commit")
+    return Live(record.get("version", ""), record.get("commit", ""), color, serving,
+                other if warm else "", record.get("previous_version", "") if warm else "",
+                record.get("previous_commit", "") if warm else "")

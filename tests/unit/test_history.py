@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,54 @@ def test_records_of_the_first_round_without_live_are_understood() -> None:
     assert recorded_live(records, COLORS) == Live("v2", V2, "green", ("green",), "blue", "v1", V1)
     rolling = [{**records[0], "strategy": "rolling"}]
     assert recorded_live(rolling, COLORS) == Live("v2", V2, "green", ("blue", "green"))
+
+
+def rotating(monkeypatch, rotate: int = 30000, keep: int = 5000) -> None:
+    monkeypatch.setattr(history, "ROTATE_BYTES", rotate)
+    monkeypatch.setattr(history, "KEEP_BYTES", keep)
+
+
+def test_a_big_history_is_rotated_and_keeps_its_newest_records_and_what_serves(tmp_path: Path, monkeypatch) -> None:
+    rotating(monkeypatch)
+    path = str(tmp_path / "history.jsonl")
+    append(path, {"kind": "deploy", "version": "v1", "commit": "a" * 40,
+                  "live": {"version": "v1", "commit": "a" * 40, "color": "blue", "serving": ["blue"], "warm": {}}})
+    for number in range(100):
+        append(path, {"kind": "backup", "version": f"b{number}"})
+    # A record is about 400 bytes: one rotation, at about 75 records.
+    assert os.path.getsize(path) <= 30000
+    kept = read(path).records
+    assert kept[-1]["version"] == "b99" and kept[0]["version"] == "v1"  # what serves, carried over
+    assert recorded_live(kept, ["blue", "green"]).commit == "a" * 40
+    archived = read(path + ".1").records
+    assert archived and archived[-1]["version"] != "b99"
+    versions = {r["version"] for r in archived} | {r["version"] for r in kept}
+    assert versions == {"v1", *(f"b{n}" for n in range(100))}, "a record was lost between the two files"
+
+
+def _append_forever(path: str) -> None:
+    history.ROTATE_BYTES, history.KEEP_BYTES = 3000, 800
+    number = 0
+    while True:
+        append(path, {"kind": "backup", "version": f"b{number}"})
+        number += 1
+
+
+def test_a_writer_killed_anywhere_leaves_a_readable_history_that_still_says_what_serves(tmp_path: Path) -> None:
+    import multiprocessing
+    import signal
+    import time
+
+    path = str(tmp_path / "history.jsonl")
+    append(path, {"kind": "deploy", "version": "v1", "commit": "a" * 40,
+                  "live": {"version": "v1", "commit": "a" * 40, "color": "blue", "serving": ["blue"], "warm": {}}})
+    context = multiprocessing.get_context("fork")
+    for attempt in range(30):
+        writer = context.Process(target=_append_forever, args=(path,))
+        writer.start()
+        time.sleep(0.005 + (attempt % 7) * 0.004)
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.join()
+        reading = read(path)
+        assert recorded_live(reading.records, ["blue", "green"]).commit == "a" * 40, f"attempt {attempt}"
+    assert os.path.exists(path + ".1"), "the writers never rotated: the test killed nothing that matters"
