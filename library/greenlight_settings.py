@@ -100,7 +100,7 @@ def main() -> None:
                lambda path, text: live_color_problem(path, text, params["colors"])),
                (params["state_file"], server_state_problem))
     for path, reader in readers:
-        text = file_text(path)
+        text = file_text(path) if path else None
         problem = reader(path, text) if text is not None else ""
         if problem:
             found.append(problem)

@@ -411,6 +411,10 @@ def test_a_damaged_history_line_is_refused(unchanged) -> None:
     plant("history.jsonl", '{"kind": "deploy", "outcome": "success"}\n{"kind": "deploy", "outc\n')
     line = refused(run("deploy", "staging", "v1", before=unchanged), "has a damaged line 2")
     assert "history.jsonl" in line
+    # Reading it is never refused: the damaged line is skipped, with a warning.
+    listed = run("history", "staging")
+    assert listed.returncode == 0, listed.stderr
+    assert "warning: 1 line(s) of staging's history are not records and were skipped" in listed.stderr
 
 
 def test_a_live_color_file_naming_an_unknown_color_is_refused(unchanged) -> None:
