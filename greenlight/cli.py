@@ -10,6 +10,7 @@
     greenlight logs ENV [PART] [-f] [--since 10m] [--tail N|all] [--color live|idle|blue|green]
     greenlight exec ENV PART [--color ...] -- COMMAND...
     greenlight prune [ENV] [--dry-run]
+    greenlight check [ENV]
 
 Exit codes: 0 ok (or nothing to do), 1 a stage failed, 2 bad input, 3 host or Docker
 unreachable, 4 nothing to roll back to, 75 another run holds the lock, 130/143 stopped by
@@ -296,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="which color's container of a part that has one per color (default: live)")
     execute.add_argument("argv", nargs="*", metavar="COMMAND", help="the command and its arguments")
 
+    check = commands.add_parser("check", parents=[common],
+                                help="every problem of the inventories, the vault and the hosts, changing nothing")
+    check.add_argument("env", nargs="?", default="", choices=("", *ENVIRONMENTS), help="one environment (default: both)")
+
     prune = commands.add_parser("prune", parents=[common],
                                 help="remove the images, source trees and leftover containers no environment needs")
     prune.add_argument("env", nargs="?", default="", choices=("", *ENVIRONMENTS), help="one environment's host (default: both)")
@@ -415,6 +420,8 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
         return pipeline.locate(args.env, f"exec {args.env}")
     if args.command == "prune":
         return pipeline.prune(args.env, args.dry_run)
+    if args.command == "check":
+        return pipeline.check(args.env)
     if args.command == "lock":
         if args.action == "release" and not args.env:
             raise UsageError("lock release needs the environment: greenlight lock release ENV")
@@ -459,6 +466,11 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
                   f" {backup.get('rows', 0):>10} rows  release {release.get('version') or '-'}")
         if outcome.data.get("leftovers"):
             print(f"({outcome.data['leftovers']} files of interrupted backups; the next backup removes those an hour old)")
+    elif args.command == "check":
+        for env, found in outcome.data.get("problems", {}).items():
+            print(f"{env:<11} " + ("ok" if not found else f"{len(found)} problem{'s' if len(found) > 1 else ''}"))
+            for problem in found:
+                print(f"  - {scrub(problem)}")
     elif args.command == "prune":
         for env, report in outcome.data.get("prune", {}).items():
             if report.get("error"):
@@ -511,7 +523,7 @@ def attach(args: argparse.Namespace, outcome: Outcome) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(argv if argv is not None else sys.argv[1:]))
     log_path = args.log_file or state_dir() / "greenlight.log"
-    read_only = args.command in ("status", "history", "backups", "logs", "exec") or (args.command == "lock" and args.action == "status")
+    read_only = args.command in ("status", "history", "backups", "logs", "exec", "check") or (args.command == "lock" and args.action == "status")
     # A report prints itself; its progress would only be noise around it.
     output = Output(args.quiet or read_only, log_path)
     stopper = Stopper(output)
@@ -553,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     output.finish(outcome, pipeline.notify_errors if pipeline else [], verbose=args.verbose)
     if outcome.code == ExitCode.OK and args.command in ("logs", "exec"):
         return attach(args, outcome)
-    if outcome.code == ExitCode.OK:
+    if outcome.code == ExitCode.OK or args.command == "check":
         print_report(args, outcome)
     return int(outcome.code)
 

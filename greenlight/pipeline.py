@@ -453,6 +453,39 @@ class Pipeline:
         code = next((c for c in codes if c != ExitCode.OK), ExitCode.OK)
         return Outcome("status", code, "", stages, report)
 
+    def check(self, env: str = "") -> Outcome:
+        """Every problem of the inventories, the vault and the hosts (playbooks/check.yml), changing nothing."""
+        command = "check" + (f" {env}" if env else "")
+        self.pair_checked = True  # the pair's problems are listed below, with the others
+        names = [env] if env else list(ENVIRONMENTS)
+        report: dict[str, list[str]] = {}
+        variables: dict[str, dict] = {}
+        project_dir = Path(__file__).resolve().parent.parent
+        for name in names:
+            check_env(name, self.inventory_dir)
+            try:
+                variables[name] = pair_variables(project_dir, self.runner.inventory_vars(name), self.extra_vars)
+            except ValueError as exc:
+                report[name] = [str(exc)]
+        if not env and len(variables) == 2:
+            report["both"] = settings.pair_problems(variables["staging"], variables["production"])
+        stages: list[Stage] = []
+        for name in names:
+            if name not in variables:
+                continue  # its inventory cannot be read: nothing more to ask
+            ports = {key: variables[name][key] for key in settings.PUBLISHED_PORTS if key in variables[name]}
+            result = self._stage(stages, f"check {name}", "check.yml", name, {"greenlight_check_ports": ports})
+            if result.ok:
+                report[name] = result.stats.get("greenlight_check", {}).get("problems", [])
+            elif result.unreachable:
+                return self._failed(command, stages, result, f"cannot check {name}")
+            else:
+                report[name] = [result.stats.get("greenlight_result", {}).get("message") or result.error]
+        count = sum(len(found) for found in report.values())
+        return Outcome(command, ExitCode.USAGE if count else ExitCode.OK,
+                       f"{count} problem{'s' if count != 1 else ''} found" if count else "no problem found",
+                       stages, {"problems": report})
+
     def prune(self, env: str = "", dry_run: bool = False) -> Outcome:
         """Remove what no environment needs (playbooks/prune.yml), on one environment's host or both."""
         command = " ".join(["prune", *([env] if env else []), *(["--dry-run"] if dry_run else [])])

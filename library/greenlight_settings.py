@@ -21,6 +21,8 @@ options:
   history: {description: The environment's history (JSON lines)., type: path}
   live_color_file: {description: The proxy's live-color file., type: path}
   state_file: {description: "HAProxy's saved server state.", type: path}
+  problems: {description: "Problems found before this check (the caller's); reported first.", type: list, elements: str, default: []}
+  report_only: {description: "Return every problem in C(problems) instead of failing (greenlight check).", type: bool, default: false}
   colors: {description: The color slots., type: list, elements: str, default: []}
 author: greenlight
 """
@@ -89,11 +91,13 @@ def main() -> None:
             "live_color_file": {"type": "path"},
             "state_file": {"type": "path"},
             "colors": {"type": "list", "elements": "str", "default": []},
+            "problems": {"type": "list", "elements": "str", "default": []},
+            "report_only": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     params = module.params
-    found = problems(params["settings"])
+    found = list(params["problems"]) + problems(params["settings"])
     if not found and params["tls_certificate"]:
         found += [p for p in [tls_problem(module, params["tls_certificate"])] if p]
     readers = ((params["history"], history_problem), (params["live_color_file"],
@@ -104,6 +108,8 @@ def main() -> None:
         problem = reader(path, text) if text is not None else ""
         if problem:
             found.append(problem)
+    if found and params["report_only"]:
+        module.exit_json(changed=False, problems=found, invocation=shown_invocation(module))
     if found:
         more = f" (and {len(found) - 1} more problem{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
         module.fail_json(msg=found[0] + more, problems=found, greenlight_error="usage", invocation=shown_invocation(module))

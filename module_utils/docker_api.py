@@ -111,3 +111,15 @@ def remove_image(socket_path: str, reference: str, timeout: float = 120.0) -> bo
     """Untag `reference` (the image goes with its last tag); False when a container uses it."""
     status, _ = _request(socket_path, "DELETE", f"/images/{quote(reference, safe='')}", timeout, ok=(200, 404, 409))
     return status != 409
+
+
+def published_ports(socket_path: str, labels: dict[str, str], timeout: float = 10.0) -> set[int]:
+    """The host ports the running containers carrying all the given labels publish."""
+    query = quote(json.dumps({"label": [f"{key}={value}" for key, value in labels.items()]}))
+    entries = json.loads(_call(socket_path, "GET", f"/containers/json?filters={query}", timeout))
+    return {int(port["PublicPort"]) for entry in entries for port in entry.get("Ports") or [] if port.get("PublicPort")}
+
+
+def info(socket_path: str, timeout: float = 10.0) -> dict:
+    """The engine's own description (GET /info): its root folder, version, storage driver."""
+    return json.loads(_call(socket_path, "GET", "/info", timeout))

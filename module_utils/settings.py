@@ -46,6 +46,8 @@ REPO_FORMS = (
 
 PORTS = ("proxy_http_port", "proxy_https_port", "proxy_api_port", "proxy_preview_port", "proxy_metrics_port",
          "mysql_port", "monitoring_mysqld_exporter_port")
+# The ports an environment's own containers publish (greenlight check: each free, or already theirs).
+PUBLISHED_PORTS = PORTS[:6]
 # The host's monitoring stack (one per host): its ports are checked, not compared between environments.
 MONITORING_PORTS = ("monitoring_prometheus_port", "monitoring_alertmanager_port", "monitoring_blackbox_port",
                     "monitoring_node_port", "monitoring_status_port")

@@ -431,3 +431,46 @@ def test_a_damaged_haproxy_server_state_is_refused(unchanged) -> None:
     written for the live color, and the next switch saves the state again."""
     plant("proxy/run/servers.state", "1\n# be_id be_name\n\x00garbage that is not a server line\n")
     refused(run("deploy", "staging", "v1", before=unchanged), "saved server state")
+
+
+# -- greenlight check ----------------------------------------------------------------------
+
+def test_check_lists_every_problem_of_a_broken_inventory_and_host_and_changes_nothing(unchanged) -> None:
+    """Nine kinds of problem at once, each on its own line, and nothing on the host touched."""
+    plant("history.jsonl", '{"kind": "deploy", "outcome": "success"}\nnot a record\n')
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind(("127.0.0.1", PORTS["production"]["proxy_https_port"]))
+    taken.listen()
+    try:
+        write_inventories(
+            staging={"deploy_strategy": "yolo", "deploy_canary_steps": [50, 10], "proxy_http_port": 70000,
+                     "backend_memory": "lots", "proxy_allow_from": ["not-a-network"],
+                     "mysql_port": PORTS["production"]["mysql_port"], "app_repo": str(FIXTURES / "no-such-repo.git")},
+            production={"greenlight_check_min_free_mb": 10**9})
+        done = run("check", before=unchanged)
+    finally:
+        taken.close()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    kinds = {
+        "strategy": "deploy_strategy 'yolo'",
+        "canary steps": "deploy_canary_steps",
+        "port range": "proxy_http_port 70000",
+        "memory": "backend_memory 'lots'",
+        "allowlist": "proxy_allow_from",
+        "shared database port": "both 46307",
+        "unreadable repository": "no-such-repo.git cannot be read from the host",
+        "port taken": f"proxy_https_port {PORTS['production']['proxy_https_port']} is taken by another program",
+        "disk": "MiB free, under the 1000000000 MiB",
+        "damaged history": "has a damaged line 2",
+    }
+    missing = [kind for kind, phrase in kinds.items() if phrase not in done.stdout]
+    assert not missing, f"check did not report {missing}:\n{done.stdout}"
+    assert len([line for line in done.stdout.splitlines() if line.startswith("  - ")]) >= len(kinds)
+
+
+def test_check_of_a_sound_inventory_finds_nothing(unchanged) -> None:
+    done = run("check", "staging", before=unchanged)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["staging     ok"]

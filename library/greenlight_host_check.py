@@ -1,0 +1,125 @@
+#!/usr/bin/python
+"""What `greenlight check` asks of the host, in one call, changing nothing."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: greenlight_host_check
+short_description: Check the host an environment runs on, changing nothing; every problem found
+description:
+  - Docker answers on its socket; each of the environment's ports is free or published by one
+    of its own containers; the folders greenlight writes to have room; the app's repository
+    can be read.
+  - Never fails for a problem: returns them all in C(problems), one line each.
+options:
+  ports: {description: "The environment's published ports, by setting name.", type: dict, default: {}}
+  labels: {description: "Labels every container of the environment carries (greenlight_labels).", type: dict, required: true}
+  paths: {description: "Folders whose filesystem needs room (the state folder, Docker's).", type: list, elements: path, default: []}
+  min_free_mb: {description: "Free space each of them needs.", type: int, default: 2048}
+  repo: {description: "The app's git repository as the host sees it.", type: str, default: ""}
+  docker_socket: {description: The Docker engine's socket on the host., type: path, default: /var/run/docker.sock}
+author: greenlight
+"""
+
+EXAMPLES = r"""
+- name: Check the host
+  greenlight_host_check:
+    ports: {proxy_http_port: 80, mysql_port: 3307}
+    labels: {greenlight.app: warehouse, greenlight.env: production}
+    paths: [/var/lib/greenlight]
+    repo: https://github.com/example/warehouse.git
+"""
+
+RETURN = r"""
+problems: {description: Every problem found, one line each., returned: always, type: list}
+"""
+
+import errno
+import json
+import os
+import socket
+import subprocess
+
+from ansible.module_utils import docker_api
+from ansible.module_utils.basic import AnsibleModule
+
+
+def port_taken(port: int) -> bool:
+    """Whether something listens on the port, on any address (binding it is refused)."""
+    for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+        try:
+            probe = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue
+        try:
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind((address, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+        finally:
+            probe.close()
+    return False
+
+
+def existing_parent(path: str) -> str:
+    while path and not os.path.exists(path):
+        path = os.path.dirname(path.rstrip("/")) or "/"
+    return path or "/"
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "ports": {"type": "dict", "default": {}},
+            "labels": {"type": "dict", "required": True},
+            "paths": {"type": "list", "elements": "path", "default": []},
+            "min_free_mb": {"type": "int", "default": 2048},
+            "repo": {"type": "str", "default": ""},
+            "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    found: list[str] = []
+    ours: set[int] = set()
+    try:
+        ours = docker_api.published_ports(p["docker_socket"], p["labels"])
+        info = docker_api.info(p["docker_socket"])
+        if info.get("DockerRootDir"):
+            p["paths"].append(info["DockerRootDir"])
+    except docker_api.DockerError as exc:
+        found.append(f"Docker does not answer on the host: {exc}; start it (scripts/ensure-docker.sh installs and starts it)")
+    for name, value in sorted(p["ports"].items()):
+        try:
+            port = int(value)
+        except (TypeError, ValueError):
+            continue  # the settings check says what is wrong with it
+        if port not in ours and port_taken(port):
+            found.append(f"{name} {port} is taken by another program on the host; stop it or choose another port "
+                         f"in the inventory")
+    for path in dict.fromkeys(p["paths"]):
+        where = existing_parent(path)
+        stats = os.statvfs(where)
+        free_mb = stats.f_bavail * stats.f_frsize // (1024 * 1024)
+        if free_mb < p["min_free_mb"]:
+            found.append(f"{where} has {free_mb} MiB free, under the {p['min_free_mb']} MiB a deploy and its backup need; "
+                         f"free some (greenlight prune removes what no environment needs)")
+    if p["repo"]:
+        try:
+            listed = subprocess.run(["git", "ls-remote", "--exit-code", p["repo"], "HEAD"], capture_output=True,
+                                    text=True, timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+            if listed.returncode not in (0, 2):
+                reason = (listed.stderr.strip().splitlines() or ["?"])[-1]
+                found.append(f"app_repo {p['repo']} cannot be read from the host: {reason}")
+        except FileNotFoundError:
+            found.append("git is not installed on the host (apt-get install git)")
+        except subprocess.TimeoutExpired:
+            found.append(f"app_repo {p['repo']} did not answer within 60 s")
+    module.exit_json(changed=False, problems=found)
+
+
+if __name__ == "__main__":
+    main()
