@@ -5,7 +5,7 @@
     greenlight verify ENV
     greenlight status
     greenlight history ENV [--limit N]
-    greenlight rollback ENV
+    greenlight rollback ENV [VERSION]
     greenlight lock status | release ENV [--force]
     greenlight logs ENV [PART] [-f] [--since 10m] [--tail N|all] [--color live|idle|blue|green]
     greenlight exec ENV PART [--color ...] -- COMMAND...
@@ -278,8 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("env", choices=ENVIRONMENTS)
     history.add_argument("--limit", type=int, default=20)
 
-    rollback = commands.add_parser("rollback", parents=[common], help="put the previous release back")
+    rollback = commands.add_parser("rollback", parents=[common], help="put the previous release (or a named earlier one) back")
     rollback.add_argument("env", choices=ENVIRONMENTS)
+    rollback.add_argument("version", nargs="?", default="",
+                          help="an earlier release of the environment: its version as deployed, or its commit (default: the previous one)")
 
     logs = commands.add_parser("logs", parents=[common], help="an environment's container logs: every part, or one")
     logs.add_argument("env", choices=ENVIRONMENTS)
@@ -426,7 +428,7 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
         if args.action == "release" and not args.env:
             raise UsageError("lock release needs the environment: greenlight lock release ENV")
         return pipeline.lock(args.action, args.env, args.force)
-    return pipeline.rollback(args.env)
+    return pipeline.rollback(args.env, args.version)
 
 
 def print_report(args: argparse.Namespace, outcome: Outcome) -> None:

@@ -520,11 +520,14 @@ class Pipeline:
         return Outcome(f"history {env}", ExitCode.OK, "", stages,
                        {"history": report.get("history", []), "skipped": report.get("history_skipped", 0)})
 
-    def rollback(self, env: str) -> Outcome:
+    def rollback(self, env: str, version: str = "") -> Outcome:
         check_env(env, self.inventory_dir)
-        command = f"rollback {env}"
+        if version:
+            check_version(version)
+        command = f"rollback {env}" + (f" {version}" if version else "")
         stages: list[Stage] = []
-        instant = self._stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env, {})
+        instant = self._stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env,
+                              {"deploy_rollback_version": version})
         info = instant.stats.get("greenlight_rollback") or instant.data
         if instant.ok and info.get("mode") == "recovered":
             outcome = Outcome(command, ExitCode.OK,

@@ -32,6 +32,7 @@ options:
   lock: {description: "The deploy lock: path, purpose (the action plugin adds holder and takeover).", type: dict, required: true}
   wait: {description: Seconds to wait for another run's lock (handled by the action plugin)., type: float, default: 0}
   actor: {description: Who asked for the rollback., type: str, default: unknown}
+  version: {description: "The release to go back to (a version as deployed, or a commit); empty: the previous one.", type: str, default: ""}
   restore_pending:
     description: The file of a restore under way (greenlight_restore_pending_file); when recovery finds one, the rollback stops and says so.
     type: path
@@ -82,6 +83,7 @@ def main() -> None:
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
             "lock": {"type": "dict", "required": True},
             "actor": {"type": "str", "default": "unknown"},
+            "version": {"type": "str", "default": ""},
             "restore_pending": {"type": "path", "default": ""},
         },
         supports_check_mode=False,
@@ -127,7 +129,7 @@ def run(module: AnsibleModule, proxy: Proxy, started: str, interrupted: dict | N
         observed = observe(proxy)
         containers = list_containers(params["docker_socket"], params["labels"])
         current = live_color(observed.servers, saved_colors(proxy), proxy.pools[0].name)
-        plan = plan_rollback(params["env"], proxy, records, live, containers, observed, current)
+        plan = plan_rollback(params["env"], proxy, records, live, containers, observed, current, params["version"])
 
         target = stable(proxy.colors, plan.color)
         switch_ms = switch(proxy, target, params["configs"])

@@ -47,10 +47,30 @@ def previous_release(records: list[dict], live: Live) -> tuple[str, str]:
     return "", ""
 
 
+def named_release(records: list[dict], wanted: str) -> tuple[str, str]:
+    """(version, commit) of the newest release the environment served successfully that is
+    named `wanted`: its version as deployed, or its commit (7 characters or more)."""
+    for record in reversed(records):
+        commit = record.get("commit") or ""
+        version = record.get("version") or (record.get("live") or {}).get("version", "")
+        if (record.get("kind") in ("deploy", "rollback") and record.get("outcome") == "success" and commit
+                and (version == wanted or (len(wanted) >= 7 and commit.startswith(wanted)))):
+            return version, commit
+    return "", ""
+
+
 def plan_rollback(env: str, proxy: Proxy, records: list[dict], live: Live | None,
-                  containers: dict[str, Container], observed: Observed, live_color: str) -> Plan:
-    """The instant rollback to the previous release, or NoRollback saying why not."""
-    to_version, to_commit = previous_release(records, live) if live else ("", "")
+                  containers: dict[str, Container], observed: Observed, live_color: str, wanted: str = "") -> Plan:
+    """The instant rollback to the previous release (or the one named `wanted`), or NoRollback saying why not."""
+    if wanted:
+        to_version, to_commit = named_release(records, wanted)
+        if not to_commit:
+            raise NoRollback(f"{wanted} never served {env}: a rollback goes back to a release its history records "
+                             f"as live (greenlight history {env}); deploy it instead", "nothing_to_roll_back")
+        if live is not None and to_commit == live.commit:
+            raise NoRollback(f"{wanted} ({to_commit[:12]}) already serves {env}", "nothing_to_roll_back")
+    else:
+        to_version, to_commit = previous_release(records, live) if live else ("", "")
     if live is None or not to_commit:
         raise NoRollback(f"nothing to roll back to in {env}: its history has no successful deploy or rollback "
                          "that replaced another release", "nothing_to_roll_back")

@@ -108,3 +108,34 @@ def test_live_color_is_the_larger_share_and_the_saved_one_on_a_tie() -> None:
     assert live_color({"api": {"blue": {"weight": 0}}}, ["blue"]) == "blue"
     assert live_color({}, []) == ""
     assert Live("v1", V1, "blue", ("blue",)).as_dict()["warm"] == {}
+
+
+def named(history: list[dict], containers: dict, servers, wanted: str):
+    return plan_rollback("production", proxy(), history, recorded_live(history, COLORS), containers, servers,
+                         "green", wanted)
+
+
+@pytest.mark.parametrize("wanted", ["v1", V1[:7], V1])
+def test_a_named_earlier_release_by_version_or_commit_is_the_target(wanted: str) -> None:
+    result = named(*warm_environment(), wanted)
+    assert (result.to_version, result.to_commit, result.color) == ("v1", V1, "blue")
+
+
+def test_a_named_release_that_is_not_warm_is_redeployed_with_its_recorded_commit() -> None:
+    history, containers, servers = warm_environment()
+    containers.update({f"{PREFIX}-backend-blue": container("backend", "blue", V2, "v2")})
+    with pytest.raises(NoRollback) as error:
+        named(history, containers, servers, "v1")
+    assert (error.value.code, error.value.to_version, error.value.to_commit) == ("not_warm", "v1", V1)
+
+
+@pytest.mark.parametrize(("wanted", "phrase"), [
+    ("v9", "v9 never served production"),
+    ("c" * 40, "never served production"),  # its deploy failed
+    ("ab", "ab never served production"),   # too short to be a commit
+    ("v2", "v2 (" + V2[:12] + ") already serves production"),
+])
+def test_a_named_release_must_have_served_and_must_not_serve_now(wanted: str, phrase: str) -> None:
+    with pytest.raises(NoRollback, match=phrase.replace("(", r"\(").replace(")", r"\)")) as error:
+        named(*warm_environment(), wanted)
+    assert error.value.code == "nothing_to_roll_back"
