@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("env", nargs="?", default="", choices=("", *ENVIRONMENTS), help="one environment's host (default: both)")
     prune.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
 
+    completion = commands.add_parser("completion", help="print the shell completion script: eval \"$(greenlight completion bash)\"")
+    completion.add_argument("shell", choices=("bash", "zsh"))
+
     lock = commands.add_parser("lock", parents=[common], help="who holds the locks; release one whose holder is gone")
     lock.add_argument("action", choices=("status", "release"))
     lock.add_argument("env", nargs="?", choices=ENVIRONMENTS)
@@ -501,6 +504,38 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
             print(f"{env:<11} " + (f"held by {found.get('description', '?')} ({state})" if found.get("lock") else "free"))
 
 
+def completion_script(shell: str) -> str:
+    """Bash completion of the commands, environments, parts and options (zsh through bashcompinit)."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    words = {name: " ".join(sorted({o for a in sub._actions for o in a.option_strings if o.startswith("--")}))
+             for name, sub in commands.items()}
+    envs = " ".join(ENVIRONMENTS)
+    positional = {"completion": "bash zsh", "lock": f"status release {envs}", "backup": f"verify {envs}",
+                  "logs": f"{envs} {' '.join(host.PARTS)}", "exec": f"{envs} {' '.join(host.PARTS)}"}
+    cases = "\n".join(f"    {name}) options='{options}'; values='{positional.get(name, envs)}';;"
+                       for name, options in sorted(words.items()))
+    script = f"""_greenlight() {{
+  local current=${{COMP_WORDS[COMP_CWORD]}} command="" word options="" values=""
+  for word in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
+    case "$word" in -*) ;; *) [ -z "$command" ] && command=$word;; esac
+  done
+  case "$command" in
+{cases}
+  esac
+  if [ -z "$command" ]; then
+    COMPREPLY=($(compgen -W "{' '.join(sorted(commands))} --version --help" -- "$current"))
+  elif [[ "$current" == -* ]]; then
+    COMPREPLY=($(compgen -W "$options" -- "$current"))
+  else
+    COMPREPLY=($(compgen -W "$values" -- "$current"))
+  fi
+}}
+complete -F _greenlight greenlight
+"""
+    return ("autoload -U +X bashcompinit && bashcompinit\n" + script) if shell == "zsh" else script
+
+
 def attach(args: argparse.Namespace, outcome: Outcome) -> int:
     """logs and exec, once the environment is located: docker on its host, in the foreground."""
     environment = host.Environment.from_report(outcome.data.get("locate", {}))
@@ -524,6 +559,9 @@ def attach(args: argparse.Namespace, outcome: Outcome) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(argv if argv is not None else sys.argv[1:]))
+    if args.command == "completion":
+        sys.stdout.write(completion_script(args.shell))
+        return 0
     log_path = args.log_file or state_dir() / "greenlight.log"
     read_only = args.command in ("status", "history", "backups", "logs", "exec", "check") or (args.command == "lock" and args.action == "status")
     # A report prints itself; its progress would only be noise around it.

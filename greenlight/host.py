@@ -18,8 +18,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import TextIO
 
-# The parts that run one container per color; the others run one container.
+# Which color's container of a part that runs one per color.
 COLOR_CHOICES = ("live", "idle", "blue", "green")
+# The parts of the sample app's environments (shell completion offers them; any label works).
+PARTS = ("proxy", "backend", "frontend", "mysql")
 
 
 @dataclass(frozen=True)

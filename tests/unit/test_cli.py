@@ -198,3 +198,21 @@ def test_the_version_is_written_once_and_python_m_greenlight_prints_it() -> None
 ])
 def test_v_counts_before_or_after_the_command(argv: list[str], verbosity: int) -> None:
     assert build_parser().parse_args(argv).verbosity == verbosity
+
+
+@pytest.mark.parametrize(("line", "offered"), [
+    ("greenlight de", {"deploy"}),
+    ("greenlight deploy st", {"staging"}),
+    ("greenlight logs production ba", {"backend"}),
+    ("greenlight logs production backend --fo", {"--follow"}),
+    ("greenlight --quiet promote --la", {"--latest"}),
+])
+def test_bash_completion_offers_commands_environments_parts_and_options(line: str, offered: set[str]) -> None:
+    script = subprocess.run([sys.executable, "-m", "greenlight", "completion", "bash"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout
+    words = line.split(" ")
+    probe = (f"{script}\nCOMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+             "_greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == offered
