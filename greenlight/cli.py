@@ -33,13 +33,12 @@ from typing import TextIO
 
 import yaml
 
-from . import __version__, host
+from . import PROJECT_DIR, __version__, host
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
 from .runner import Runner, scrub
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A second signal this soon after the first kills at once; later ones are ignored while recovery runs.
 HARD_STOP_WINDOW_S = 5.0
 # Default of greenlight_lock_alert_minutes: a run holding the host lock this long sends one notification.

@@ -23,12 +23,13 @@ from typing import Protocol
 import ansible.module_utils
 import yaml
 
+from . import PROJECT_DIR
 from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
 
 # The checks of greenlight's input are the playbooks' own (module_utils/settings.py), imported
 # as Ansible ships them to a host.
-MODULE_UTILS = str(Path(__file__).resolve().parent.parent / "module_utils")
+MODULE_UTILS = str(PROJECT_DIR / "module_utils")
 if MODULE_UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(MODULE_UTILS)
 from ansible.module_utils import settings  # noqa: E402  (found through the path set just above)
@@ -200,14 +201,13 @@ class Pipeline:
         self.pair_checked = True
         if not all((self.inventory_dir / env / "hosts.yml").is_file() for env in ENVIRONMENTS):
             return
-        project_dir = Path(__file__).resolve().parent.parent
         try:
             inventories = [self.runner.inventory_vars(env) for env in ENVIRONMENTS]
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if not all(inventories):
             return  # an inventory with no host: its playbook says so
-        found = settings.pair_problems(*(pair_variables(project_dir, inventory, self.extra_vars)
+        found = settings.pair_problems(*(pair_variables(PROJECT_DIR, inventory, self.extra_vars)
                                          for inventory in inventories))
         if found:
             raise UsageError(found[0])
@@ -460,11 +460,10 @@ class Pipeline:
         names = [env] if env else list(ENVIRONMENTS)
         report: dict[str, list[str]] = {}
         variables: dict[str, dict] = {}
-        project_dir = Path(__file__).resolve().parent.parent
         for name in names:
             check_env(name, self.inventory_dir)
             try:
-                variables[name] = pair_variables(project_dir, self.runner.inventory_vars(name), self.extra_vars)
+                variables[name] = pair_variables(PROJECT_DIR, self.runner.inventory_vars(name), self.extra_vars)
             except ValueError as exc:
                 report[name] = [str(exc)]
         if not env and len(variables) == 2:

@@ -100,8 +100,11 @@ def main() -> None:
         if port not in ours and port_taken(port):
             found.append(f"{name} {port} is taken by another program on the host; stop it or choose another port "
                          f"in the inventory")
-    for path in dict.fromkeys(p["paths"]):
+    filesystems = {}
+    for path in p["paths"]:
         where = existing_parent(path)
+        filesystems.setdefault(os.stat(where).st_dev, where)  # one line per filesystem
+    for where in filesystems.values():
         stats = os.statvfs(where)
         free_mb = stats.f_bavail * stats.f_frsize // (1024 * 1024)
         if free_mb < p["min_free_mb"]:

@@ -4,6 +4,7 @@ exit code back. test_ssh.py runs both over SSH."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -71,3 +72,33 @@ def test_logs_follow_prints_new_lines_until_interrupted() -> None:
         time.sleep(0.5)
     follow.send_signal(signal.SIGINT)
     assert follow.wait(timeout=20) == 130
+
+
+def test_the_wheel_installed_outside_the_checkout_checks_and_reports_the_environments(tmp_path) -> None:
+    """pip install of the built wheel gives a working command: the playbooks, roles and modules
+    travel in it; the inventories stay wherever the user keeps them."""
+    import subprocess
+    import sys
+
+    wheels, venv = tmp_path / "wheels", tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(stack.REPO)],
+                   check=True, capture_output=True, timeout=300, cwd=tmp_path)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    wheel = next(wheels.glob("greenlight-*.whl"))
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=900)
+    located = subprocess.run([str(venv / "bin" / "python"), "-c", "import greenlight; print(greenlight.PROJECT_DIR)"],
+                             capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
+    assert located.startswith(str(venv)), located
+    environment = {**os.environ, "GREENLIGHT_INVENTORIES": str(stack.INVENTORIES), "GREENLIGHT_STATE_DIR": str(stack.STATE),
+                   "ANSIBLE_VAULT_PASSWORD_FILE": str(stack.REPO / ".greenlight" / "demo-vault-password"),
+                   "PATH": f"{venv / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin"}
+    check = subprocess.run([str(venv / "bin" / "greenlight"), "check", "staging"], capture_output=True, text=True,
+                           cwd=tmp_path, env=environment, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.splitlines() == ["staging     ok"]
+    status = subprocess.run([str(venv / "bin" / "greenlight"), "status", "--json"], capture_output=True, text=True,
+                            cwd=tmp_path, env=environment, timeout=300)
+    assert status.returncode == 0, status.stdout + status.stderr
+    report = json.loads(status.stdout)
+    assert report["staging"]["live"]["color"] == live_color("staging")
+    assert report["production"]["live"]["color"] == live_color("production")
