@@ -237,42 +237,45 @@ class Pipeline:
         return Outcome(command, ExitCode.OK, f"{env}: {verb} {version} ({deployed.get('commit', '')[:12]})"
                        + _interruption_note(deployed), stages, {"deploy": deployed})
 
-    def promote(self, version: str, commit: str = "") -> Outcome:
+    def promote(self, version: str, commit: str = "", name: str = "") -> Outcome:
         check_version(version)
         for env in ENVIRONMENTS:
             check_env(env, self.inventory_dir)
-        command = f"promote {version}"
+        name = name or version
+        command = f"promote {name}"
         stages: list[Stage] = []
         started = now()
-        outcome = self._promote(command, version, stages)
-        self._record_promote(version, commit, started, outcome)
-        self._notify("promote", outcome, version)
+        outcome = self._promote(command, version, stages, name)
+        self._record_promote(name, commit, started, outcome)
+        self._notify("promote", outcome, name)
         return outcome
 
-    def _promote(self, command: str, version: str, stages: list[Stage]) -> Outcome:
-        staging = self._stage(stages, "deploy staging", "deploy.yml", "staging", {"app_version": version})
+    def _promote(self, command: str, version: str, stages: list[Stage], name: str) -> Outcome:
+        staging = self._stage(stages, "deploy staging", "deploy.yml", "staging",
+                              {"app_version": version, "deploy_release_name": name})
         if not staging.ok:
-            return self._failed(command, stages, staging, f"promote of {version} stopped at staging; production untouched")
+            return self._failed(command, stages, staging, f"promote of {name} stopped at staging; production untouched")
         release = staging.stats.get("greenlight_deploy", {})
 
         verify = self._stage(stages, "verify staging", "verify.yml", "staging", {})
         if not verify.ok:
             return self._failed(command, stages, verify,
-                                f"promote of {version} stopped: staging failed verification; production untouched")
+                                f"promote of {name} stopped: staging failed verification; production untouched")
 
         # Production runs the very images staging ran: same commit, digests checked on the host.
         production = self._stage(stages, "deploy production", "deploy.yml", "production", {
             "app_version": version,
+            "deploy_release_name": name,
             "release_expected_commit": release.get("commit", ""),
             "release_expected_digests": release.get("digests", {}),
         })
         if not production.ok:
-            outcome = self._failed(command, stages, production, f"promote of {version} failed at production")
+            outcome = self._failed(command, stages, production, f"promote of {name} failed at production")
             outcome.data["staging"] = release
             return outcome
         live = production.stats.get("greenlight_deploy", {})
         return Outcome(command, ExitCode.OK,
-                       f"promoted {version} ({live.get('commit', '')[:12]}) to staging and production"
+                       f"promoted {name} ({live.get('commit', '')[:12]}) to staging and production"
                        + _interruption_note(live),
                        stages, {"staging": release, "production": live})
 
@@ -298,7 +301,9 @@ class Pipeline:
                            f"{ref} ({commit[:12]}) failed its promotion at {last.get('ended', '?')}; "
                            f"waiting for a new commit (--retry tries it again)", stages,
                            {"resolve": info}, quiet_ok=True)
-        outcome = self.promote(commit, commit)
+        # Named as people name it: a tag at the commit, else the ref and the short commit.
+        tags = [tag for tag in info.get("tags", []) if not settings.version_problem(tag)]
+        outcome = self.promote(commit, commit, name=tags[0] if tags else f"{ref}@{commit[:12]}")
         outcome.stages[:0] = stages
         return outcome
 
@@ -522,7 +527,10 @@ class Pipeline:
     def rollback(self, env: str, version: str = "") -> Outcome:
         check_env(env, self.inventory_dir)
         if version:
-            check_version(version)
+            # A name promote --latest recorded: <ref>@<commit[:12]>.
+            check_version(version.split("@", 1)[0])
+            if "@" in version and not re.fullmatch(r"[0-9a-f]{7,40}", version.split("@", 1)[1]):
+                raise UsageError(f"{version!r} is not a release name: a version, or <ref>@<commit>")
         command = f"rollback {env}" + (f" {version}" if version else "")
         stages: list[Stage] = []
         instant = self._stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env,
@@ -540,8 +548,10 @@ class Pipeline:
         elif instant.code == "not_warm" and info.get("to_version"):
             # The old color is not warm any more: deploy the previous release again, the same commit.
             previous = info["to_version"]
+            # The recorded commit is what is checked out; the name stays as it was recorded.
             redeploy = self._stage(stages, f"redeploy {previous} to {env}", "deploy.yml", env,
-                                   {"app_version": previous, "release_expected_commit": info.get("to_commit", "")})
+                                   {"app_version": info.get("to_commit") or previous, "deploy_release_name": previous,
+                                    "release_expected_commit": info.get("to_commit", "")})
             outcome = (Outcome(command, ExitCode.OK, f"{env}: rolled back to {previous} by a redeploy", stages,
                                {"rollback": info, "deploy": redeploy.stats.get("greenlight_deploy", {})})
                        if redeploy.ok else self._failed(command, stages, redeploy, f"rollback of {env} failed"))

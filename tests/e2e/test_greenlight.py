@@ -81,6 +81,9 @@ def test_latest_does_not_retry_a_commit_whose_promotion_failed() -> None:
     retried = run("promote", "--latest", "--ref", "fault/bad-migration", "--retry")
     assert retried.returncode == 1 and "stopped at staging" in retried.stderr
     assert len(stack.history("staging")) == staging_records + 1
+    # Named by the tag at the commit, not by its 40-character hash.
+    assert "promote of bad-migration stopped at staging" in retried.stderr
+    assert stack.history("staging")[-1]["version"] == "bad-migration"
 
 
 def test_second_concurrent_run_is_refused() -> None:

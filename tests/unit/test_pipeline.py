@@ -110,6 +110,17 @@ def test_latest_promotes_the_resolved_commit_when_it_is_new() -> None:
     assert outcome.code == ExitCode.OK
     assert runner.calls[1][:2] == ("deploy.yml", "staging")
     assert runner.calls[1][2]["app_version"] == "b" * 40
+    # Named as people name it: the ref and the short commit, in both deploys and the message.
+    assert runner.calls[1][2]["deploy_release_name"] == runner.calls[3][2]["deploy_release_name"] == "main@" + "b" * 12
+    assert outcome.message.startswith("promoted main@bbbbbbbbbbbb (")
+
+
+@pytest.mark.parametrize(("tags", "name"), [(["v3.1"], "v3.1"), (["a{{b}}", "v4"], "v4"), ([], "main@" + "b" * 12)])
+def test_latest_names_a_tagged_commit_by_its_tag(tags: list[str], name: str) -> None:
+    resolved = {"greenlight_resolve": {"commit": "b" * 40, "live_commit": "a" * 40, "promotions": [], "tags": tags}}
+    runner = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
+    pipeline(runner).promote_latest("main")
+    assert runner.calls[1][2]["deploy_release_name"] == name
 
 
 def test_latest_does_not_retry_a_commit_whose_promotion_failed_until_asked() -> None:
@@ -160,7 +171,9 @@ def test_rollback_redeploys_the_previous_release_when_the_old_color_is_gone() ->
     outcome = pipeline(runner).rollback("production")
     assert outcome.code == ExitCode.OK
     assert runner.calls[1][:2] == ("deploy.yml", "production")
-    assert runner.calls[1][2]["app_version"] == "v1"
+    # The recorded commit is checked out, under the name it was recorded with.
+    assert runner.calls[1][2]["app_version"] == "d" * 40
+    assert runner.calls[1][2]["deploy_release_name"] == "v1"
     assert runner.calls[1][2]["release_expected_commit"] == "d" * 40
 
 
