@@ -478,7 +478,7 @@ class Pipeline:
             if name not in variables:
                 continue  # its inventory cannot be read: nothing more to ask
             ports = {key: variables[name][key] for key in settings.PUBLISHED_PORTS if key in variables[name]}
-            result = self._stage(stages, f"check {name}", "check.yml", name, {"greenlight_check_ports": ports})
+            result = self._stage(stages, f"check {name}", "check.yml", name, {"preflight_ports": ports})
             if result.ok:
                 report[name] = result.stats.get("greenlight_check", {}).get("problems", [])
             elif result.unreachable:

@@ -33,6 +33,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 problems: {description: Every problem found, one line each., returned: always, type: list}
+docker_answers: {description: Whether Docker answered., returned: always, type: bool}
 """
 
 import errno
@@ -85,21 +86,24 @@ def main() -> None:
     p = module.params
     found: list[str] = []
     ours: set[int] = set()
+    answers = True
     try:
         ours = docker_api.published_ports(p["docker_socket"], p["labels"])
         info = docker_api.info(p["docker_socket"])
         if info.get("DockerRootDir"):
             p["paths"].append(info["DockerRootDir"])
     except docker_api.DockerError as exc:
-        found.append(f"Docker does not answer on the host: {exc}; start it (scripts/ensure-docker.sh installs and starts it)")
+        answers = False
+        found.append(f"cannot reach Docker on the host ({exc}); start it (systemctl start docker, or "
+                     f"scripts/ensure-docker.sh) and run again")
     for name, value in sorted(p["ports"].items()):
         try:
             port = int(value)
         except (TypeError, ValueError):
             continue  # the settings check says what is wrong with it
         if port not in ours and port_taken(port):
-            found.append(f"{name} {port} is taken by another program on the host; stop it or choose another port "
-                         f"in the inventory")
+            found.append(f"port {port} ({name}) is already in use by another program on the host; free it, or "
+                         f"choose another port in the inventory")
     filesystems = {}
     for path in p["paths"]:
         where = existing_parent(path)
@@ -108,8 +112,8 @@ def main() -> None:
         stats = os.statvfs(where)
         free_mb = stats.f_bavail * stats.f_frsize // (1024 * 1024)
         if free_mb < p["min_free_mb"]:
-            found.append(f"{where} has {free_mb} MiB free, under the {p['min_free_mb']} MiB a deploy and its backup need; "
-                         f"free some (greenlight prune removes what no environment needs)")
+            found.append(f"only {free_mb} MiB free under {where}; a deploy and its backup need {p['min_free_mb']} MiB "
+                         f"(preflight_min_free_mb; greenlight prune removes what no environment needs)")
     if p["repo"]:
         try:
             listed = subprocess.run(["git", "ls-remote", "--exit-code", p["repo"], "HEAD"], capture_output=True,
@@ -121,7 +125,7 @@ def main() -> None:
             found.append("git is not installed on the host (apt-get install git)")
         except subprocess.TimeoutExpired:
             found.append(f"app_repo {p['repo']} did not answer within 60 s")
-    module.exit_json(changed=False, problems=found)
+    module.exit_json(changed=False, problems=found, docker_answers=answers)
 
 
 if __name__ == "__main__":

@@ -447,7 +447,7 @@ def test_check_lists_every_problem_of_a_broken_inventory_and_host_and_changes_no
             staging={"deploy_strategy": "yolo", "deploy_canary_steps": [50, 10], "proxy_http_port": 70000,
                      "backend_memory": "lots", "proxy_allow_from": ["not-a-network"],
                      "mysql_port": PORTS["production"]["mysql_port"], "app_repo": str(FIXTURES / "no-such-repo.git")},
-            production={"greenlight_check_min_free_mb": 10**9})
+            production={"preflight_min_free_mb": 10**9})
         done = run("check", before=unchanged)
     finally:
         taken.close()
@@ -461,8 +461,8 @@ def test_check_lists_every_problem_of_a_broken_inventory_and_host_and_changes_no
         "allowlist": "proxy_allow_from",
         "shared database port": "both 46307",
         "unreadable repository": "no-such-repo.git cannot be read from the host",
-        "port taken": f"proxy_https_port {PORTS['production']['proxy_https_port']} is taken by another program",
-        "disk": "MiB free, under the 1000000000 MiB",
+        "port taken": f"port {PORTS['production']['proxy_https_port']} (proxy_https_port) is already in use",
+        "disk": "a deploy and its backup need 1000000000 MiB",
         "damaged history": "has a damaged line 2",
     }
     missing = [kind for kind, phrase in kinds.items() if phrase not in done.stdout]
