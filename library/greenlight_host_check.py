@@ -47,13 +47,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def port_taken(port: int) -> bool:
-    """Whether something listens on the port, on any address (binding it is refused)."""
+    """Whether something listens on the port, on any address: binding it is refused. With
+    SO_REUSEADDR, so a closed connection's TIME_WAIT on the port does not count, only a listener."""
     for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         try:
             probe = socket.socket(family, socket.SOCK_STREAM)
         except OSError:
             continue
         try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
                 probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             probe.bind((address, port))
