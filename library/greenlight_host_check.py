@@ -103,6 +103,8 @@ def main() -> None:
             port = int(value)
         except (TypeError, ValueError):
             continue  # the settings check says what is wrong with it
+        if not 0 < port < 65536:
+            continue  # likewise
         if port not in ours and port_taken(port):
             found.append(f"port {port} ({name}) is already in use by another program on the host; free it, or "
                          f"choose another port in the inventory")
