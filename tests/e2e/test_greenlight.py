@@ -150,30 +150,20 @@ def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_b
     print(f"\nprune after the suite so far: {len(removed)} image tags, "
           f"{sum(len(env['trees']) for env in report.values())} source trees, {freed / 1048576:.0f} MiB (Docker's image sizes)")
 
+    # Back to the previous release, then forward again by naming the release (its version as
+    # recorded: a tag, or a commit after promote --latest); both instant, the old color warm.
     for env in ("production", "staging"):
-        version = stack.live_version(env)
+        version, app_says = recorded_live_version(env), stack.live_version(env)
         back = run("rollback", env)
         assert back.returncode == 0, back.stdout + back.stderr
-        assert stack.live_version(env) != version
-        forward = run("rollback", env)
+        assert recorded_live_version(env) != version
+        forward = run("rollback", env, version)
         assert forward.returncode == 0, forward.stdout + forward.stderr
-        assert stack.live_version(env) == version
+        assert recorded_live_version(env) == version and stack.live_version(env) == app_says
+        assert stack.history(env)[-1]["strategy"] == "instant"
+    never = run("rollback", "production", "v9")
+    assert never.returncode == 4 and "v9 never served production" in never.stderr, never.stderr
 
 
 def recorded_live_version(env: str) -> str:
     return [r["live"] for r in stack.history(env) if r.get("live")][-1]["version"]
-
-
-def test_rollback_to_a_named_earlier_release_and_back() -> None:
-    version = recorded_live_version("production")  # as deployed: a tag, or a commit (promote --latest)
-    assert version != "v1"
-    app_says = stack.live_version("production")
-    never = run("rollback", "production", "v9")
-    assert never.returncode == 4 and "v9 never served production" in never.stderr, never.stderr
-    named = run("rollback", "production", "v1")
-    assert named.returncode == 0, named.stdout + named.stderr
-    assert stack.live_version("production") == "v1"
-    assert recorded_live_version("production") == "v1"
-    back = run("rollback", "production", version)
-    assert back.returncode == 0, back.stdout + back.stderr
-    assert recorded_live_version("production") == version and stack.live_version("production") == app_says
