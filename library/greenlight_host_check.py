@@ -86,6 +86,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
+    # Docker's own variable wins, as it does for the docker CLI and the community.docker modules.
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    if docker_host.startswith("unix://"):
+        p["docker_socket"] = docker_host[len("unix://"):]
     found: list[str] = []
     ours: set[int] = set()
     answers = True
