@@ -110,7 +110,7 @@ def main() -> None:
         if not 0 < port < 65536:
             continue  # likewise
         if port not in ours and port_taken(port):
-            found.append(f"port {port} ({name}) is already in use by another program on the host; free it, or "
+            found.append(f"port {port} is already in use by another program on the host ({name}); free it, or "
                          f"choose another port in the inventory")
     filesystems = {}
     for path in p["paths"]:

@@ -461,7 +461,7 @@ def test_check_lists_every_problem_of_a_broken_inventory_and_host_and_changes_no
         "allowlist": "proxy_allow_from",
         "shared database port": "both 46307",
         "unreadable repository": "no-such-repo.git cannot be read from the host",
-        "port taken": f"port {PORTS['production']['proxy_https_port']} (proxy_https_port) is already in use",
+        "port taken": f"port {PORTS['production']['proxy_https_port']} is already in use by another program on the host (proxy_https_port)",
         "disk": "a deploy and its backup need 1000000000 MiB",
         "damaged history": "has a damaged line 2",
     }
