@@ -111,9 +111,13 @@ def test_bad_input_exits_with_the_documented_code() -> None:
     assert run("deploy", "qa", "v1").returncode == 2
 
 
+# The test app borrows the demo's image repositories (stack.extra_vars): its prune judges them.
+REPOSITORIES = tuple(stack.extra_vars("staging")["release_images"].values())
+
+
 def app_images() -> set[str]:
     listed = stack.docker("images", "--format", "{{.Repository}}:{{.Tag}}").split()
-    return {ref for ref in listed if ref.split(":")[0] in (f"{stack.APP}-backend", f"{stack.APP}-frontend")}
+    return {ref for ref in listed if ref.split(":")[0] in REPOSITORIES}
 
 
 def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_back() -> None:
@@ -144,7 +148,7 @@ def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_b
         serving = [r["live"] for r in live if r.get("live")][-1]
         assert serving["commit"] in kept and (not serving["warm"] or serving["warm"]["commit"] in kept)
         for commit in kept:
-            assert {f"{stack.APP}-backend:{commit[:12]}", f"{stack.APP}-frontend:{commit[:12]}"} <= after
+            assert {f"{repository}:{commit[:12]}" for repository in REPOSITORIES} <= after
             assert (stack.ROOT / stack.APP / "src" / commit).is_dir()
     freed = sum(env["freed_bytes"] for env in report.values())
     print(f"\nprune after the suite so far: {len(removed)} image tags, "
