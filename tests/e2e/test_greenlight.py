@@ -127,6 +127,8 @@ def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_b
     stack.docker("create", "--name", probe, "--label", f"greenlight.app={stack.APP}", "--label", "greenlight.env=staging",
                  "--label", "greenlight.part=migrate", base_image, "true")
     before = app_images()
+    sources = stack.ROOT / stack.APP / "src"
+    trees = set(p.name for p in sources.iterdir()) if sources.is_dir() else set()  # a build made each
     dry = run("prune", "--dry-run", "--quiet", "--json", "-e", "release_prune_min_age_s=0")
     assert dry.returncode == 0, dry.stderr
     would = json.loads(dry.stdout)["prune"]
@@ -149,7 +151,8 @@ def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_b
         assert serving["commit"] in kept and (not serving["warm"] or serving["warm"]["commit"] in kept)
         for commit in kept:
             assert {f"{repository}:{commit[:12]}" for repository in REPOSITORIES} <= after
-            assert (stack.ROOT / stack.APP / "src" / commit).is_dir()
+            assert commit not in trees or (sources / commit).is_dir()
+        assert not {tree["name"] for tree in report[env]["trees"]} & kept
     freed = sum(env["freed_bytes"] for env in report.values())
     print(f"\nprune after the suite so far: {len(removed)} image tags, "
           f"{sum(len(env['trees']) for env in report.values())} source trees, {freed / 1048576:.0f} MiB (Docker's image sizes)")
