@@ -501,7 +501,10 @@ class Pipeline:
             if not result.ok:
                 return self._failed(command, stages, result, f"cannot prune {name}")
             report[name] = result.stats.get("greenlight_prune", {})
-        freed = sum(r.get("freed_bytes", 0) for r in report.values())
+        # Images and source trees are the app's, shared by both environments: a dry run lists them under each.
+        images = {i["ref"]: i.get("freed", 0) for r in report.values() for i in r.get("images", [])}
+        trees = {t["name"]: t.get("size", 0) for r in report.values() for t in r.get("trees", [])}
+        freed = sum(images.values()) + sum(trees.values())
         return Outcome(command, ExitCode.OK, f"{'would free' if dry_run else 'freed'} {freed / 1048576:.1f} MiB",
                        stages, {"prune": report})
 
