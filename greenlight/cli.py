@@ -435,11 +435,12 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
 
 def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
     # A history line that is not a record (a hand edit, a disk error) is skipped, never fatal; say so.
-    reports = outcome.data.items() if args.command == "status" else [(getattr(args, "env", ""), outcome.data)]
-    for env, report in reports:
-        skipped = (report.get("history_skipped") or report.get("skipped") or 0) if isinstance(report, dict) else 0
-        if args.command in ("status", "history") and skipped:
-            sys.stderr.write(f"warning: {skipped} line(s) of {env}'s history are not records and were skipped\n")
+    if args.command in ("status", "history"):
+        reports = outcome.data.items() if args.command == "status" else [(args.env, outcome.data)]
+        for env, report in reports:
+            if report.get("history_skipped"):
+                sys.stderr.write(f"warning: {report['history_skipped']} line(s) of {env}'s history are not records "
+                                 "and were skipped\n")
     if args.json:
         print(json.dumps(outcome.data, indent=2))
     elif args.command == "status":

@@ -525,7 +525,7 @@ class Pipeline:
             return self._failed(f"history {env}", stages, result, f"cannot read the history of {env}")
         report = result.stats.get("greenlight_status", {})
         return Outcome(f"history {env}", ExitCode.OK, "", stages,
-                       {"history": report.get("history", []), "skipped": report.get("history_skipped", 0)})
+                       {"history": report.get("history", []), "history_skipped": report.get("history_skipped", 0)})
 
     def rollback(self, env: str, version: str = "") -> Outcome:
         check_env(env, self.inventory_dir)
