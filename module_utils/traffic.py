@@ -148,9 +148,14 @@ def wanted_weights(proxy: Proxy, traffic: Traffic) -> dict[str, dict[str, int]]:
 
 
 def commands(proxy: Proxy, traffic: Traffic) -> list[str]:
-    """Every runtime command of the state, all of them: HAProxy runs them in one go."""
+    """Every runtime command of the state, all of them, in one batch. HAProxy runs them one after
+    the other while its other threads serve requests, so the weights a state gives are set before
+    the zeros it takes away: between two commands no pool has every server at weight 0 (a request
+    there would get 503 "no server"; seen once in CI on a switch from blue to green)."""
+    weights = [(backend, server, weight)
+               for backend, servers in wanted_weights(proxy, traffic).items() for server, weight in servers.items()]
     out = [f"set weight {backend}/{server} {weight}"
-           for backend, servers in wanted_weights(proxy, traffic).items() for server, weight in servers.items()]
+           for backend, server, weight in sorted(weights, key=lambda item: item[2] == 0)]
     out.append(f"set map {proxy.sticky_map} {STICKY_KEY} {'on' if traffic.sticky else 'off'}")
     return out
 

@@ -11,12 +11,30 @@ from .helpers import observed, proxy
 
 def test_a_switch_sets_every_pool_the_preview_and_stickiness_in_one_batch() -> None:
     assert commands(proxy(), stable(("blue", "green"), "green")) == [
-        "set weight api/blue 0", "set weight api/green 100",
-        "set weight preview_api/blue 100", "set weight preview_api/green 0",
-        "set weight web/blue 0", "set weight web/green 100",
-        "set weight preview_web/blue 100", "set weight preview_web/green 0",
+        "set weight api/green 100", "set weight preview_api/blue 100",
+        "set weight web/green 100", "set weight preview_web/blue 100",
+        "set weight api/blue 0", "set weight preview_api/green 0",
+        "set weight web/blue 0", "set weight preview_web/green 0",
         "set map /usr/local/etc/haproxy/sticky.map canary off",
     ]
+
+
+STATES = [stable(("blue", "green"), "blue"), stable(("blue", "green"), "green"),
+          stable(("blue", "green"), "blue", ["green"]), stable(("blue", "green"), "green", ["blue"]),
+          *(canary(("blue", "green"), new, old, share)
+            for new, old in (("green", "blue"), ("blue", "green")) for share in (5, 25, 50))]
+
+
+@pytest.mark.parametrize("before", STATES, ids=str)
+@pytest.mark.parametrize("after", STATES, ids=str)
+def test_no_pool_is_ever_left_without_a_server_between_two_commands_of_a_switch(before, after) -> None:
+    weights = wanted_weights(proxy(), before)
+    for command in commands(proxy(), after):
+        if command.startswith("set weight "):
+            target, weight = command.removeprefix("set weight ").split()
+            backend, server = target.split("/")
+            weights[backend][server] = int(weight)
+            assert any(weights[backend].values()), f"{backend} had no server after {command!r}"
 
 
 def test_a_canary_step_splits_the_users_pools_turns_stickiness_on_and_previews_the_new_color() -> None:
