@@ -330,6 +330,14 @@ def admin_socket(env: str) -> str:
     return str(ROOT / f"{APP}-{env}" / "proxy" / "run" / "admin.sock")
 
 
+def proxy_worker(env: str) -> str:
+    """The pid of the proxy's worker: a reload starts a new one."""
+    from ansible.module_utils.haproxy_runtime import send
+
+    info = dict(line.split(": ", 1) for line in send(admin_socket(env), ["show info"]).splitlines() if ": " in line)
+    return info["Pid"]
+
+
 def backend_versions(env: str) -> dict[str, str]:
     """Color -> version label of the environment's backend containers."""
     rows = docker("ps", "--filter", f"label=greenlight.app={APP}", "--filter", f"label=greenlight.env={env}",

@@ -88,9 +88,11 @@ def test_production_switch_under_load_drops_no_request() -> None:
 
 
 def test_rerun_of_the_live_release_changes_nothing() -> None:
+    worker = stack.proxy_worker("production")
     run = stack.deploy("production", "v2")
     assert run.rc == 0, run.output[-3000:]
     assert run.changed == 0, run.output[-3000:]
+    assert stack.proxy_worker("production") == worker, "a deploy that changed no setting reloaded the proxy"
 
 
 def test_live_color_survives_a_proxy_restart() -> None:

@@ -8,6 +8,7 @@ file, which is also how a user keeps inventories outside this repository.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 
@@ -134,7 +135,11 @@ def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_b
     would = json.loads(dry.stdout)["prune"]
     assert app_images() == before and probe in stack.docker("ps", "-a", "--format", "{{.Names}}").split()
 
+    root = stack.docker("info", "--format", "{{.DockerRootDir}}").strip()
+    filesystems = {os.stat(path).st_dev: path for path in (root, str(stack.ROOT))}  # each counted once
+    free_before = sum(free_bytes(path) for path in filesystems.values())
     done = run("prune", "--quiet", "--json", "-e", "release_prune_min_age_s=0")
+    free_after = sum(free_bytes(path) for path in filesystems.values())
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)["prune"]
     removed = {image["ref"] for env in report.values() for image in env["images"]}
@@ -155,7 +160,9 @@ def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_b
         assert not {tree["name"] for tree in report[env]["trees"]} & kept
     freed = sum(env["freed_bytes"] for env in report.values())
     print(f"\nprune after the suite so far: {len(removed)} image tags, "
-          f"{sum(len(env['trees']) for env in report.values())} source trees, {freed / 1048576:.0f} MiB (Docker's image sizes)")
+          f"{sum(len(env['trees']) for env in report.values())} source trees, {freed / 1048576:.0f} MiB by Docker's image "
+          f"sizes; df: {(free_after - free_before) / 1048576:.0f} MiB more free on the filesystems of "
+          f"{' and '.join(filesystems.values())}")
 
     # Back to the previous release, then forward again by naming the release (its version as
     # recorded: a tag, or a commit after promote --latest); both instant, the old color warm.
@@ -171,6 +178,12 @@ def test_prune_removes_what_nothing_needs_and_both_environments_can_still_roll_b
         assert stack.history(env)[-1]["strategy"] == "instant"
     never = run("rollback", "production", "v9")
     assert never.returncode == 4 and "v9 never served production" in never.stderr, never.stderr
+
+
+def free_bytes(path: str) -> int:
+    """What df calls available, on the filesystem that holds `path`."""
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize
 
 
 def recorded_live_version(env: str) -> str:
