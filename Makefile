@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian
 
 demo: setup
 	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -68,10 +68,15 @@ vps-packages:
 	[ -x /usr/sbin/sshd ] && command -v sudo >/dev/null && /usr/bin/python3 -c 'import requests, pymysql' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo python3-requests python3-pymysql >/dev/null; }
 
 e2e: setup browser vps-packages
-	$(BIN)/pytest -q -s --durations=15 tests/e2e
+	$(BIN)/pytest -q -s --durations=40 tests/e2e
 
 molecule: setup
 	$(BIN)/molecule test
+
+# The README's commands on a stock Debian 12 (a privileged container with its own Docker
+# engine; tests/fresh/run.sh): make fresh-debian, or make fresh-debian TARGET=test.
+fresh-debian: base-image
+	bash tests/fresh/run.sh $(or $(TARGET),demo)
 
 # The demo's containers and data, and its state on the host: backups and restic repositories
 # included (their passwords are this clone's, made by make-secrets.sh; another clone's demo
