@@ -1,0 +1,1 @@
+ALTER TABLE notes ADD COLUMN IF NOT EXISTS reading_seconds INT NULL
