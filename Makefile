@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells
 
 demo: setup
 	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -55,8 +55,12 @@ lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
 
-unit: venv
+unit: venv shells
 	$(BIN)/pytest -q tests/unit
+
+# zsh: the unit tests run the shell completion in bash and in zsh.
+shells:
+	command -v zsh >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh >/dev/null; }
 
 # Debian's chromium and its driver: the end-to-end tests load the status page in a real browser.
 browser:

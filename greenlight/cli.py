@@ -510,30 +510,54 @@ def completion_script(shell: str) -> str:
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     words = {name: " ".join(sorted({o for a in sub._actions for o in a.option_strings if o.startswith("--")}))
              for name, sub in commands.items()}
+    # Options followed by a value (--inventories DIR, --since 10m): that word is neither the
+    # command nor an environment, and after one the shell's file names are offered.
+    takes_value = " ".join(sorted({o for sub in (parser, *commands.values()) for a in sub._actions
+                                   if a.nargs != 0 and a.option_strings
+                                   and not isinstance(a, (argparse._HelpAction, argparse._VersionAction))
+                                   for o in a.option_strings}))
     envs = " ".join(ENVIRONMENTS)
     positional = {"completion": "bash zsh", "lock": f"status release {envs}", "backup": f"verify {envs}",
                   "logs": f"{envs} {' '.join(host.PARTS)}", "exec": f"{envs} {' '.join(host.PARTS)}"}
     cases = "\n".join(f"    {name}) options='{options}'; values='{positional.get(name, envs)}';;"
                        for name, options in sorted(words.items()))
     script = f"""_greenlight() {{
-  local current=${{COMP_WORDS[COMP_CWORD]}} command="" word options="" values=""
-  for word in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
-    case "$word" in -*) ;; *) [ -z "$command" ] && command=$word;; esac
+  local current=${{COMP_WORDS[COMP_CWORD]}} command="" word options="" values="" value=""
+  local takes_value=" {takes_value} "
+  if [[ "$takes_value" == *" ${{COMP_WORDS[COMP_CWORD-1]}} "* ]]; then
+    COMPREPLY=($(compgen -f "$current"))
+    return
+  fi
+  local i
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    word=${{COMP_WORDS[i]}}
+    if [ -n "$value" ]; then value=""; continue; fi
+    case "$word" in
+      --*=*) ;;
+      -*) [[ "$takes_value" == *" $word "* ]] && value=1;;
+      *) [ -z "$command" ] && command=$word;;
+    esac
   done
   case "$command" in
 {cases}
   esac
+  # Filtered here, not by compgen -W: zsh's compgen takes "--" for the word.
   if [ -z "$command" ]; then
-    COMPREPLY=($(compgen -W "{' '.join(sorted(commands))} --version --help" -- "$current"))
+    values="{' '.join(sorted(commands))} --version --help"
   elif [[ "$current" == -* ]]; then
-    COMPREPLY=($(compgen -W "$options" -- "$current"))
-  else
-    COMPREPLY=($(compgen -W "$values" -- "$current"))
+    values=$options
   fi
+  COMPREPLY=()
+  for word in $values; do
+    [[ "$word" == "$current"* ]] && COMPREPLY+=("$word")
+  done
+  return 0
 }}
 complete -F _greenlight greenlight
 """
-    return ("autoload -U +X bashcompinit && bashcompinit\n" + script) if shell == "zsh" else script
+    if shell == "zsh":  # the same function, through zsh's bash completion layer
+        return "autoload -U +X compinit && compinit -u\nautoload -U +X bashcompinit && bashcompinit\n" + script
+    return script
 
 
 def attach(args: argparse.Namespace, outcome: Outcome) -> int:

@@ -206,13 +206,30 @@ def test_v_counts_before_or_after_the_command(argv: list[str], verbosity: int) -
     ("greenlight logs production ba", {"backend"}),
     ("greenlight logs production backend --fo", {"--follow"}),
     ("greenlight --quiet promote --la", {"--latest"}),
+    # An option's value is not the command: --inventories DIR, then the command.
+    ("greenlight --inventories /tmp status st", {"staging"}),
+    ("greenlight logs --since 10m production ba", {"backend"}),
 ])
-def test_bash_completion_offers_commands_environments_parts_and_options(line: str, offered: set[str]) -> None:
-    script = subprocess.run([sys.executable, "-m", "greenlight", "completion", "bash"], capture_output=True,
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_completion_offers_commands_environments_parts_and_options(shell: str, line: str, offered: set[str]) -> None:
+    # zsh runs the same function through bashcompinit; make unit installs zsh (Makefile: shells).
+    script = subprocess.run([sys.executable, "-m", "greenlight", "completion", shell], capture_output=True,
                             text=True, check=True, timeout=60).stdout
     words = line.split(" ")
-    probe = (f"{script}\nCOMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
-             "_greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
-    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
+    call = (f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}; "
+            "_greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    # zsh's bashcompinit calls the function in sh emulation (arrays from 0), as here.
+    probe = f"{script}\n" + (f"() {{ emulate -L sh; setopt kshglob noshglob braceexpand; {call}; }}" if shell == "zsh" else call)
+    done = subprocess.run([shell, "-c", probe], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert set(done.stdout.split()) == offered
+
+
+def test_completion_offers_file_names_after_an_option_that_takes_a_path(tmp_path) -> None:
+    (tmp_path / "inventories-here").mkdir()
+    script = subprocess.run([sys.executable, "-m", "greenlight", "completion", "bash"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout
+    probe = (f"{script}\ncd {tmp_path}; COMP_WORDS=(greenlight --inventories inv); COMP_CWORD=2\n"
+             "_greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
+    assert done.stdout.split() == ["inventories-here"], done.stderr
