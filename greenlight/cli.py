@@ -296,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     execute.add_argument("part", help="proxy, backend, frontend, mysql, ...")
     execute.add_argument("--color", choices=host.COLOR_CHOICES, default="live",
                          help="which color's container of a part that has one per color (default: live)")
+    execute.add_argument("--user", default="", metavar="USER[:GROUP]",
+                         help="run it as this user (name or uid), e.g. root (default: the image's user)")
     execute.add_argument("argv", nargs="*", metavar="COMMAND", help="the command and its arguments")
 
     check = commands.add_parser("check", parents=[common],
@@ -421,6 +423,8 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
     if args.command == "exec":
         if not args.argv:
             raise UsageError("exec needs a command: greenlight exec ENV PART -- COMMAND...")
+        if args.user and not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$", args.user):
+            raise UsageError(f"--user takes a user name or uid, optionally :group, not {args.user!r}")
         return pipeline.locate(args.env, f"exec {args.env}")
     if args.command == "prune":
         return pipeline.prune(args.env, args.dry_run)
@@ -572,7 +576,7 @@ def attach(args: argparse.Namespace, outcome: Outcome) -> int:
         if not chosen:
             raise host.HostError(f"{args.env} has no container (never deployed?)")
         if args.command == "exec":
-            return host.execute(environment, chosen[0], args.argv)
+            return host.execute(environment, chosen[0], args.argv, user=args.user)
         return host.logs(environment, chosen, follow=args.follow, since=args.since, tail=args.tail)
     except host.HostError as exc:
         sys.stderr.write(f"{args.command} {args.env}: {scrub(str(exc))}\n")

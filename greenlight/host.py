@@ -11,10 +11,12 @@ never by a name built here.
 
 from __future__ import annotations
 
+import heapq
 import shlex
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -133,35 +135,42 @@ def logs(environment: Environment, containers: list[Container], follow: bool = F
     if len(containers) == 1:
         return subprocess.run(environment.host.argv(["docker", "logs", *options, containers[0].name])).returncode
     width = max(len(label(c)) for c in containers)
-    printed = threading.Lock()
-    gathered: list[tuple[str, str, str]] = []
     processes = [subprocess.Popen(environment.host.argv(["docker", "logs", "--timestamps", *options, c.name]),
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
                  for c in containers]
 
-    def read(container: Container, process: subprocess.Popen) -> None:
+    def lines(container: Container, process: subprocess.Popen) -> Iterator[tuple[str, str, str]]:
         for line in process.stdout:  # type: ignore[union-attr]
             stamp, _, text = line.rstrip("\n").partition(" ")
-            if follow:
-                with printed:
-                    out.write(f"{label(container):<{width}} | {text}\n")
-                    out.flush()
-            else:
-                gathered.append((stamp, label(container), text))
+            yield stamp, label(container), text
 
-    readers = [threading.Thread(target=read, args=pair, daemon=True) for pair in zip(containers, processes)]
-    for reader in readers:
-        reader.start()
+    streams = [lines(c, p) for c, p in zip(containers, processes)]
     try:
-        for reader in readers:
-            while reader.is_alive():
-                reader.join(0.2)
+        if follow:
+            # As they come: one reader per container, one line at a time on the terminal.
+            printed = threading.Lock()
+
+            def read(stream: Iterator[tuple[str, str, str]]) -> None:
+                for _stamp, name, text in stream:
+                    with printed:
+                        out.write(f"{name:<{width}} | {text}\n")
+                        out.flush()
+
+            readers = [threading.Thread(target=read, args=(stream,), daemon=True) for stream in streams]
+            for reader in readers:
+                reader.start()
+            for reader in readers:
+                while reader.is_alive():
+                    reader.join(0.2)
+        else:
+            # Each container's lines come in time order (docker's fixed-width timestamps), so
+            # merging the streams orders them all without holding any in memory.
+            for stamp, name, text in heapq.merge(*streams, key=lambda item: item[0]):
+                out.write(f"{name:<{width}} | {stamp} {text}\n")
     finally:
         for process in processes:
             if process.poll() is None:
                 process.terminate()
-    for stamp, name, text in sorted(gathered, key=lambda item: item[0]):
-        out.write(f"{name:<{width}} | {stamp} {text}\n")
     return max(process.wait() for process in processes)
 
 
@@ -169,8 +178,10 @@ def label(container: Container) -> str:
     return f"{container.part}-{container.color}" if container.color else container.part
 
 
-def execute(environment: Environment, container: Container, command: list[str]) -> int:
-    """Run `command` in the container, with a terminal when this one has one. Its exit code."""
+def execute(environment: Environment, container: Container, command: list[str], user: str = "") -> int:
+    """Run `command` in the container (as `user`, else the image's user), with a terminal when
+    this one has one. Its exit code."""
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    argv = ["docker", "exec", "-i", *(["-t"] if terminal else []), container.name, *command]
+    argv = ["docker", "exec", "-i", *(["-t"] if terminal else []), *(["--user", user] if user else []),
+            container.name, *command]
     return subprocess.run(environment.host.argv(argv, terminal=terminal)).returncode

@@ -37,6 +37,8 @@ def test_exec_runs_in_the_live_colors_container_and_passes_its_exit_code_back() 
     mysql = run("exec", "staging", "mysql", "--", "hostname")
     assert mysql.stdout.strip() == hostname(f"{stack.APP}-staging-mysql")
     assert run("exec", "staging", "backend", "--", "sh", "-c", "exit 7").returncode == 7
+    assert run("exec", "staging", "backend", "--", "id", "-u").stdout.strip() != "0"  # the image's user
+    assert run("exec", "staging", "backend", "--user", "root", "--", "id", "-u").stdout.strip() == "0"
     unknown = run("exec", "staging", "worker", "--", "true")
     assert unknown.returncode == 2
     assert "staging has no worker container; its parts: " in unknown.stderr and "backend" in unknown.stderr

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
+import sys
 
 import pytest
 
+from greenlight import host
 from greenlight.cli import parse_args, run_command
 from greenlight.host import Container, Environment, Host, HostError
 from greenlight.pipeline import UsageError
@@ -69,6 +72,8 @@ def test_containers_are_listed_by_label_on_the_host() -> None:
 @pytest.mark.parametrize("argv", [
     ["logs", "staging", "--since", "yesterday"],
     ["logs", "staging", "--tail", "-5"],
+    ["exec", "staging", "backend", "--user", "root; rm", "--", "id"],
+    ["exec", "staging", "backend", "--user", "-1", "--", "id"],
     ["exec", "staging", "backend"],
     ["exec", "staging", "backend", "--"],
 ])
@@ -80,3 +85,27 @@ def test_bad_logs_and_exec_command_lines_are_usage_errors(argv: list[str]) -> No
 def test_exec_takes_the_command_after_the_double_dash() -> None:
     args = parse_args(["exec", "production", "backend", "--color", "idle", "--", "ls", "-la", "--color", "/"])
     assert args.argv == ["ls", "-la", "--color", "/"] and args.color == "idle"
+
+
+class PrintingHost(host.Host):
+    """A host whose `docker logs NAME` prints the lines given for NAME (docker's stamped form)."""
+
+    printed: dict = {}
+
+    def argv(self, command: list[str], terminal: bool = False) -> list[str]:
+        text = "".join(f"{stamp} {line}\n" for stamp, line in self.printed[command[-1]])
+        return [sys.executable, "-c", f"import sys; sys.stdout.write({text!r})"]
+
+
+def test_logs_of_several_parts_are_merged_in_time_order_each_line_after_its_part() -> None:
+    PrintingHost.printed = {
+        "e2e-staging-backend-blue": [("2026-11-29T01:00:00.000000001Z", "b1"), ("2026-11-29T01:00:02.000000000Z", "b2")],
+        "e2e-staging-mysql": [("2026-11-29T01:00:01.000000000Z", "m1"), ("2026-11-29T01:00:03.500000000Z", "m2")],
+    }
+    environment = host.Environment("e2e", "staging", PrintingHost(), live_color="blue")
+    containers = [host.Container("e2e-staging-backend-blue", "backend", "blue", True),
+                  host.Container("e2e-staging-mysql", "mysql", "", True)]
+    out = io.StringIO()
+    assert host.logs(environment, containers, out=out) == 0
+    assert [line.split(" | ")[0].strip() + " " + line.rsplit(" ", 1)[1] for line in out.getvalue().splitlines()] == [
+        "backend-blue b1", "mysql m1", "backend-blue b2", "mysql m2"]
