@@ -106,7 +106,7 @@ class LoadReport:
 class Load:
     """Send `rate` requests per second to `base_url` until stop(), on a fixed timetable.
 
-    Every `write_every`-th request is a POST that creates an item with a unique sku; the
+    Every `write_every`-th request (none when 0) is a POST that creates an item with a unique sku; the
     skus of the created items are kept, so a test can check none was lost. The others GET
     `read_path`. Starts with `workers` threads and adds one whenever a request is picked up
     later than one interval after its time, up to `max_workers`.
@@ -178,7 +178,7 @@ class Load:
                         self._add_worker()
             if conn is None:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            outcome, keep = self._request(conn, due, write=ticket % self.write_every == 0)
+            outcome, keep = self._request(conn, due, write=bool(self.write_every) and ticket % self.write_every == 0)
             if not keep:
                 conn.close()
                 conn = None

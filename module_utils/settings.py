@@ -163,6 +163,7 @@ def problems(settings: dict) -> list[str]:
         if given(name):
             found.extend(_number_problem(name, settings[name], low, high, what, whole=True))
     found.extend(_latency_problems(settings))
+    found.extend(_app_problems(settings))
     ports: dict[int, str] = {}
     for name in PORTS + MONITORING_PORTS + ("greenlight_notify_smtp_port", "monitoring_smtp_port"):
         if given(name):
@@ -213,6 +214,89 @@ def problems(settings: dict) -> list[str]:
     for name in HOSTS:
         if given(name) and not (isinstance(settings[name], str) and re.fullmatch(r"[A-Za-z0-9.:-]+", settings[name])):
             found.append(f"{name} {shown(settings[name])}: a host name or IP address")
+    return found
+
+
+# The parts greenlight runs itself: an app's part may not take their names (containers,
+# labels and `greenlight logs` tell parts apart by name).
+OWN_PARTS = ("proxy", "mysql", "migrate", "seed", "backup", "anonymize", "monitoring")
+HTTP_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
+RELATIVE = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+
+
+def _app_problems(settings: dict) -> list[str]:
+    """app_images, app_parts and app_migrate_image (roles/greenlight/defaults: the app)."""
+    found: list[str] = []
+    images = settings.get("app_images")
+    if images is not None:
+        if not isinstance(images, dict) or not images:
+            return [f"app_images {shown(images)}: a mapping of image name to {{context: FOLDER, dockerfile: FILE}}"]
+        for name, build in images.items():
+            where = f"app_images.{name}"
+            if not (isinstance(name, str) and NAME.fullmatch(name)):
+                found.append(f"app_images {shown(name)}: an image name of a-z, 0-9 and -, starting with a letter")
+            elif not isinstance(build, dict):
+                found.append(f"{where} {shown(build)}: {{context: FOLDER, dockerfile: FILE}}")
+            else:
+                for key in ("context", "dockerfile"):
+                    value = build.get(key)
+                    if value is not None and not (isinstance(value, str) and (value == "." or RELATIVE.fullmatch(value))
+                                                  and ".." not in value.split("/")):
+                        found.append(f"{where}.{key} {shown(value)}: a path inside the app's repository "
+                                     f"(relative, no '..')")
+    parts = settings.get("app_parts")
+    if parts is None:
+        return found
+    if not isinstance(parts, list) or not parts or not all(isinstance(part, dict) for part in parts):
+        return found + [f"app_parts {shown(parts)}: a list of parts, each a mapping (name, image, port, health, ...)"]
+    names, pools, defaults, routes_known = set(), set(), [], True
+    for index, part in enumerate(parts):
+        name = part.get("name")
+        where = f"app_parts[{index}]" + (f" ({name})" if isinstance(name, str) else "")
+        if not (isinstance(name, str) and NAME.fullmatch(name)) or name in OWN_PARTS:
+            found.append(f"{where} name {shown(name)}: a name of a-z, 0-9 and -, starting with a letter, "
+                         f"not one of greenlight's own ({', '.join(OWN_PARTS)})")
+        elif name in names:
+            found.append(f"{where}: two parts are named {name}; each needs a name of its own")
+        names.add(name)
+        if isinstance(images, dict) and part.get("image") not in images:
+            found.append(f"{where} image {shown(part.get('image'))}: one of app_images ({', '.join(map(str, images))})")
+        found.extend(f"{where} {line}" for line in _number_problem(
+            "port", part.get("port"), 1, 65535, "the port it listens on in its container, 1 to 65535", whole=True))
+        health = part.get("health")
+        if not (isinstance(health, str) and HTTP_PATH.fullmatch(health)):
+            found.append(f"{where} health {shown(health)}: the path HAProxy checks, like /health")
+        paths = part.get("paths", [])
+        if not isinstance(paths, list) or not all(isinstance(p, str) and HTTP_PATH.fullmatch(p) for p in paths):
+            found.append(f"{where} paths {shown(paths)}: a list of paths, \"/x/\" for everything under /x/, "
+                         f"\"/x\" for that path alone (none: every other request)")
+            routes_known = False
+        elif not paths:
+            defaults.append(name)
+        pool = part.get("pool", name)
+        if "pool" not in part and not (isinstance(name, str) and NAME.fullmatch(name)):
+            pass  # the name's own line says it
+        elif not (isinstance(pool, str) and NAME.fullmatch(pool.replace("_", "-"))) or str(pool).startswith("preview"):
+            found.append(f"{where} pool {shown(pool)}: a name of a-z, 0-9, - and _ (not starting with preview)")
+        elif pool in pools:
+            found.append(f"{where}: two parts use the pool {pool}; each needs its own")
+        pools.add(pool)
+        if not isinstance(part.get("database", False), bool):
+            found.append(f"{where} database {shown(part.get('database'))}: true or false")
+        if part.get("cpus") not in (None, ""):
+            found.extend(f"{where} {line}" for line in _number_problem(
+                "cpus", part.get("cpus"), 0.01, None, "CPU cores, 0.01 or more (empty: no limit)", whole=False))
+        if part.get("memory") not in (None, ""):
+            found.extend(f"{where} {line}" for line in _memory_problem("memory", part.get("memory")))
+        if part.get("stop_timeout") is not None:
+            found.extend(f"{where} {line}" for line in _number_problem(
+                "stop_timeout", part.get("stop_timeout"), 1, 3600, "seconds, 1 to 3600", whole=True))
+    if routes_known and len(defaults) != 1:
+        found.append(f"app_parts: exactly one part has no paths and takes every request the others' paths do not "
+                     f"match; {'none does' if not defaults else 'these do: ' + ', '.join(map(str, defaults))}")
+    migrate = settings.get("app_migrate_image")
+    if migrate is not None and isinstance(images, dict) and migrate not in images:
+        found.append(f"app_migrate_image {shown(migrate)}: one of app_images ({', '.join(map(str, images))})")
     return found
 
 

@@ -204,3 +204,64 @@ def test_basic_auth_needs_a_password_of_12_characters_and_never_quotes_it() -> N
     assert settings.problems({"proxy_basic_auth_user": "team", "proxy_basic_auth_password": "long-enough-pw",
                               "proxy_allow_from": ["203.0.113.7/32", "2001:db8::/32"], "backend_memory": "512m",
                               "mysql_memory": "1g", "backend_cpus": "0.5", "greenlight_cpu_shares": 256}) == []
+
+
+# The app (roles/greenlight/defaults: app_images, app_parts), read from the role's own file.
+def app_defaults() -> dict:
+    import yaml
+    from pathlib import Path
+
+    defaults = yaml.safe_load((Path(__file__).parents[2] / "roles/greenlight/defaults/main.yml").read_text())
+    limits = {"{{ backend_cpus }}": 1, "{{ backend_memory }}": "512m", "{{ frontend_cpus }}": 0.5,
+              "{{ frontend_memory }}": "128m"}
+    parts = [{k: limits.get(v, v) if isinstance(v, str) else v for k, v in part.items()} for part in defaults["app_parts"]]
+    return {"app_images": defaults["app_images"], "app_parts": parts, "app_migrate_image": defaults["app_migrate_image"]}
+
+
+NOTES = {"app_images": {"notes": {"context": "."}},
+         "app_parts": [{"name": "web", "image": "notes", "port": 3000, "health": "/up"}]}
+
+
+def test_the_samples_and_a_one_part_app_pass() -> None:
+    assert settings.problems(app_defaults()) == []
+    assert settings.problems(NOTES) == []
+
+
+@pytest.mark.parametrize(("change", "phrase"), [
+    ({"name": "mysql"}, "not one of greenlight's own"),
+    ({"name": "Web"}, "name 'Web': a name of a-z"),
+    ({"image": "other"}, "image 'other': one of app_images (notes)"),
+    ({"port": 0}, "port 0: the port it listens on"),
+    ({"port": "abc"}, "port 'abc'"),
+    ({"health": "up"}, "health 'up': the path HAProxy checks"),
+    ({"paths": ["/api/", "api"]}, "paths ['/api/', 'api']: a list of paths"),
+    ({"paths": ["/api/"]}, "exactly one part has no paths"),
+    ({"database": "yes"}, "database 'yes': true or false"),
+    ({"cpus": 0}, "cpus 0: CPU cores"),
+    ({"memory": "lots"}, "memory 'lots': a memory size"),
+    ({"stop_timeout": -1}, "stop_timeout -1: seconds"),
+    ({"pool": "preview_web"}, "pool 'preview_web'"),
+])
+def test_a_bad_part_is_one_line_naming_the_part_and_the_field(change: dict, phrase: str) -> None:
+    app = {"app_images": NOTES["app_images"], "app_parts": [{**NOTES["app_parts"][0], **change}]}
+    found = settings.problems(app)
+    assert len(found) == 1 and phrase in found[0] and found[0].startswith("app_parts"), found
+
+
+def test_two_parts_may_not_share_a_name_or_a_pool_and_one_takes_the_rest() -> None:
+    part = NOTES["app_parts"][0]
+    found = settings.problems({**NOTES, "app_parts": [part, dict(part)]})
+    assert any("two parts are named web" in line for line in found)
+    assert any("two parts use the pool web" in line for line in found)
+    assert any("these do: web, web" in line for line in found)
+
+
+@pytest.mark.parametrize("images", [{}, {"notes": {"context": "../elsewhere"}}, {"notes": {"dockerfile": "/etc/x"}},
+                                    {"Notes": {"context": "."}}, ["notes"]])
+def test_bad_images_are_refused(images: object) -> None:
+    assert any(line.startswith("app_images") for line in settings.problems({"app_images": images}))
+
+
+def test_the_migrations_run_in_one_of_the_apps_images() -> None:
+    assert settings.problems({**NOTES, "app_migrate_image": "backend"}) == [
+        "app_migrate_image 'backend': one of app_images (notes)"]
