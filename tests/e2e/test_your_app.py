@@ -1,7 +1,7 @@
 """Another app's shape, through its inventory only: examples/notes, one web part that serves
 pages and API on port 3000, health at /up, its Dockerfile at the repository's root, its own
-schema command, no test data. No role or code changes for it: app_images, app_parts and the
-checks are settings (README: Your app). Its worker is not run yet (parts without a port are
+schema command, no test data. No role or code changes for it: app_images, app_parts, the
+smoke checks and verify's reads are settings (README: Your app). Its worker is not run yet (parts without a port are
 not supported): its jobs stay pending.
 """
 
@@ -43,6 +43,8 @@ def settings() -> dict:
         "healthcheck_smoke_checks": [{"path": "/api/version", "status": 200}, {"path": "/api/notes", "status": 200},
                                      {"path": "/", "status": 200}],
         "deploy_judge_synthetic_paths": ["/api/notes", "/api/version"],
+        "verify_reads": [{"path": "/up"}, {"path": "/api/notes"}, {"path": "/", "match": '<meta name="app-version"'}],
+        "verify_write": False,
     }
 
 
@@ -62,17 +64,21 @@ def notes_repo() -> Iterator[None]:
     remove()
 
 
-def deploy(version: str, *args: str) -> stack.Run:
+def playbook(name: str, *args: str) -> stack.Run:
     vars_file = ROOT / "vars-notes.json"
     vars_file.write_text(json.dumps(settings()))
-    command = [str(BIN / "ansible-playbook"), "playbooks/deploy.yml", "-i", "inventories/production",
-               "-e", f"@{vars_file}", "-e", f"app_version={version}", *args]
+    command = [str(BIN / "ansible-playbook"), f"playbooks/{name}", "-i", "inventories/production",
+               "-e", f"@{vars_file}", *args]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
     (ROOT / "logs").mkdir(exist_ok=True)
-    (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-deploy.yml-notes-{version}.log").write_text(
+    (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{name}-{APP}.log").write_text(
         " ".join(command) + "\n\n" + done.stdout + done.stderr)
     return stack.Run(done.returncode, done.stdout + done.stderr)
+
+
+def deploy(version: str, *args: str) -> stack.Run:
+    return playbook("deploy.yml", "-e", f"app_version={version}", *args)
 
 
 def get(path: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:
@@ -113,6 +119,11 @@ def test_an_app_of_another_shape_deploys_promotes_under_load_and_its_faulty_rele
     assert get("/api/version") == (200, {"version": "v2"})
     status, notes = get("/api/notes")
     assert "reading_seconds" in notes[0] and "kept" in [n["title"] for n in notes]
+    # greenlight verify (what promote runs between staging and production), with the app's own reads.
+    verified = playbook("verify.yml", "-e", "verify_expected_version=v2")
+    assert verified.rc == 0, verified.output[-3000:]
+    wrong = playbook("verify.yml", "-e", "verify_expected_version=v1")
+    assert wrong.rc != 0 and 'answers version "v2" on /api/version, expected "v1"' in wrong.output, wrong.output[-3000:]
 
     # faulty fails one read in five after its first ten: the canary's judge takes it back.
     load = Load(f"http://127.0.0.1:{PORTS['proxy_http_port']}", rate=stack.LOAD_RATE, workers=16, write_every=0,
