@@ -35,7 +35,7 @@ def settings() -> dict:
         "mysql_database": "notes",
         "monitoring_mysqld_exporter_port": 19105,
         "app_images": {"notes": {"context": "."}},
-        "app_parts": [{"name": "web", "image": "notes", "port": 3000, "health": "/up",
+        "app_parts": [{"name": "web", "image": "notes", "port": 3000, "health": "/up", "database": True,
                        "cpus": 0.5, "memory": "256m", "stop_timeout": 25}],
         "app_migrate_image": "notes",
         "backend_migrate_command": ["python3", "-m", "notes.schema"],
@@ -109,7 +109,7 @@ def test_an_app_of_another_shape_deploys_promotes_under_load_and_its_faulty_rele
                 read_path="/api/notes", max_seconds=stack.LOAD_MAX_SECONDS)
     load.start()
     try:
-        second = deploy("v2", "-e", "deploy_strategy=canary")
+        second = deploy("v2", "-e", "deploy_strategy=canary", "-e", '{"deploy_canary_steps": [25, 100]}')
     finally:
         load.stop()
     summary = load.report.summary()
