@@ -273,14 +273,15 @@ def _app_problems(settings: dict) -> list[str]:
             routes_known = False
         elif not paths:
             defaults.append(name)
+        # A pool defaults to the part's name: a bad name has its own line already.
         pool = part.get("pool", name)
-        if "pool" not in part and not (isinstance(name, str) and NAME.fullmatch(name)):
-            pass  # the name's own line says it
-        elif not (isinstance(pool, str) and NAME.fullmatch(pool.replace("_", "-"))) or str(pool).startswith("preview"):
-            found.append(f"{where} pool {shown(pool)}: a name of a-z, 0-9, - and _ (not starting with preview)")
-        elif pool in pools:
-            found.append(f"{where}: two parts use the pool {pool}; each needs its own")
-        pools.add(pool)
+        if "pool" in part or (isinstance(name, str) and NAME.fullmatch(name)):
+            if not (isinstance(pool, str) and NAME.fullmatch(pool.replace("_", "-"))) or pool.startswith("preview"):
+                found.append(f"{where} pool {shown(pool)}: a name of a-z, 0-9, - and _ (not starting with preview)")
+            elif pool in pools:
+                found.append(f"{where}: two parts use the pool {pool}; each needs its own")
+            else:
+                pools.add(pool)
         if not isinstance(part.get("database", False), bool):
             found.append(f"{where} database {shown(part.get('database'))}: true or false")
         if part.get("cpus") not in (None, ""):

@@ -241,6 +241,7 @@ def test_the_samples_and_a_one_part_app_pass() -> None:
     ({"memory": "lots"}, "memory 'lots': a memory size"),
     ({"stop_timeout": -1}, "stop_timeout -1: seconds"),
     ({"pool": "preview_web"}, "pool 'preview_web'"),
+    ({"pool": ["x"]}, "pool ['x']"),
 ])
 def test_a_bad_part_is_one_line_naming_the_part_and_the_field(change: dict, phrase: str) -> None:
     app = {"app_images": NOTES["app_images"], "app_parts": [{**NOTES["app_parts"][0], **change}]}
