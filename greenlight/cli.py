@@ -33,7 +33,7 @@ from typing import TextIO
 
 import yaml
 
-from . import PROJECT_DIR, __version__, host
+from . import PROJECT_DIR, __version__, host, init
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
@@ -303,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=[common],
                                 help="every problem of the inventories, the vault and the hosts, changing nothing")
     check.add_argument("env", nargs="?", default="", choices=("", *ENVIRONMENTS), help="one environment (default: both)")
+
+    start = commands.add_parser("init", parents=[common],
+                                help="write a ready inventory pair for your app into DIR, then check it")
+    start.add_argument("dir", type=Path, metavar="DIR", help="the new folder of staging/ and production/ (then --inventories DIR)")
+    start.add_argument("--repo", default="", metavar="URL",
+                       help="the app's git repository (default: the repository of the current folder)")
+    start.add_argument("--app", default="", metavar="NAME", help="the app's name (default: the repository's)")
 
     prune = commands.add_parser("prune", parents=[common],
                                 help="remove the images, source trees and leftover containers no environment needs")
@@ -590,6 +597,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "completion":
         sys.stdout.write(completion_script(args.shell))
         return 0
+    if args.command == "init":
+        # Write the pair, then go on as `greenlight check --inventories DIR`.
+        try:
+            base_image = (PROJECT_DIR / ".greenlight" / "base-image").read_text().strip()
+        except OSError:
+            base_image = ""
+        try:
+            found = init.create(args.dir.resolve(), args.repo, args.app, base_image)
+        except init.InitError as exc:
+            sys.stderr.write(f"greenlight init: {exc}\n")
+            return int(ExitCode.USAGE)
+        print(f"wrote {args.dir}/staging and {args.dir}/production (vault password: {args.dir}/.vault-password, "
+              f"kept out of git by {args.dir}/.gitignore):")
+        for line in found:
+            print(f"  {line}")
+        print(f"checking them (greenlight check --inventories {args.dir}):")
+        args.command, args.env, args.inventories = "check", "", args.dir
     log_path = args.log_file or state_dir() / "greenlight.log"
     read_only = args.command in ("status", "history", "backups", "logs", "exec", "check") or (args.command == "lock" and args.action == "status")
     # A report prints itself; its progress would only be noise around it.

@@ -112,7 +112,15 @@ class Runner:
                 "ANSIBLE_HOST_KEY_CHECKING": os.environ.get("ANSIBLE_HOST_KEY_CHECKING", "True"),
                 "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
                 **({"GREENLIGHT_BASE_IMAGE": os.environ["GREENLIGHT_BASE_IMAGE"]}
-                   if "GREENLIGHT_BASE_IMAGE" in os.environ else {})}
+                   if "GREENLIGHT_BASE_IMAGE" in os.environ else {}),
+                **({"ANSIBLE_VAULT_PASSWORD_FILE": str(self.vault_password_file)} if self.vault_password_file else {})}
+
+    @property
+    def vault_password_file(self) -> Path | None:
+        """The inventories' own .vault-password (greenlight init writes one) unless
+        ANSIBLE_VAULT_PASSWORD_FILE names a file; else ansible.cfg's (the demo's)."""
+        own = self.inventory_dir / ".vault-password"
+        return own if "ANSIBLE_VAULT_PASSWORD_FILE" not in os.environ and own.is_file() else None
 
     def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True) -> PlaybookResult:
         errors: list[str] = []
@@ -201,7 +209,9 @@ def inventory_error(inventory: Path, error: str, project_dir: Path) -> str:
     first = (errors or [line.strip() for line in error.splitlines() if line.strip()] or ["no answer"])[0]
     vaults = sorted(str(path) for path in inventory.rglob("*.yml") if path.read_bytes()[:14] == b"$ANSIBLE_VAULT")
     vault = vaults[0] if vaults else f"the vault files of {inventory}"
-    password_file = os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or f"the vault_password_file of {project_dir / 'ansible.cfg'}"
+    own = inventory.parent / ".vault-password"
+    password_file = (os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or (str(own) if own.is_file() else "")
+                     or f"the vault_password_file of {project_dir / 'ansible.cfg'}")
     if "vault password file" in first and "not found" in first:
         return (f"cannot open {vault}: the vault password file {password_file} does not exist; point "
                 f"ANSIBLE_VAULT_PASSWORD_FILE at the file holding its password")

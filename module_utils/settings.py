@@ -222,6 +222,29 @@ def problems(settings: dict) -> list[str]:
 OWN_PARTS = ("proxy", "mysql", "migrate", "seed", "backup", "anonymize", "monitoring")
 HTTP_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
 RELATIVE = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_problems(where: str, part: dict) -> list[str]:
+    """A part's command, env and env_file."""
+    found = []
+    command = part.get("command")
+    if command is not None and not (isinstance(command, list) and command and all(isinstance(a, str) for a in command)):
+        found.append(f"{where} command {shown(command)}: a list of arguments, like [python3, -m, app.worker]")
+    env = part.get("env")
+    if env is not None and not (isinstance(env, dict) and all(
+            isinstance(k, str) and ENV_NAME.fullmatch(k) and isinstance(v, (str, int, float)) and not isinstance(v, bool)
+            for k, v in env.items())):
+        found.append(f"{where} env {shown(env)}: a mapping of VARIABLE: value (names of A-Z, 0-9 and _; values "
+                     f"strings or numbers, quoted \"true\" for a boolean)")
+    env_file = part.get("env_file")
+    if env_file is not None:
+        if not (isinstance(env_file, str) and env_file.startswith("/")):
+            found.append(f"{where} env_file {shown(env_file)}: an absolute path of a file on the host")
+        elif part.get("database"):
+            found.append(f"{where} env_file: a part with database: true gets greenlight's file of DB_* settings "
+                         f"(Docker takes one env file); give its other settings with env")
+    return found
 
 
 def _app_problems(settings: dict) -> list[str]:
@@ -261,8 +284,25 @@ def _app_problems(settings: dict) -> list[str]:
         names.add(name)
         if isinstance(images, dict) and part.get("image") not in images:
             found.append(f"{where} image {shown(part.get('image'))}: one of app_images ({', '.join(map(str, images))})")
+        if not isinstance(part.get("database", False), bool):
+            found.append(f"{where} database {shown(part.get('database'))}: true or false")
+        if part.get("cpus") not in (None, ""):
+            found.extend(f"{where} {line}" for line in _number_problem(
+                "cpus", part.get("cpus"), 0.01, None, "CPU cores, 0.01 or more (empty: no limit)", whole=False))
+        if part.get("memory") not in (None, ""):
+            found.extend(f"{where} {line}" for line in _memory_problem("memory", part.get("memory")))
+        if part.get("stop_timeout") is not None:
+            found.extend(f"{where} {line}" for line in _number_problem(
+                "stop_timeout", part.get("stop_timeout"), 1, 3600, "seconds, 1 to 3600", whole=True))
+        found.extend(_env_problems(where, part))
+        if "port" not in part:
+            # A worker: no port, so nothing of the proxy's applies to it.
+            found.extend(f"{where} {key}: a worker (no port) is not behind the proxy; give it a port, or remove {key}"
+                         for key in ("health", "paths", "pool") if key in part)
+            continue
         found.extend(f"{where} {line}" for line in _number_problem(
-            "port", part.get("port"), 1, 65535, "the port it listens on in its container, 1 to 65535", whole=True))
+            "port", part.get("port"), 1, 65535, "the port it listens on in its container, 1 to 65535 "
+            "(no port: a worker)", whole=True))
         health = part.get("health")
         if not (isinstance(health, str) and HTTP_PATH.fullmatch(health)):
             found.append(f"{where} health {shown(health)}: the path HAProxy checks, like /health")
@@ -282,18 +322,8 @@ def _app_problems(settings: dict) -> list[str]:
                 found.append(f"{where}: two parts use the pool {pool}; each needs its own")
             else:
                 pools.add(pool)
-        if not isinstance(part.get("database", False), bool):
-            found.append(f"{where} database {shown(part.get('database'))}: true or false")
-        if part.get("cpus") not in (None, ""):
-            found.extend(f"{where} {line}" for line in _number_problem(
-                "cpus", part.get("cpus"), 0.01, None, "CPU cores, 0.01 or more (empty: no limit)", whole=False))
-        if part.get("memory") not in (None, ""):
-            found.extend(f"{where} {line}" for line in _memory_problem("memory", part.get("memory")))
-        if part.get("stop_timeout") is not None:
-            found.extend(f"{where} {line}" for line in _number_problem(
-                "stop_timeout", part.get("stop_timeout"), 1, 3600, "seconds, 1 to 3600", whole=True))
     if routes_known and len(defaults) != 1:
-        found.append(f"app_parts: exactly one part has no paths and takes every request the others' paths do not "
+        found.append(f"app_parts: exactly one web part (with a port) has no paths and takes every request the others' paths do not "
                      f"match; {'none does' if not defaults else 'these do: ' + ', '.join(map(str, defaults))}")
     migrate = settings.get("app_migrate_image")
     if migrate is not None and isinstance(images, dict) and migrate not in images:

@@ -1,8 +1,11 @@
-"""Another app's shape, through its inventory only: examples/notes, one web part that serves
-pages and API on port 3000, health at /up, its Dockerfile at the repository's root, its own
-schema command, no test data. No role or code changes for it: app_images, app_parts, the
-smoke checks and verify's reads are settings (README: Your app). Its worker is not run yet (parts without a port are
-not supported): its jobs stay pending.
+"""Another app's shape, from `greenlight init` to a promote under load, through its inventories
+only: examples/notes, one image with a web part (pages and API on port 3000, health at /up,
+its Dockerfile at the repository's root) and a worker (no port) consuming a jobs table, its
+own schema command, no test data. No role or code changes for it (README: Your app).
+
+What the user writes after `greenlight init` is one more group_vars file per environment
+(USER_SETTINGS): the worker, the schema command, the reads verify makes, and the suite's
+short windows.
 """
 
 from __future__ import annotations
@@ -13,39 +16,49 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from greenlight.load import Load
 
 from . import stack
-from .stack import BIN, REPO, ROOT
+from .stack import BIN, REPO, ROOT, STATE
 
 APP = "notes-e2e"  # not e2e-...: the e2e app's environments are e2e-<env>
-PORTS = {"proxy_http_port": 19080, "proxy_https_port": 19443, "proxy_api_port": 19500,
-         "proxy_preview_port": 19900, "proxy_metrics_port": 19404, "mysql_port": 19307}
+INVENTORIES = ROOT / "notes-inventories"
+
+# What a user of notes adds to the inventories init wrote (one file per environment).
+USER_SETTINGS = {
+    "app_parts": [
+        {"name": "web", "image": "app", "port": 3000, "health": "/up", "database": True, "cpus": 0.5,
+         "memory": "256m", "stop_timeout": 25},
+        {"name": "worker", "image": "app", "command": ["python3", "-m", "notes.worker"], "database": True,
+         "env": {"PYTHONUNBUFFERED": "1"}, "cpus": 0.25, "memory": "128m", "stop_timeout": 10},
+    ],
+    "backend_migrate_command": ["python3", "-m", "notes.schema"],
+    "healthcheck_smoke_checks": [{"path": "/api/version", "status": 200}, {"path": "/api/notes", "status": 200},
+                                 {"path": "/", "status": 200}],
+    "deploy_judge_synthetic_paths": ["/api/notes", "/api/version"],
+    "verify_reads": [{"path": "/up"}, {"path": "/api/notes"}, {"path": "/", "match": '<meta name="app-version"'}],
+    "verify_version_path": "/api/version",
+    "deploy_canary_steps": [25, 100],
+}
+# The suite's own: its state folder, its monitoring stack, and short windows (stack.extra_vars).
+SUITE_KEYS = ("greenlight_root", "healthcheck_timeout", "deploy_canary_hold", "deploy_watch_seconds",
+              "deploy_judge_min_requests", "deploy_canary_max_hold", "deploy_judge_baseline_requests",
+              "deploy_judge_latency_floors_ms", *stack.MONITORING_PORTS, "monitoring_name")
 
 
-def settings() -> dict:
-    base = {key: value for key, value in stack.extra_vars("production").items() if key != "release_images"}
-    return {
-        **base, **PORTS,
-        "greenlight_app": APP,
-        "app_repo": str(ROOT / "notes.git"),
-        "mysql_database": "notes",
-        "monitoring_mysqld_exporter_port": 19105,
-        "app_images": {"notes": {"context": "."}},
-        "app_parts": [{"name": "web", "image": "notes", "port": 3000, "health": "/up", "database": True,
-                       "cpus": 0.5, "memory": "256m", "stop_timeout": 25}],
-        "app_migrate_image": "notes",
-        "backend_migrate_command": ["python3", "-m", "notes.schema"],
-        "backend_seed_test_data": False,
-        "healthcheck_smoke_checks": [{"path": "/api/version", "status": 200}, {"path": "/api/notes", "status": 200},
-                                     {"path": "/", "status": 200}],
-        "deploy_judge_synthetic_paths": ["/api/notes", "/api/version"],
-        "verify_reads": [{"path": "/up"}, {"path": "/api/notes"}, {"path": "/", "match": '<meta name="app-version"'}],
-        "verify_write": False,
-    }
+def greenlight(*args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(BIN / "greenlight"), "--inventories", str(INVENTORIES), *args], cwd="/",
+                          env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)}, capture_output=True, text=True,
+                          timeout=900)
+    (ROOT / "logs").mkdir(parents=True, exist_ok=True)
+    (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{APP}-{args[0]}.log").write_text(
+        " ".join(args) + "\n\n" + done.stdout + done.stderr)
+    return done
 
 
 def remove() -> None:
@@ -54,89 +67,119 @@ def remove() -> None:
                         "GREENLIGHT_MONITORING": stack.MONITORING})
 
 
-@pytest.fixture(scope="module", autouse=True)
-def notes_repo() -> Iterator[None]:
+@pytest.fixture(scope="module")
+def ports() -> Iterator[dict[str, dict]]:
+    """The app's repository, and `greenlight init` of its inventories plus the user's file."""
     remove()
     ROOT.mkdir(parents=True, exist_ok=True)
     subprocess.run(["bash", str(REPO / "examples/notes/make-repo.sh"), str(ROOT / "notes.git")],
                    check=True, capture_output=True)
-    yield
+    subprocess.run(["rm", "-rf", "--", str(INVENTORIES)], check=True)
+    done = greenlight("init", str(INVENTORIES), "--repo", str(ROOT / "notes.git"), "--app", APP)
+    print(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Dockerfile: web part on port 3000, health /up" in done.stdout
+    assert [line.split()[:2] for line in done.stdout.splitlines()[-3:]] == [["both", "ok"], ["staging", "ok"],
+                                                                             ["production", "ok"]]
+    chosen = {}
+    for env in ("staging", "production"):
+        written = yaml.safe_load((INVENTORIES / env / "group_vars/all/main.yml").read_text())
+        chosen[env] = {key: value for key, value in written.items() if key.endswith("_port")}
+        suite = {key: value for key, value in stack.extra_vars(env).items() if key in SUITE_KEYS}
+        (INVENTORIES / env / "group_vars/all/zz-user.yml").write_text(yaml.safe_dump({**USER_SETTINGS, **suite}))
+    yield chosen
     remove()
 
 
-def playbook(name: str, *args: str) -> stack.Run:
-    vars_file = ROOT / "vars-notes.json"
-    vars_file.write_text(json.dumps(settings()))
-    command = [str(BIN / "ansible-playbook"), f"playbooks/{name}", "-i", "inventories/production",
-               "-e", f"@{vars_file}", *args]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"})
-    (ROOT / "logs").mkdir(exist_ok=True)
-    (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{name}-{APP}.log").write_text(
-        " ".join(command) + "\n\n" + done.stdout + done.stderr)
-    return stack.Run(done.returncode, done.stdout + done.stderr)
+def url(ports: dict, env: str = "production") -> str:
+    return f"http://127.0.0.1:{ports[env]['proxy_http_port']}"
 
 
-def deploy(version: str, *args: str) -> stack.Run:
-    return playbook("deploy.yml", "-e", f"app_version={version}", *args)
-
-
-def get(path: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:
-    request = urllib.request.Request(f"http://127.0.0.1:{PORTS['proxy_http_port']}{path}", method=method,
-                                     data=json.dumps(body).encode() if body else None)
+def call(base: str, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None)
     with urllib.request.urlopen(request, timeout=10) as response:
         text = response.read().decode()
         return response.status, json.loads(text) if response.headers.get_content_type() == "application/json" else text
 
 
-def containers() -> list[str]:
-    return stack.docker("ps", "--filter", f"label=greenlight.app={APP}", "--format", "{{.Names}}").split()
+def worker(env: str = "production") -> dict:
+    """The worker's container: its release, and when it started."""
+    found = json.loads(stack.docker("inspect", f"{APP}-{env}-worker"))[0]
+    return {"version": found["Config"]["Labels"].get("greenlight.version"), "started": found["State"]["StartedAt"],
+            "running": found["State"]["Running"], "health": found["Config"].get("Healthcheck", {}).get("Test")}
 
 
-def test_an_app_of_another_shape_deploys_promotes_under_load_and_its_faulty_release_is_rolled_back() -> None:
-    first = deploy("v1")
-    assert first.rc == 0, first.output[-3000:]
-    assert get("/api/version") == (200, {"version": "v1"})
-    assert sorted(containers()) == [f"{APP}-production-mysql", f"{APP}-production-proxy", f"{APP}-production-web-blue"]
-    status, note = get("/api/notes", "POST", {"title": "kept", "body": "through every release"})
-    assert status == 201, note
-    status, page = get("/")
+def worked(base: str, note_id: int, field: str, timeout: float = 20) -> dict:
+    """The note once the worker has done its job (field set), or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, note = call(base, f"/api/notes/{note_id}")
+        if note.get(field) is not None or time.monotonic() > deadline:
+            return note
+        time.sleep(0.2)
+
+
+def loaded(ports: dict, *command: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run greenlight under 50 reads/s on production; the command's result and the load's summary."""
+    load = Load(url(ports), rate=stack.LOAD_RATE, workers=16, write_every=0, read_path="/api/notes",
+                max_seconds=stack.LOAD_MAX_SECONDS)
+    load.start()
+    try:
+        done = greenlight(*command)
+    finally:
+        load.stop()
+    return done, load.report.summary()
+
+
+def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_worker(ports: dict) -> None:
+    first = greenlight("promote", "v1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    base = url(ports)
+    assert call(base, "/api/version") == (200, {"version": "v1"})
+    assert sorted(stack.docker("ps", "--filter", f"label=greenlight.app={APP}", "--filter",
+                               f"label=greenlight.env=production", "--format", "{{.Names}}").split()) == [
+        f"{APP}-production-mysql", f"{APP}-production-proxy", f"{APP}-production-web-blue", f"{APP}-production-worker"]
+    # The worker has no health check of its own (the image's is the web part's) and runs v1.
+    assert worker() == {**worker(), "version": "v1", "running": True, "health": ["NONE"]}
+    status, note = call(base, "/api/notes", "POST", {"title": "kept", "body": "through every release, four words"})
+    assert status == 201
+    assert worked(base, note["id"], "words")["words"] == 5
+    status, page = call(base, "/")
     assert status == 200 and '<meta name="app-version" content="v1">' in page
 
-    # v2 adds a column (its own schema command), by canary, under reads only: the app has no
-    # /api/items to write to.
-    load = Load(f"http://127.0.0.1:{PORTS['proxy_http_port']}", rate=stack.LOAD_RATE, workers=16, write_every=0,
-                read_path="/api/notes", max_seconds=stack.LOAD_MAX_SECONDS)
-    load.start()
-    try:
-        second = deploy("v2", "-e", "deploy_strategy=canary", "-e", '{"deploy_canary_steps": [25, 100]}')
-    finally:
-        load.stop()
-    summary = load.report.summary()
-    print(f"\n{APP} v1 -> v2 by canary under load: {json.dumps(summary)}")
-    assert second.rc == 0, second.output[-3000:]
+    # v2 adds a column (its own schema command) and a reading time the worker computes:
+    # promoted (staging, verify of staging's /api/version, production by canary) under reads.
+    before = worker()
+    second, summary = loaded(ports, "promote", "v2")
+    print(f"\n{APP} promote v1 -> v2 under load: {json.dumps(summary)}")
+    assert second.returncode == 0, second.stdout + second.stderr
     assert summary["failed"] == 0 and summary["rate_met"], summary
-    assert get("/api/version") == (200, {"version": "v2"})
-    status, notes = get("/api/notes")
-    assert "reading_seconds" in notes[0] and "kept" in [n["title"] for n in notes]
-    # greenlight verify (what promote runs between staging and production), with the app's own reads.
-    verified = playbook("verify.yml", "-e", "verify_expected_version=v2")
-    assert verified.rc == 0, verified.output[-3000:]
-    wrong = playbook("verify.yml", "-e", "verify_expected_version=v1")
-    assert wrong.rc != 0 and 'answers version "v2" on /api/version, expected "v1"' in wrong.output, wrong.output[-3000:]
+    assert call(base, "/api/version") == (200, {"version": "v2"})
+    assert call(url(ports, "staging"), "/api/version") == (200, {"version": "v2"})
+    # The worker was replaced in place, after the switch, by v2's.
+    after = worker()
+    assert after["version"] == "v2" and after["running"] and after["started"] > before["started"], (before, after)
+    status, note = call(base, "/api/notes", "POST", {"title": "timed", "body": " ".join(["word"] * 400)})
+    assert worked(base, note["id"], "reading_seconds")["reading_seconds"] == 120
+    assert call(base, "/api/jobs") == (200, {"pending": 0, "done": 2})
 
-    # faulty fails one read in five after its first ten: the canary's judge takes it back.
-    load = Load(f"http://127.0.0.1:{PORTS['proxy_http_port']}", rate=stack.LOAD_RATE, workers=16, write_every=0,
-                read_path="/api/notes", max_seconds=stack.LOAD_MAX_SECONDS)
-    load.start()
-    try:
-        third = deploy("faulty", "-e", "deploy_strategy=canary", "-e", "deploy_canary_hold=10", *stack.JUDGE_MAX_HOLD)
-    finally:
-        load.stop()
-    summary = load.report.summary()
-    print(f"{APP} v2 -> faulty by canary under load: {json.dumps(summary)}")
-    assert third.rc != 0
-    assert "the new release is worse: 5xx rate too high" in third.output, third.output[-3000:]
+    # greenlight rollback: the instant switch to the warm v1, and the worker follows it.
+    back = greenlight("rollback", "production")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert call(base, "/api/version") == (200, {"version": "v1"})
+    assert worker()["version"] == "v1" and worker()["running"]
+    status, note = call(base, "/api/notes", "POST", {"title": "after the rollback", "body": "v1 counts words"})
+    assert worked(base, note["id"], "words")["words"] == 3
+
+    # faulty fails one read in five after its first ten: the canary's judge takes it back,
+    # and the worker, which only follows a live release, was never touched.
+    steady = worker()
+    third, summary = loaded(ports, "deploy", "production", "faulty", "-e", "deploy_canary_hold=10",
+                            *stack.JUDGE_MAX_HOLD)
+    print(f"{APP} v1 -> faulty by canary under load: {json.dumps(summary)}")
+    assert third.returncode != 0
+    assert "the new release is worse: 5xx rate too high" in third.stdout + third.stderr, third.stdout + third.stderr
     time.sleep(0.5)
-    assert get("/api/version") == (200, {"version": "v2"})
+    assert call(base, "/api/version") == (200, {"version": "v1"})
+    assert worker() == steady
     assert summary["failed"] / summary["requests"] < 0.01, summary

@@ -235,13 +235,18 @@ def test_the_samples_and_a_one_part_app_pass() -> None:
     ({"port": "abc"}, "port 'abc'"),
     ({"health": "up"}, "health 'up': the path HAProxy checks"),
     ({"paths": ["/api/", "api"]}, "paths ['/api/', 'api']: a list of paths"),
-    ({"paths": ["/api/"]}, "exactly one part has no paths"),
+    ({"paths": ["/api/"]}, "exactly one web part (with a port) has no paths"),
     ({"database": "yes"}, "database 'yes': true or false"),
     ({"cpus": 0}, "cpus 0: CPU cores"),
     ({"memory": "lots"}, "memory 'lots': a memory size"),
     ({"stop_timeout": -1}, "stop_timeout -1: seconds"),
     ({"pool": "preview_web"}, "pool 'preview_web'"),
     ({"pool": ["x"]}, "pool ['x']"),
+    ({"command": "python3 -m x"}, "command 'python3 -m x': a list of arguments"),
+    ({"env": {"lower-case": "x"}}, "env {'lower-case': 'x'}: a mapping"),
+    ({"env": {"FLAG": True}}, "quoted \"true\" for a boolean"),
+    ({"env_file": "relative.env"}, "env_file 'relative.env': an absolute path"),
+    ({"database": True, "env_file": "/etc/app.env"}, "Docker takes one env file"),
 ])
 def test_a_bad_part_is_one_line_naming_the_part_and_the_field(change: dict, phrase: str) -> None:
     app = {"app_images": NOTES["app_images"], "app_parts": [{**NOTES["app_parts"][0], **change}]}
@@ -255,6 +260,21 @@ def test_two_parts_may_not_share_a_name_or_a_pool_and_one_takes_the_rest() -> No
     assert any("two parts are named web" in line for line in found)
     assert any("two parts use the pool web" in line for line in found)
     assert any("these do: web, web" in line for line in found)
+
+
+WORKER = {"name": "worker", "image": "notes", "command": ["python3", "-m", "notes.worker"], "database": True,
+          "env": {"POLL_SECONDS": 0.5, "QUEUE": "jobs"}, "stop_timeout": 20}
+
+
+def test_a_part_without_a_port_is_a_worker_and_takes_nothing_of_the_proxy() -> None:
+    assert settings.problems({**NOTES, "app_parts": [*NOTES["app_parts"], WORKER]}) == []
+    found = settings.problems({**NOTES, "app_parts": [*NOTES["app_parts"], {**WORKER, "health": "/up", "paths": ["/x"]}]})
+    assert found == ["app_parts[1] (worker) health: a worker (no port) is not behind the proxy; give it a port, or remove health",
+                     "app_parts[1] (worker) paths: a worker (no port) is not behind the proxy; give it a port, or remove paths"]
+    # Workers alone serve nobody: an app needs one web part that takes every request.
+    assert settings.problems({**NOTES, "app_parts": [WORKER]}) == [
+        "app_parts: exactly one web part (with a port) has no paths and takes every request the others' paths do not "
+        "match; none does"]
 
 
 @pytest.mark.parametrize("images", [{}, {"notes": {"context": "../elsewhere"}}, {"notes": {"dockerfile": "/etc/x"}},

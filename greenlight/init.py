@@ -1,0 +1,367 @@
+"""`greenlight init DIR`: a ready inventory pair for a new app (README: Your app).
+
+It asks nothing it can find out: the app's parts come from the Dockerfiles of its repository
+(EXPOSE: a web part on that port, HEALTHCHECK: its health path; no EXPOSE: a worker), the
+ports are the first free ones on this machine from greenlight's usual ones up, and the
+secrets are random, in a vault of their own whose password file stays out of git. What it
+cannot know (the schema command, a worker's command, the version path) is written as a
+commented setting that works as it stands and says what to change.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .pipeline import ENVIRONMENTS
+from .runner import scrub
+
+# greenlight's usual ports per environment (the demo's inventories); a taken one moves up.
+PORTS = {
+    "production": {"proxy_http_port": 80, "proxy_https_port": 443, "proxy_api_port": 5000, "proxy_preview_port": 9080,
+                   "proxy_metrics_port": 8404, "mysql_port": 3307, "monitoring_mysqld_exporter_port": 9104},
+    "staging": {"proxy_http_port": 8080, "proxy_https_port": 8443, "proxy_api_port": 5001, "proxy_preview_port": 9081,
+                "proxy_metrics_port": 8405, "mysql_port": 3308, "monitoring_mysqld_exporter_port": 9105},
+}
+# The monitoring stack's own ports (one stack per host): never given to an environment.
+MONITORING_PORTS = (9090, 9093, 9115, 9100, 9099)
+SECRETS = ("vault_mysql_app_password", "vault_mysql_migrator_password", "vault_restic_password")
+# A part named like a site takes every request; one named like an API gets /api/.
+SITE_NAMES = ("web", "frontend", "site", "www", "ui", "client", "app")
+API_NAMES = ("api", "backend", "server")
+NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+OWN_PARTS = ("proxy", "mysql", "migrate", "seed", "backup", "anonymize", "monitoring")
+
+
+class InitError(Exception):
+    """DIR or the repository is not as init needs them; the message says what to do."""
+
+
+@dataclass
+class Image:
+    name: str
+    context: str
+    dockerfile: str
+    port: int | None = None
+    health: str = ""
+
+
+@dataclass
+class App:
+    name: str
+    repo: str
+    images: list[Image] = field(default_factory=list)
+
+    def settings(self) -> tuple[dict, dict, list[dict]]:
+        """app_images, and app_parts with the comment lines each part gets."""
+        app_images = {i.name: {"context": i.context, **({"dockerfile": i.dockerfile} if i.dockerfile != "Dockerfile" else {})}
+                      for i in self.images}
+        web = [i for i in self.images if i.port]
+        default = next((i for i in web if i.name in SITE_NAMES or i.context == "."), web[0] if web else None)
+        parts = []
+        for image in self.images:
+            # The repository's own Dockerfile (image "app") is the web part or the worker.
+            part_name = (("web" if image.port else "worker") if image.context == "." and image.name == "app"
+                         else image.name if image.name not in OWN_PARTS else f"{image.name}-app")
+            if image.port:
+                part = {"name": part_name, "image": image.name, "port": image.port, "health": image.health or "/"}
+                if image is not default:
+                    part["paths"] = ["/api/"] if image.name in API_NAMES else [f"/{image.name}/"]
+            else:
+                part = {"name": part_name, "image": image.name}
+            parts.append(part)
+        return app_images, {"default": default}, parts
+
+
+def dockerfiles(repo: str) -> list[tuple[str, str]]:
+    """(path, text) of each Dockerfile at the repository's default branch."""
+    with tempfile.TemporaryDirectory(prefix="greenlight-init-") as scratch:
+        clone = subprocess.run(["git", "clone", "--quiet", "--bare", "--depth", "1", "--", repo, scratch + "/repo.git"],
+                               capture_output=True, text=True, timeout=300)
+        if clone.returncode != 0:
+            raise InitError(f"cannot clone {scrub(repo)}: {scrub(clone.stderr.strip().splitlines()[-1] if clone.stderr.strip() else '?')}")
+        git = ["git", "--git-dir", scratch + "/repo.git"]
+        names = subprocess.run([*git, "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True, text=True,
+                               check=True).stdout.splitlines()
+        found = []
+        for path in sorted(names, key=lambda p: (p.count("/"), p)):
+            base = path.rsplit("/", 1)[-1]
+            if "node_modules/" in path or not (base == "Dockerfile" or base.startswith("Dockerfile.")
+                                               or base.endswith(".Dockerfile")):
+                continue
+            text = subprocess.run([*git, "show", f"HEAD:{path}"], capture_output=True, text=True, check=True).stdout
+            found.append((path, text))
+        return found
+
+
+def image_from(path: str, text: str) -> Image:
+    folder, _, base = path.rpartition("/")
+    if base == "Dockerfile":
+        name = folder.rsplit("/", 1)[-1] if folder else "app"
+    else:
+        name = base.removeprefix("Dockerfile.").removesuffix(".Dockerfile")
+    port = None
+    health = ""
+    for line in logical_lines(text):
+        word, _, rest = line.partition(" ")
+        if word.upper() == "EXPOSE" and port is None:
+            match = re.search(r"\b(\d{1,5})(/tcp)?\b", rest)
+            port = int(match.group(1)) if match else None
+        elif word.upper() == "HEALTHCHECK":
+            match = re.search(r"(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0)(?::\d+)?(/[A-Za-z0-9._~/-]*)", rest)
+            health = match.group(1) if match else health
+    return Image(slug(name) or "app", folder or ".", base, port, health)
+
+
+def logical_lines(text: str) -> list[str]:
+    """A Dockerfile's instructions, continuation lines joined, comments dropped."""
+    lines, current = [], ""
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        current += " " + stripped.rstrip("\\").strip() if current else stripped.rstrip("\\").strip()
+        if not stripped.endswith("\\"):
+            lines.append(current)
+            current = ""
+    return lines + ([current] if current else [])
+
+
+def slug(text: str) -> str:
+    """A name greenlight takes (a-z, 0-9, -, starting with a letter, 31 at most)."""
+    text = re.sub(r"[^a-z0-9-]+", "-", text.lower().removesuffix(".git")).strip("-")
+    text = re.sub(r"^[^a-z]+", "", text)[:31].rstrip("-")
+    return text if NAME.fullmatch(text) else ""
+
+
+def taken_ports(greenlight_root: Path) -> set[int]:
+    """Ports the proxies of greenlight's environments on this machine bind, running or not."""
+    ports: set[int] = set(MONITORING_PORTS)
+    for config in greenlight_root.glob("*/proxy/conf/haproxy.cfg"):
+        try:
+            text = config.read_text()
+        except OSError:
+            continue
+        ports.update(int(p) for p in re.findall(r"^\s*bind\s+\S*?:(\d+)", text, re.M))
+    return ports
+
+
+def free(port: int) -> bool:
+    for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET, "127.0.0.1")):
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((address, port))
+            except OSError:
+                return False
+    return True
+
+
+def choose_ports(taken: set[int], is_free=free) -> dict[str, dict[str, int]]:
+    chosen: dict[str, dict[str, int]] = {}
+    used = set(taken)
+    for env, wanted in PORTS.items():
+        chosen[env] = {}
+        for key, port in wanted.items():
+            candidate = port
+            while candidate in used or not is_free(candidate):
+                candidate += 1
+                if candidate > 65535:
+                    raise InitError(f"no free port for {key} above {port}")
+            chosen[env][key] = candidate
+            used.add(candidate)
+    return chosen
+
+
+def repository_of(where: Path) -> str:
+    """The repository of the folder greenlight init runs in: its origin, else its own path."""
+    top = subprocess.run(["git", "-C", str(where), "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    if top.returncode != 0:
+        raise InitError(f"{where} is not in a git repository; give the app's repository with --repo URL")
+    origin = subprocess.run(["git", "-C", top.stdout.strip(), "remote", "get-url", "origin"], capture_output=True, text=True)
+    return origin.stdout.strip() if origin.returncode == 0 and origin.stdout.strip() else top.stdout.strip()
+
+
+def vault_text(password: str) -> str:
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    plain = "---\n# Made by greenlight init; opened with the .vault-password beside the inventories.\n" + "".join(
+        f"{name}: {secrets.token_urlsafe(24)}\n" for name in SECRETS)
+    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password.encode()))])
+    return vault.encrypt(plain).decode()
+
+
+def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
+           greenlight_root: Path = Path("/var/lib/greenlight"), is_free=free) -> list[str]:
+    """Write DIR/{staging,production}, DIR/.vault-password and DIR/.gitignore; returns what it found."""
+    for env in ENVIRONMENTS:
+        if (directory / env).exists():
+            raise InitError(f"{directory / env} exists already; greenlight init writes a new inventory pair only")
+    repo = repo or repository_of(Path.cwd())
+    name = app or slug(Path(repo.rstrip("/")).name)
+    if not NAME.fullmatch(name):
+        raise InitError(f"cannot make an app name of {scrub(repo)}; give one with --app NAME (a-z, 0-9, -)")
+    found = dockerfiles(repo)
+    if not found:
+        raise InitError(f"{scrub(repo)} has no Dockerfile at its default branch; greenlight builds the app's images "
+                        f"from Dockerfiles in its repository")
+    images = []
+    for path, text in found:
+        image = image_from(path, text)
+        while image.name in {i.name for i in images}:
+            image.name = f"{image.name}-{len(images) + 1}"
+        images.append(image)
+    the_app = App(name, repo, images)
+    if not any(i.port for i in images):
+        raise InitError("no Dockerfile of the repository EXPOSEs a port; greenlight needs one part that serves HTTP "
+                        "(EXPOSE its port in its Dockerfile)")
+    ports = choose_ports(taken_ports(greenlight_root), is_free)
+    directory.mkdir(parents=True, exist_ok=True)
+    password_file = directory / ".vault-password"
+    password = secrets.token_urlsafe(36)
+    password_file.write_text(password + "\n")
+    password_file.chmod(0o600)
+    gitignore = directory / ".gitignore"
+    if ".vault-password" not in (gitignore.read_text() if gitignore.exists() else ""):
+        with gitignore.open("a") as out:
+            out.write("# The vault's password: keep it out of git, and somewhere besides this machine.\n.vault-password\n")
+    for env in ENVIRONMENTS:
+        folder = directory / env / "group_vars" / "all"
+        folder.mkdir(parents=True)
+        (directory / env / "hosts.yml").write_text(hosts_yml(env))
+        (folder / "main.yml").write_text(main_yml(the_app, env, ports[env], base_image))
+        (folder / "vault.yml").write_text(vault_text(password))
+        (folder / "vault.yml").chmod(0o600)
+    lines = [f"{path}: {'web part on port ' + str(image.port) if image.port else 'a worker (no EXPOSE)'}"
+             + (f", health {image.health}" if image.health else ("" if not image.port else ", health / (no HEALTHCHECK path)"))
+             for (path, _), image in zip(found, images)]
+    return lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
+                    for env in ENVIRONMENTS]
+
+
+def hosts_yml(env: str) -> str:
+    return f"""---
+# The {env} environment. localhost: this machine. For a VPS, its address (greenlight then
+# connects over SSH as ansible_user, see group_vars/all/main.yml).
+{env}:
+  hosts:
+    {env}_server:
+      ansible_host: localhost
+"""
+
+
+def dump(value: object) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=200).strip().removesuffix("...").strip()
+
+
+def main_yml(app: App, env: str, ports: dict[str, int], base_image: str) -> str:
+    app_images, roles, parts = app.settings()
+    default = roles["default"]
+    health = default.health or "/"
+    production = env == "production"
+    part_lines = []
+
+    def line(text: str, comment: str = "") -> None:
+        part_lines.append(f"{text:<26}# {comment}" if comment else text)
+
+    for part in parts:
+        image = next(i for i in app.images if i.name == part["image"])
+        line(f"  - name: {part['name']}")
+        line(f"    image: {part['image']}")
+        if "port" in part:
+            line(f"    port: {part['port']}", "its EXPOSE")
+            line(f"    health: {part['health']}", "its HEALTHCHECK's path" if image.health else
+                 "no HEALTHCHECK path found: set your health endpoint (200 when healthy)")
+            if "paths" in part:
+                line(f"    paths: {dump(part['paths'])}", "guessed from its name: the requests routed to it")
+        else:
+            line("    # No EXPOSE: a worker, replaced in place once a release is live (SIGTERM, then")
+            line("    # stop_timeout). Give it its command if the image's default is not the worker:")
+            line("    # command: [python3, -m, yourapp.worker]")
+        line("    database: true", "gets DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD_FILE")
+        line(f"    cpus: {1 if production else 0.5}", "its limits")
+        line(f"    memory: {'512m' if production else '256m'}")
+        line("    stop_timeout: 30", "seconds to finish its work on docker stop")
+        line("    # env: {LOG_LEVEL: info}    (settings that are not secrets: docker inspect shows them)")
+    migrate_image = default.name
+    return f"""---
+# {env.capitalize()} of {app.name}, written by greenlight init. Every setting not here is a role
+# default (roles/*/defaults/main.yml); README's "Your app" explains each of these.
+
+# Where this environment runs: this machine (connection local) or a VPS over SSH.
+ansible_connection: "{{{{ 'local' if ansible_host in ['localhost', '127.0.0.1'] else 'ssh' }}}}"
+ansible_python_interpreter: "{{{{ ansible_playbook_python if ansible_connection == 'local' else 'auto_silent' }}}}"
+# ansible_user: deploy
+
+# Which app, which environment; containers are named <app>-<env>-<part>[-<color>].
+greenlight_app: {app.name}
+greenlight_env: {env}
+# State on the host: proxy config, backups, secrets, the release history.
+greenlight_root: /var/lib/greenlight
+{('# Base image of the images greenlight builds for itself (this machine has no registry).' + chr(10) + 'greenlight_base_image: ' + base_image + chr(10)) if base_image else ''}
+# The app's git repository, as the host sees it (a path, or an https/ssh URL), and the
+# release a plain deploy takes (greenlight deploy/promote name one).
+app_repo: {dump(app.repo)}
+app_version: main
+
+# The app's images, built from the repository: context folder, and Dockerfile in it.
+app_images: {dump(app_images)}
+# The app's parts (README: Your app, images and parts). A part with a port is a web part:
+# one container per color behind the proxy. Exactly one has no paths: it takes every
+# request the others' paths do not.
+app_parts:
+{chr(10).join(part_lines)}
+# The image whose container applies the schema changes, before the new release starts, and
+# its command (a list). The app's own, for example [python3, -m, yourapp.migrate];
+# ["true"] while it has none.
+app_migrate_image: {migrate_image}
+backend_migrate_command: ["true"]
+# No test data: the warehouse sample's seed command is not this app's.
+backend_seed_test_data: false
+
+# What greenlight checks before traffic moves (through the preview port), what the canary's
+# judge sends when real traffic is thin, and what `greenlight verify` reads.
+healthcheck_smoke_checks: [{{path: {health}, status: 200}}]
+deploy_judge_synthetic_paths: [{health}]
+verify_reads: [{{path: {health}}}]
+# A path answering JSON {{"version": "..."}}: promote then checks staging runs the release it
+# deployed. Empty: not checked.
+verify_version_path: ""
+# The warehouse sample's write round trip; your own check goes in verify_command.
+verify_write: false
+# verify_command: [sh, -c, 'curl -fsS "$VERIFY_URL/" | grep -q myapp']
+
+# How traffic moves to a new release: blue_green, canary or rolling (README: Strategies).
+deploy_strategy: {'canary' if production else 'blue_green'}
+# Canary: percent of the traffic on the new release at each step, and seconds each is watched.
+deploy_canary_steps: [5, 25, 50, 100]
+deploy_canary_hold: 20
+# Seconds the new release is watched after the switch; a worse one is rolled back.
+deploy_watch_seconds: {30 if production else 10}
+
+# Ports, free on this machine when greenlight init ran. Database, API, preview and metrics
+# listen on loopback only.
+proxy_http_port: {ports['proxy_http_port']}
+proxy_https_port: {ports['proxy_https_port']}
+proxy_api_port: {ports['proxy_api_port']}
+proxy_preview_port: {ports['proxy_preview_port']}
+proxy_metrics_port: {ports['proxy_metrics_port']}
+mysql_port: {ports['mysql_port']}
+monitoring_mysqld_exporter_port: {ports['monitoring_mysqld_exporter_port']}
+# The app's database (its own per environment on one host).
+mysql_database: {app.name.replace('-', '_')}{'' if production else '_staging'}
+
+# Secrets live in vault.yml (random, made by greenlight init); these names point at them.
+mysql_app_password: "{{{{ vault_mysql_app_password }}}}"
+mysql_migrator_password: "{{{{ vault_mysql_migrator_password }}}}"
+backup_restic_password: "{{{{ vault_restic_password }}}}"
+# Pre-deploy backups kept.
+backup_keep: {10 if production else 5}
+"""

@@ -1,0 +1,100 @@
+"""greenlight init: parts from Dockerfiles, free ports, a vault of its own, and a pair that
+greenlight's own settings check accepts."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from greenlight import init
+from greenlight.cli import main
+from module_utils import settings
+
+REPO = Path(__file__).parents[2]
+
+
+def git_repo(path: Path, files: dict[str, str]) -> str:
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "-C", str(path), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(path), "commit", "-q", "-m", "x"], check=True, env=env)
+    return str(path)
+
+
+def test_a_dockerfile_says_the_port_and_the_health_path() -> None:
+    text = ("FROM debian\nEXPOSE 3000/tcp\n# HEALTHCHECK CMD curl http://localhost:9/not-this\n"
+            "HEALTHCHECK --interval=5s \\\n  CMD curl -f http://localhost:3000/up || exit 1\n")
+    assert init.image_from("Dockerfile", text) == init.Image("app", ".", "Dockerfile", 3000, "/up")
+    assert init.image_from("services/Worker_1/Dockerfile", "FROM x\nCMD run\n") == init.Image(
+        "worker-1", "services/Worker_1", "Dockerfile", None, "")
+    assert init.image_from("docker/Dockerfile.api", "EXPOSE 8000 9000\n").name == "api"
+
+
+def test_the_repositorys_own_dockerfile_is_the_web_part() -> None:
+    app = init.App("shop", "/r", [init.Image("app", ".", "Dockerfile", 3000, "/up")])
+    assert app.settings()[2] == [{"name": "web", "image": "app", "port": 3000, "health": "/up"}]
+
+
+def test_several_web_images_one_takes_every_request_and_an_api_gets_api() -> None:
+    app = init.App("shop", "/r", [init.Image("backend", "backend", "Dockerfile", 8000, "/health"),
+                                  init.Image("frontend", "frontend", "Dockerfile", 8080, ""),
+                                  init.Image("worker", "worker", "Dockerfile")])
+    images, roles, parts = app.settings()
+    assert roles["default"].name == "frontend"
+    assert parts == [{"name": "backend", "image": "backend", "port": 8000, "health": "/health", "paths": ["/api/"]},
+                     {"name": "frontend", "image": "frontend", "port": 8080, "health": "/"},
+                     {"name": "worker", "image": "worker"}]
+    assert images == {"backend": {"context": "backend"}, "frontend": {"context": "frontend"}, "worker": {"context": "worker"}}
+
+
+def test_ports_skip_the_taken_ones_and_never_repeat() -> None:
+    busy = {80, 5000, 5001, 5002}
+    chosen = init.choose_ports({8404}, is_free=lambda port: port not in busy)
+    assert chosen["production"]["proxy_http_port"] == 81
+    assert chosen["production"]["proxy_api_port"] == 5003 and chosen["staging"]["proxy_api_port"] == 5004
+    assert chosen["production"]["proxy_metrics_port"] == 8405 and chosen["staging"]["proxy_metrics_port"] == 8406
+    every = [p for env in chosen.values() for p in env.values()]
+    assert len(every) == len(set(every))
+
+
+def test_init_writes_a_pair_the_settings_check_accepts_with_its_own_vault(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "shop", {
+        "api/Dockerfile": "FROM x\nEXPOSE 8000\nHEALTHCHECK CMD wget -q -O- http://127.0.0.1:8000/healthz\n",
+        "web/Dockerfile": "FROM x\nEXPOSE 8080\n", "worker/Dockerfile": "FROM x\nCMD work\n"})
+    found = init.create(tmp_path / "inv", repo, greenlight_root=tmp_path / "state", is_free=lambda port: True)
+    assert found[:3] == ["api/Dockerfile: web part on port 8000, health /healthz",
+                         "web/Dockerfile: web part on port 8080, health / (no HEALTHCHECK path)",
+                         "worker/Dockerfile: a worker (no EXPOSE)"]
+    password = (tmp_path / "inv/.vault-password").read_text().strip()
+    assert (tmp_path / "inv/.vault-password").stat().st_mode & 0o777 == 0o600
+    assert ".vault-password" in (tmp_path / "inv/.gitignore").read_text()
+    from ansible.parsing.vault import VaultLib, VaultSecret
+    for env in ("staging", "production"):
+        written = yaml.safe_load((tmp_path / f"inv/{env}/group_vars/all/main.yml").read_text())
+        assert written["greenlight_app"] == "shop" and written["greenlight_env"] == env
+        assert [p["name"] for p in written["app_parts"]] == ["api", "web", "worker"]
+        assert "port" not in written["app_parts"][2]
+        assert settings.problems({k: v for k, v in written.items() if k in ("app_images", "app_parts", "app_migrate_image",
+                                                                             "deploy_strategy", "proxy_http_port")}) == []
+        vault = (tmp_path / f"inv/{env}/group_vars/all/vault.yml").read_bytes()
+        assert vault.startswith(b"$ANSIBLE_VAULT")
+        plain = yaml.safe_load(VaultLib([("default", VaultSecret(password.encode()))]).decrypt(vault))
+        assert sorted(plain) == sorted(init.SECRETS) and all(len(v) >= 32 for v in plain.values())
+    with pytest.raises(init.InitError, match="exists already"):
+        init.create(tmp_path / "inv", repo, greenlight_root=tmp_path / "state", is_free=lambda port: True)
+
+
+def test_a_repository_without_a_web_dockerfile_is_refused_with_what_to_do(tmp_path: Path, capsys) -> None:
+    repo = git_repo(tmp_path / "tool", {"Dockerfile": "FROM x\nCMD run\n"})
+    assert main(["init", str(tmp_path / "inv"), "--repo", repo]) == 2
+    assert "no Dockerfile of the repository EXPOSEs a port" in capsys.readouterr().err
+    assert not (tmp_path / "inv").exists()
+    assert main(["init", str(tmp_path / "inv"), "--repo", str(tmp_path / "missing")]) == 2
+    assert "cannot clone" in capsys.readouterr().err
