@@ -171,15 +171,31 @@ def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_work
     status, note = call(base, "/api/notes", "POST", {"title": "after the rollback", "body": "v1 counts words"})
     assert worked(base, note["id"], "words")["words"] == 3
 
+    # Killed (SIGKILL, the whole tree) as it replaces the worker, after the deploy's record:
+    # the next run's recovery puts the worker on the release the history says is live.
+    after = len(stack.log_lines())
+    process = subprocess.Popen([str(BIN / "greenlight"), "--inventories", str(INVENTORIES), "deploy", "production", "v2",
+                                "-e", "deploy_strategy=blue_green"], cwd="/", stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)})
+    recorded = stack.wait_for_log(r"Record the deploy", after, timeout=300, process=process)
+    stack.wait_for_log(r"Start the part worker", recorded, timeout=120, process=process)
+    stack.kill_tree(process)
+    assert call(base, "/api/version") == (200, {"version": "v2"})
+    again = greenlight("deploy", "production", "v2")
+    assert again.returncode == 0 and "already live" in again.stdout, again.stdout + again.stderr
+    assert worker()["version"] == "v2" and worker()["running"]
+    status, note = call(base, "/api/notes", "POST", {"title": "after the kill", "body": " ".join(["word"] * 200)})
+    assert worked(base, note["id"], "reading_seconds")["reading_seconds"] == 60
+
     # faulty fails one read in five after its first ten: the canary's judge takes it back,
     # and the worker, which only follows a live release, was never touched.
     steady = worker()
     third, summary = loaded(ports, "deploy", "production", "faulty", "-e", "deploy_canary_hold=10",
                             *stack.JUDGE_MAX_HOLD)
-    print(f"{APP} v1 -> faulty by canary under load: {json.dumps(summary)}")
+    print(f"{APP} v2 -> faulty by canary under load: {json.dumps(summary)}")
     assert third.returncode != 0
     assert "the new release is worse: 5xx rate too high" in third.stdout + third.stderr, third.stdout + third.stderr
     time.sleep(0.5)
-    assert call(base, "/api/version") == (200, {"version": "v1"})
+    assert call(base, "/api/version") == (200, {"version": "v2"})
     assert worker() == steady
     assert summary["failed"] / summary["requests"] < 0.01, summary
