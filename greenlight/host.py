@@ -35,17 +35,24 @@ class Host:
     key: str = ""
     ssh_args: tuple[str, ...] = ()
     become: bool = False
+    docker_socket: str = "/var/run/docker.sock"
 
     @classmethod
     def from_report(cls, report: dict) -> Host:
         return cls(connection=str(report.get("connection") or "ssh"), address=str(report.get("address") or ""),
                    port=str(report.get("port") or ""), user=str(report.get("user") or ""),
                    key=str(report.get("key") or ""), ssh_args=tuple(shlex.split(str(report.get("ssh_args") or ""))),
-                   become=bool(report.get("become")))
+                   become=bool(report.get("become")),
+                   docker_socket=str(report.get("docker_socket") or "/var/run/docker.sock"))
 
     @property
     def local(self) -> bool:
         return self.connection == "local"
+
+    def docker(self, *args: str) -> list[str]:
+        """A docker command line for the host's engine (the inventory's greenlight_docker_socket)."""
+        return ["docker", *(["-H", f"unix://{self.docker_socket}"] if self.docker_socket != "/var/run/docker.sock" else []),
+                *args]
 
     def argv(self, command: list[str], terminal: bool = False) -> list[str]:
         """The command line that runs `command` on the host (a terminal for it with `terminal`)."""
@@ -86,8 +93,8 @@ class Environment:
     def list_containers(self, run: type[subprocess.run] = subprocess.run) -> list[Container]:  # type: ignore[valid-type]
         """Every container of the environment on its host, by label."""
         template = '{{.Names}}\t{{.Label "greenlight.part"}}\t{{.Label "greenlight.color"}}\t{{.State}}'
-        done = run(self.host.argv(["docker", "ps", "-a", "--filter", f"label=greenlight.app={self.app}",
-                                   "--filter", f"label=greenlight.env={self.env}", "--format", template]),
+        done = run(self.host.argv(self.host.docker("ps", "-a", "--filter", f"label=greenlight.app={self.app}",
+                                                    "--filter", f"label=greenlight.env={self.env}", "--format", template)),
                    capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             raise HostError(f"cannot list the containers of {self.env} on {self.host.address}: "
@@ -119,6 +126,24 @@ class Environment:
         return sorted(chosen, key=lambda c: c.name)
 
 
+def move_images(source: Host, target: Host, refs: list[str], timeout: float = 3600) -> str:
+    """`docker save` on source's engine streamed into `docker load` on target's, through this
+    machine (no file anywhere: an interrupted stream loads nothing). '' when done, else why not."""
+    save = subprocess.Popen(source.argv(source.docker("save", *refs)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        load = subprocess.run(target.argv(target.docker("load")), stdin=save.stdout, capture_output=True,
+                              text=True, timeout=timeout, start_new_session=True)
+    finally:
+        save.stdout.close()
+        saved = save.wait(timeout=60)
+    if saved != 0:
+        return f"docker save on {source.address} failed: {save.stderr.read().decode(errors='replace').strip()[-500:]}"
+    if load.returncode != 0:
+        return f"docker load on {target.address} failed: {load.stderr.strip()[-500:]}"
+    return ""
+
+
 class HostError(Exception):
     """The environment's host or its containers are not as the command needs them."""
 
@@ -133,9 +158,9 @@ def logs(environment: Environment, containers: list[Container], follow: bool = F
     name, in time order (as they come with `follow`). Returns docker's exit code."""
     options = [*(["--follow"] if follow else []), *(["--since", since] if since else []), "--tail", tail]
     if len(containers) == 1:
-        return subprocess.run(environment.host.argv(["docker", "logs", *options, containers[0].name])).returncode
+        return subprocess.run(environment.host.argv(environment.host.docker("logs", *options, containers[0].name))).returncode
     width = max(len(label(c)) for c in containers)
-    processes = [subprocess.Popen(environment.host.argv(["docker", "logs", "--timestamps", *options, c.name]),
+    processes = [subprocess.Popen(environment.host.argv(environment.host.docker("logs", "--timestamps", *options, c.name)),
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
                  for c in containers]
 
@@ -182,6 +207,6 @@ def execute(environment: Environment, container: Container, command: list[str], 
     """Run `command` in the container (as `user`, else the image's user), with a terminal when
     this one has one. Its exit code."""
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    argv = ["docker", "exec", "-i", *(["-t"] if terminal else []), *(["--user", user] if user else []),
+    argv = [*environment.host.docker("exec"), "-i", *(["-t"] if terminal else []), *(["--user", user] if user else []),
             container.name, *command]
     return subprocess.run(environment.host.argv(argv, terminal=terminal)).returncode

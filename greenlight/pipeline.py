@@ -23,7 +23,7 @@ from typing import Protocol
 import ansible.module_utils
 import yaml
 
-from . import PROJECT_DIR
+from . import PROJECT_DIR, host
 from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
 
@@ -65,6 +65,8 @@ CODES = {
 
 
 class Runner(Protocol):
+    state_dir: Path
+
     def run(self, playbook: str, env: str, extravars: dict | None = None,
             cancellable: bool = True) -> PlaybookResult: ...
     def inventory_vars(self, env: str) -> dict: ...
@@ -130,6 +132,22 @@ def pair_variables(project_dir: Path, inventory: dict, extra_vars: dict) -> dict
         if defaults.is_file():
             variables.update(yaml.safe_load(defaults.read_text()) or {})
     return settings.resolve({**variables, **inventory, **extra_vars})
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def engine(variables: dict) -> tuple[str, str]:
+    """Which Docker engine an environment's inventory names: its host as greenlight reaches
+    it (this machine, or user@host:port over SSH) and the daemon's socket there. Two
+    environments on one engine share images; on two, promote moves them."""
+    host = str(variables.get("ansible_host") or "localhost")
+    connection = str(variables.get("ansible_connection") or "")
+    # The inventories' own rule ("local" for localhost, else ssh) when it is the template.
+    local = connection == "local" or (connection in ("", "smart") or "{{" in connection) and host in LOCAL_HOSTS
+    where = "this machine" if local else (f"{variables.get('ansible_user') or ''}@{host}:"
+                                          f"{variables.get('ansible_port') or 22}")
+    return where, str(variables.get("greenlight_docker_socket") or "/var/run/docker.sock")
 
 
 def classify(result: PlaybookResult) -> ExitCode:
@@ -262,6 +280,14 @@ class Pipeline:
             return self._failed(command, stages, verify,
                                 f"promote of {name} stopped: staging failed verification; production untouched")
 
+        # Staging on another Docker engine (a second VPS): its images go to production's.
+        if engine(self.runner.inventory_vars("staging")) != engine(self.runner.inventory_vars("production")):
+            error = self._move_images(stages, release)
+            if error:
+                return Outcome(command, ExitCode.FAILED, f"promote of {name} stopped: staging's images did not reach "
+                                                         f"production's host; production untouched: {error}", stages,
+                               {"staging": release})
+
         # Production runs the very images staging ran: same commit, digests checked on the host.
         production = self._stage(stages, "deploy production", "deploy.yml", "production", {
             "app_version": version,
@@ -278,6 +304,22 @@ class Pipeline:
                        f"promoted {name} ({live.get('commit', '')[:12]}) to staging and production"
                        + _interruption_note(live),
                        stages, {"staging": release, "production": live})
+
+    def _move_images(self, stages: list[Stage], release: dict) -> str:
+        """The images staging ran, onto production's engine: where each runs (locate.yml),
+        then docker save there streamed into docker load here (host.move_images). Production's
+        deploy then checks them by digest, as for one engine. '' when done, else why not."""
+        located = {}
+        for env in ENVIRONMENTS:
+            result = self._stage(stages, f"locate {env}", "locate.yml", env, {})
+            if not result.ok:
+                return result.stats.get("greenlight_result", {}).get("message") or result.error or f"cannot locate {env}"
+            located[env] = host.Host.from_report(result.stats.get("greenlight_locate", {}).get("host") or {})
+        self.progress("stage", "images from staging to production")
+        started = self.clock()
+        error = host.move_images(located["staging"], located["production"], list(release.get("images", {}).values()))
+        stages.append(Stage("images from staging to production", self.clock() - started, not error, error))
+        return error
 
     def promote_latest(self, ref: str, retry: bool = False) -> Outcome:
         check_version(ref)

@@ -86,6 +86,7 @@ class Runner:
         # 0: only greenlight's progress. n: Ansible's own output too, at ansible-playbook's -v * (n - 1).
         self.verbosity = verbosity
         self.inventory_dir = inventory_dir
+        self.state_dir = state_dir
         self.runs_dir = state_dir / "runs"
         self.progress = progress or (lambda kind, text: None)
         self.cancelled = cancelled or (lambda: False)

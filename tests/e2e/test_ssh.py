@@ -1,10 +1,16 @@
-"""A real VPS path (README: A real server): greenlight drives both environments over SSH.
+"""A real VPS path (README: A real server, Staging on a second host): staging on a second
+VPS, reached over SSH, while production stays on this machine.
 
-The "VPS" is this machine behind Debian's sshd on 127.0.0.1:VPS_SSH_PORT. The test takes the
-README's steps: a non-root deploy user with sudo and only key authentication, the VPS's host
-key in known_hosts (checking on), inventories whose ansible_host points there with
-ansible_user and ansible_become, and a vault of the user's own (not the demo's). It has its
-own app name, state folder and ports, and removes all of it (by its label) at the end.
+The "second VPS" is this machine behind Debian's sshd on 127.0.0.1:VPS_SSH_PORT, with a Docker
+engine of its own: a second dockerd (its own socket, data root, address pool, no default
+bridge), which the sshd's sessions see at the usual /var/run/docker.sock (the sshd runs in a
+mount namespace where that path is the second engine's socket). The test takes the README's
+steps: a non-root deploy user with sudo and only key authentication, the VPS's host key in
+known_hosts (checking on), staging's inventory pointing there with ansible_user and
+ansible_become, and a vault of the user's own (not the demo's). `greenlight promote` then
+moves the images staging ran to production's engine (docker save there streamed through
+this machine into docker load here), checked by digest. It has its own app name, state folder and ports, and
+removes all of it (by its label, its names) at the end.
 """
 
 from __future__ import annotations
@@ -44,13 +50,102 @@ def sh(*argv: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
 
 
+# The second engine: its socket, state and address pool are the test's own.
+ENGINE_SOCKET = Path("/run/greenlight-vps-docker.sock")
+ENGINE_DATA = Path("/var/lib/greenlight-vps-docker")
+ENGINE_EXEC = Path("/run/greenlight-vps-docker")
+ENGINE_POOL = "10.213.0.0/16"
+# The second engine has no iptables of its own (two daemons would fight over the chains), so
+# the test gives it what a VPS's Docker sets up: the main engine drops forwarded traffic of
+# bridges it does not know (FORWARD policy, br_netfilter on), and the containers' DNS
+# forwarding to the host's resolver needs masquerading (else each name the embedded DNS
+# does not know waits for a timeout, and HAProxy's start with them).
+MARK = ["-m", "comment", "--comment", "greenlight-vps-docker"]
+ENGINE_RULES = [("filter", "DOCKER-USER", ["-s", ENGINE_POOL, "-j", "ACCEPT", *MARK]),
+                ("filter", "DOCKER-USER", ["-d", ENGINE_POOL, "-j", "ACCEPT", *MARK]),
+                ("nat", "POSTROUTING", ["-s", ENGINE_POOL, "!", "-d", ENGINE_POOL, "-j", "MASQUERADE", *MARK])]
+# The app's images: its own repositories (<app>-<image>), so production's engine lacks them
+# until promote moves them.
+IMAGES = ("vps-backend", "vps-frontend")
+
+
+def docker2(*args: str) -> str:
+    return sh("docker", "-H", f"unix://{ENGINE_SOCKET}", *args).stdout
+
+
 def remove_app() -> None:
     for listing, remove in ((["ps", "-aq"], ["rm", "-f"]), (["volume", "ls", "-q"], ["volume", "rm"]),
                             (["network", "ls", "-q"], ["network", "rm"])):
         ids = stack.docker(*listing, "--filter", f"label=greenlight.app={APP}").split()
         if ids:
             stack.docker(*remove, *ids)
+    for repository in IMAGES:  # tags only: their layers are the demo's images'
+        tags = stack.docker("images", repository, "--format", "{{.Repository}}:{{.Tag}}").split()
+        if tags:
+            stack.docker("rmi", *tags)
     shutil.rmtree(ROOT, ignore_errors=True)
+
+
+def stop_engine() -> None:
+    """Stop the second engine (one a killed run left too), and remove its state and rules."""
+    pidfile = ENGINE_EXEC / "docker.pid"
+    if ENGINE_SOCKET.exists():
+        subprocess.run(["docker", "-H", f"unix://{ENGINE_SOCKET}", "rm", "-f",
+                        *subprocess.run(["docker", "-H", f"unix://{ENGINE_SOCKET}", "ps", "-aq"], capture_output=True,
+                                        text=True).stdout.split()], capture_output=True)
+    if pidfile.exists():
+        pid = int(pidfile.read_text().strip() or 0)
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(300):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+        except ProcessLookupError:
+            pass
+    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout.split()
+    for target in sorted((m for m in mounts if m.startswith((str(ENGINE_DATA), str(ENGINE_EXEC)))), reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True)
+    shutil.rmtree(ENGINE_DATA, ignore_errors=True)
+    shutil.rmtree(ENGINE_EXEC, ignore_errors=True)
+    ENGINE_SOCKET.unlink(missing_ok=True)
+    for table, chain, rule in ENGINE_RULES:
+        while subprocess.run(["iptables", "-t", table, "-D", chain, *rule], capture_output=True).returncode == 0:
+            pass
+
+
+def start_engine() -> None:
+    """The second VPS's Docker: its own socket, data root, exec root and address pool; no
+    default bridge and no iptables of its own (two daemons would fight over the chains)."""
+    stop_engine()
+    ENGINE_EXEC.mkdir(parents=True)
+    # Its own daemon.json, not this machine's: without iptables, published ports go through
+    # docker-proxy (the userland proxy).
+    config = ENGINE_EXEC / "daemon.json"
+    config.write_text(json.dumps({"userland-proxy": True}))
+    subprocess.Popen(["dockerd", "--config-file", str(config), "-H", f"unix://{ENGINE_SOCKET}", "--data-root", str(ENGINE_DATA),
+                      "--exec-root", str(ENGINE_EXEC), "--pidfile", str(ENGINE_EXEC / "docker.pid"),
+                      "--bridge", "none", "--iptables=false", "--ip-masq=false", "--cgroup-parent", "greenlight-vps-docker",
+                      "--default-address-pool", f"base={ENGINE_POOL},size=24"],
+                     stdout=open(ROOT / "dockerd.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    for _ in range(300):
+        if subprocess.run(["docker", "-H", f"unix://{ENGINE_SOCKET}", "info"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    for table, chain, rule in ENGINE_RULES:
+        sh("iptables", "-t", table, "-I", chain, *rule)
+    # What a new VPS gets before its first deploy: the base image (make setup built it; no
+    # registry here), and, to spare the suite their builds, greenlight's own images and the
+    # app's v2 images as the main engine has them. Production's engine has no vps-* image.
+    base = yaml.safe_load((REPO / "inventories/staging/group_vars/all/base_image.yml").read_text())["greenlight_base_image"]
+    wanted = [base, "greenlight/mariadb", "greenlight/haproxy"]
+    commit = sh("git", "--git-dir", str(stack.ROOT / "warehouse.git" / ".git"), "rev-parse", "v2^{commit}").stdout.strip()
+    built = [f"warehouse-{image}:{commit[:12]}" for image in ("backend", "frontend")]
+    present = [ref for ref in built if stack.docker("images", "-q", ref).strip()]
+    subprocess.run(f"docker save {' '.join(wanted + present)} | docker -H unix://{ENGINE_SOCKET} load",
+                   shell=True, check=True, capture_output=True)
+    for ref in present:
+        docker2("tag", ref, ref.replace("warehouse-", "vps-"))
+        docker2("rmi", ref)
 
 
 class Vps:
@@ -84,6 +179,8 @@ def vps() -> Iterator[Vps]:
     # The VPS: a deploy user that logs in with a key only and becomes root with sudo. The name
     # is the test's own: one left by a killed run is made again.
     subprocess.run(["userdel", "--remove", USER], capture_output=True)
+    ROOT.mkdir(parents=True, exist_ok=True)
+    start_engine()
     # "*": no password to log in with, and not a locked account (sshd refuses those, keys or not).
     sh("useradd", "--create-home", "--shell", "/bin/bash", "--password", "*", USER)
     sudoers = Path(f"/etc/sudoers.d/{USER}")
@@ -116,18 +213,23 @@ def vps() -> Iterator[Vps]:
         (group_vars / "vault.yml").unlink()
         sh(str(BIN / "ansible-vault"), "encrypt", "--output", str(group_vars / "vault.yml"), "-", input=plain + "\n",
            env={**os.environ, "ANSIBLE_VAULT_PASSWORD_FILE": str(server.vault_password)}, cwd="/")
-        (group_vars / "zz-vps.yml").write_text(yaml.safe_dump({
-            "greenlight_app": APP, "greenlight_root": str(ROOT), **PORTS[env],
-            "ansible_connection": "ssh", "ansible_port": VPS_SSH_PORT, "ansible_user": USER, "ansible_become": True,
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "ansible_ssh_private_key_file": str(server.key),
-            "ansible_ssh_common_args": f"-o UserKnownHostsFile={server.known_hosts} -o StrictHostKeyChecking=yes",
-        }))
-        hosts = server.inventories / env / "hosts.yml"
-        hosts.write_text(hosts.read_text().replace("ansible_host: localhost", "ansible_host: 127.0.0.1"))
+        # The app's own image repositories (<app>-<image>), not the suite's shared ones.
+        own = {"greenlight_app": APP, "greenlight_root": str(ROOT), **PORTS[env],
+               "release_images": {"backend": "vps-backend", "frontend": "vps-frontend"}}
+        if env == "staging":  # the one line (and the SSH login that goes with any VPS)
+            own.update({"ansible_connection": "ssh", "ansible_port": VPS_SSH_PORT, "ansible_user": USER,
+                        "ansible_become": True, "ansible_python_interpreter": "/usr/bin/python3",
+                        "ansible_ssh_private_key_file": str(server.key),
+                        "ansible_ssh_common_args": f"-o UserKnownHostsFile={server.known_hosts} "
+                                                   "-o StrictHostKeyChecking=yes"})
+            hosts = server.inventories / env / "hosts.yml"
+            hosts.write_text(hosts.read_text().replace("ansible_host: localhost", "ansible_host: 127.0.0.1"))
+        (group_vars / "zz-vps.yml").write_text(yaml.safe_dump(own))
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
-                            stdout=open(server.sshd_log, "w"), stderr=subprocess.STDOUT)
+    # The VPS's sessions see the second engine where Docker's socket usually is.
+    sshd = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                             f'mount --bind {ENGINE_SOCKET} /var/run/docker.sock && exec /usr/sbin/sshd -D -e -f "$0"',
+                             str(config)], stdout=open(server.sshd_log, "w"), stderr=subprocess.STDOUT)
     for _ in range(50):
         if subprocess.run(["ss", "-ltn", f"sport = :{VPS_SSH_PORT}"], capture_output=True, text=True).stdout.count("LISTEN"):
             break
@@ -141,6 +243,8 @@ def vps() -> Iterator[Vps]:
         subprocess.run(["pkill", "-KILL", "-u", USER], capture_output=True)
     stack.LAST_LOGS.mkdir(parents=True, exist_ok=True)
     shutil.copy2(server.sshd_log, stack.LAST_LOGS / "sshd.log")
+    shutil.copy2(ROOT / "dockerd.log", stack.LAST_LOGS / "vps-dockerd.log")
+    stop_engine()
     remove_app()
     sudoers.unlink(missing_ok=True)
     subprocess.run(["userdel", "--remove", USER], capture_output=True)
@@ -178,30 +282,47 @@ def test_a_host_whose_key_is_not_the_known_one_is_not_deployed_to(vps: Vps) -> N
     assert stack.docker("ps", "-aq", "--filter", f"label=greenlight.app={APP}").split() == []
 
 
-def test_promote_over_ssh_as_a_non_root_deploy_user(vps: Vps) -> None:
-    # A first promote, onto two empty environments (the first deploy of each, over SSH): the
-    # strategies on a live release are the other modules' tests.
+def test_promote_moves_the_images_staging_ran_on_its_own_vps_to_production(vps: Vps) -> None:
+    # A first promote, onto two empty environments (the first deploy of each): the strategies
+    # on a live release are the other modules' tests.
     done = vps.run("promote", "v2")
+    print("\n" + done.stdout[-1500:])
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(vps.get("production", "/api/version"))["version"] == "v2"
     assert json.loads(vps.get("staging", "/api/version"))["version"] == "v2"
-    # It went over SSH, as the deploy user with its key, and nothing logged in as root.
+    # Staging runs on the second engine only, production on this machine's only.
+    assert sorted(docker2("ps", "--filter", f"label=greenlight.app={APP}", "--format", "{{.Label \"greenlight.env\"}}")
+                  .split()) and set(docker2("ps", "--filter", f"label=greenlight.app={APP}",
+                                            "--format", "{{.Label \"greenlight.env\"}}").split()) == {"staging"}
+    assert set(stack.docker("ps", "--filter", f"label=greenlight.app={APP}",
+                            "--format", "{{.Label \"greenlight.env\"}}").split()) == {"production"}
+    # The images moved by docker save and load, and are the very ones staging ran (by digest).
+    assert "images from staging to production" in done.stdout, done.stdout
+    color = {env: (ROOT / f"{APP}-{env}" / "proxy" / "live-color").read_text().split()[0] for env in ("staging", "production")}
+    for part in ("backend", "frontend"):
+        ran = docker2("inspect", "-f", "{{.Image}}", f"{APP}-staging-{part}-{color['staging']}").strip()
+        runs = stack.docker("inspect", "-f", "{{.Image}}", f"{APP}-production-{part}-{color['production']}").strip()
+        assert ran == runs and ran.startswith("sha256:"), (part, ran, runs)
+    history = [json.loads(line) for line in (ROOT / f"{APP}-production" / "history.jsonl").read_text().splitlines()]
+    staged = [json.loads(line) for line in (ROOT / f"{APP}-staging" / "history.jsonl").read_text().splitlines()]
+    assert history[-1]["digests"] == staged[-1]["digests"]
+    # Staging went over SSH, as the deploy user with its key, and nothing logged in as root.
     log = vps.sshd_log.read_text()
     assert f"Accepted publickey for {USER} from 127.0.0.1" in log
     assert "for root" not in log
 
 
 def test_logs_and_exec_reach_the_containers_over_ssh(vps: Vps) -> None:
-    """Runs after the promote above: both environments serve v2 on the VPS."""
+    """Runs after the promote above: staging serves v2 on the VPS, over SSH."""
     marker = f"/api/version?probe={os.urandom(4).hex()}"
-    vps.get("production", marker)
-    logs = vps.run("logs", "production", "proxy", "--since", "10m")
+    vps.get("staging", marker)
+    logs = vps.run("logs", "staging", "proxy", "--since", "10m")
     assert logs.returncode == 0, logs.stderr
     assert marker in logs.stdout
-    color = (ROOT / f"{APP}-production" / "proxy" / "live-color").read_text().split()[0]
-    hostname = vps.run("exec", "production", "backend", "--", "hostname")
+    color = (ROOT / f"{APP}-staging" / "proxy" / "live-color").read_text().split()[0]
+    hostname = vps.run("exec", "staging", "backend", "--", "hostname")
     assert hostname.returncode == 0, hostname.stderr
-    assert hostname.stdout.strip() == stack.docker("inspect", "-f", "{{.Config.Hostname}}",
-                                                   f"{APP}-production-backend-{color}").strip()
+    assert hostname.stdout.strip() == docker2("inspect", "-f", "{{.Config.Hostname}}",
+                                              f"{APP}-staging-backend-{color}").strip()
     # Over SSH as the deploy user, with sudo on the VPS: never as root.
     assert "for root" not in vps.sshd_log.read_text()

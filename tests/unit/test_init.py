@@ -98,3 +98,23 @@ def test_a_repository_without_a_web_dockerfile_is_refused_with_what_to_do(tmp_pa
     assert not (tmp_path / "inv").exists()
     assert main(["init", str(tmp_path / "inv"), "--repo", str(tmp_path / "missing")]) == 2
     assert "cannot clone" in capsys.readouterr().err
+
+
+# -- which Docker engine an inventory names (greenlight promote moves images between two) --
+
+from greenlight.pipeline import engine  # noqa: E402
+
+TEMPLATE = "{{ 'local' if ansible_host in ['localhost', '127.0.0.1'] else 'ssh' }}"
+
+
+@pytest.mark.parametrize(("staging", "production", "same"), [
+    ({"ansible_host": "localhost", "ansible_connection": TEMPLATE}, {"ansible_host": "127.0.0.1"}, True),
+    ({"ansible_host": "203.0.113.7", "ansible_connection": TEMPLATE}, {"ansible_host": "localhost"}, False),
+    # The second-engine test: staging over SSH to this machine's port 18022, production local.
+    ({"ansible_host": "127.0.0.1", "ansible_connection": "ssh", "ansible_port": 18022, "ansible_user": "d"},
+     {"ansible_host": "localhost", "ansible_connection": TEMPLATE}, False),
+    ({"ansible_host": "vps", "ansible_user": "d"}, {"ansible_host": "vps", "ansible_user": "d", "ansible_port": 22}, True),
+    ({"ansible_host": "vps"}, {"ansible_host": "vps", "greenlight_docker_socket": "/run/other.sock"}, False),
+])
+def test_two_environments_share_an_engine_only_on_one_host_and_socket(staging: dict, production: dict, same: bool) -> None:
+    assert (engine(staging) == engine(production)) is same
