@@ -55,6 +55,9 @@ ENGINE_SOCKET = Path("/run/greenlight-vps-docker.sock")
 ENGINE_DATA = Path("/var/lib/greenlight-vps-docker")
 ENGINE_EXEC = Path("/run/greenlight-vps-docker")
 ENGINE_POOL = "10.213.0.0/16"
+# Its default bridge, made by the test. Not `--bridge none`: a daemon started so deletes the
+# interface docker0, the main engine's (found when every later build failed).
+ENGINE_BRIDGE, ENGINE_BRIDGE_ADDRESS = "greenlight-vps0", "10.214.0.1/24"
 # The second engine has no iptables of its own (two daemons would fight over the chains), so
 # the test gives it what a VPS's Docker sets up: the main engine drops forwarded traffic of
 # bridges it does not know (FORWARD policy, br_netfilter on), and the containers' DNS
@@ -62,6 +65,9 @@ ENGINE_POOL = "10.213.0.0/16"
 # does not know waits for a timeout, and HAProxy's start with them).
 MARK = ["-m", "comment", "--comment", "greenlight-vps-docker"]
 ENGINE_RULES = [("filter", "DOCKER-USER", ["-s", ENGINE_POOL, "-j", "ACCEPT", *MARK]),
+                ("filter", "DOCKER-USER", ["-i", ENGINE_BRIDGE, "-j", "ACCEPT", *MARK]),
+                ("filter", "DOCKER-USER", ["-o", ENGINE_BRIDGE, "-j", "ACCEPT", *MARK]),
+                ("nat", "POSTROUTING", ["-s", "10.214.0.0/24", "!", "-o", ENGINE_BRIDGE, "-j", "MASQUERADE", *MARK]),
                 ("filter", "DOCKER-USER", ["-d", ENGINE_POOL, "-j", "ACCEPT", *MARK]),
                 ("nat", "POSTROUTING", ["-s", ENGINE_POOL, "!", "-d", ENGINE_POOL, "-j", "MASQUERADE", *MARK])]
 # The app's images: its own repositories (<app>-<image>), so production's engine lacks them
@@ -108,23 +114,27 @@ def stop_engine() -> None:
     shutil.rmtree(ENGINE_DATA, ignore_errors=True)
     shutil.rmtree(ENGINE_EXEC, ignore_errors=True)
     ENGINE_SOCKET.unlink(missing_ok=True)
+    subprocess.run(["ip", "link", "delete", ENGINE_BRIDGE, "type", "bridge"], capture_output=True)
     for table, chain, rule in ENGINE_RULES:
         while subprocess.run(["iptables", "-t", table, "-D", chain, *rule], capture_output=True).returncode == 0:
             pass
 
 
 def start_engine() -> None:
-    """The second VPS's Docker: its own socket, data root, exec root and address pool; no
-    default bridge and no iptables of its own (two daemons would fight over the chains)."""
+    """The second VPS's Docker: its own socket, data root, exec root, address pool and
+    default bridge; no iptables of its own (two daemons would fight over the chains)."""
     stop_engine()
     ENGINE_EXEC.mkdir(parents=True)
+    sh("ip", "link", "add", ENGINE_BRIDGE, "type", "bridge")
+    sh("ip", "address", "add", ENGINE_BRIDGE_ADDRESS, "dev", ENGINE_BRIDGE)
+    sh("ip", "link", "set", ENGINE_BRIDGE, "up")
     # Its own daemon.json, not this machine's: without iptables, published ports go through
     # docker-proxy (the userland proxy).
     config = ENGINE_EXEC / "daemon.json"
     config.write_text(json.dumps({"userland-proxy": True}))
     subprocess.Popen(["dockerd", "--config-file", str(config), "-H", f"unix://{ENGINE_SOCKET}", "--data-root", str(ENGINE_DATA),
                       "--exec-root", str(ENGINE_EXEC), "--pidfile", str(ENGINE_EXEC / "docker.pid"),
-                      "--bridge", "none", "--iptables=false", "--ip-masq=false", "--cgroup-parent", "greenlight-vps-docker",
+                      "--bridge", ENGINE_BRIDGE, "--iptables=false", "--ip-masq=false", "--cgroup-parent", "greenlight-vps-docker",
                       "--default-address-pool", f"base={ENGINE_POOL},size=24"],
                      stdout=open(ROOT / "dockerd.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
     for _ in range(300):
@@ -247,6 +257,8 @@ def vps() -> Iterator[Vps]:
     stop_engine()
     remove_app()
     sudoers.unlink(missing_ok=True)
+    # Stopping the second engine left the main engine's bridge alone too.
+    assert subprocess.run(["ip", "link", "show", "docker0"], capture_output=True).returncode == 0
     subprocess.run(["userdel", "--remove", USER], capture_output=True)
 
 
@@ -310,6 +322,11 @@ def test_promote_moves_the_images_staging_ran_on_its_own_vps_to_production(vps: 
     log = vps.sshd_log.read_text()
     assert f"Accepted publickey for {USER} from 127.0.0.1" in log
     assert "for root" not in log
+
+
+def test_the_second_engine_leaves_the_main_engines_bridge_alone(vps: Vps) -> None:
+    """Runs after the promote: this machine's docker0 is still there (a build needs it)."""
+    assert subprocess.run(["ip", "link", "show", "docker0"], capture_output=True).returncode == 0
 
 
 def test_logs_and_exec_reach_the_containers_over_ssh(vps: Vps) -> None:
