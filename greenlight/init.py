@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from .pipeline import ENVIRONMENTS
+from .pipeline import ENVIRONMENTS, settings
 from .runner import scrub
 
 # greenlight's usual ports per environment (the demo's inventories); a taken one moves up.
@@ -36,8 +36,8 @@ SECRETS = ("vault_mysql_app_password", "vault_mysql_migrator_password", "vault_r
 # A part named like a site takes every request; one named like an API gets /api/.
 SITE_NAMES = ("web", "frontend", "site", "www", "ui", "client", "app")
 API_NAMES = ("api", "backend", "server")
-NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
-OWN_PARTS = ("proxy", "mysql", "migrate", "seed", "backup", "anonymize", "monitoring")
+# What a name may be, and the parts greenlight runs itself: the settings check's own.
+NAME, OWN_PARTS = settings.NAME, settings.OWN_PARTS
 
 
 class InitError(Exception):
