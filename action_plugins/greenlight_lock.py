@@ -1,8 +1,8 @@
 """The controller's half of the deploy lock: who holds it, and whether a holder is gone.
 
 The lock file lives on the environment's host (library/greenlight_lock.py); its holder is
-the ansible-playbook process on the controller, the parent of the worker running this
-plugin. Whether a holder is gone can only be told where it ran, so it is decided here
+the greenlight command that started the playbook, else the ansible-playbook process on the
+controller, the parent of the worker running this plugin (deploy_lock.run_holder). Whether a holder is gone can only be told where it ran, so it is decided here
 (module_utils/deploy_lock.py) and the module is asked to take a gone holder's lock over.
 The greenlight_rollback action does the same for the rollback module, which takes the lock
 itself to save a round trip.
@@ -11,13 +11,16 @@ itself to save a round trip.
 from __future__ import annotations
 
 import os
-import sys
 
 from ansible.plugins.action import ActionBase
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "module_utils"))
+import ansible.module_utils
 
-from deploy_lock import alive, describe, identity, take  # noqa: E402
+# The project's module_utils, imported as the modules import them (ansible.module_utils.*).
+MODULE_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
+if MODULE_UTILS not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(MODULE_UTILS)
+from ansible.module_utils.deploy_lock import alive, describe, run_holder, take  # noqa: E402
 
 
 class ActionModule(ActionBase):
@@ -35,7 +38,7 @@ class ActionModule(ActionBase):
             return self._execute_module("greenlight_lock", module_args=module_args, task_vars=task_vars)
 
         if state == "acquired":
-            args["holder"] = identity(os.getppid(), user)
+            args["holder"] = run_holder(user)
             return {**result, **take(lambda takeover: execute({**args, "takeover": takeover}), wait, args["path"])}
         if state == "released" and not args.get("token"):
             return {**result, **self._release_gone(execute, args, force)}

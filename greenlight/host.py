@@ -15,10 +15,13 @@ import heapq
 import shlex
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
+
+from . import image_stream
 
 # Which color's container of a part that runs one per color.
 COLOR_CHOICES = ("live", "idle", "blue", "green")
@@ -126,21 +129,40 @@ class Environment:
         return sorted(chosen, key=lambda c: c.name)
 
 
-def move_images(source: Host, target: Host, refs: list[str], timeout: float = 3600) -> str:
-    """`docker save` on source's engine streamed into `docker load` on target's, through this
-    machine (no file anywhere: an interrupted stream loads nothing). '' when done, else why not."""
-    save = subprocess.Popen(source.argv(source.docker("save", *refs)), stdout=subprocess.PIPE,
+def move_images(source: Host, target: Host, expected: dict[str, str], timeout: float = 3600) -> str:
+    """The release's images, `docker save` on source's engine streamed into `docker load` on
+    target's through this machine, where greenlight/image_stream.py lets only the expected
+    images ({tag: image ID}) through under those tags (no file anywhere: an interrupted or
+    refused stream loads nothing). '' when done, else why not."""
+    save = subprocess.Popen(source.argv(source.docker("save", *sorted(expected))), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
+    load = subprocess.Popen(target.argv(target.docker("load")), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    timer = threading.Timer(timeout, lambda: (save.kill(), load.kill()))
+    timer.start()
     try:
-        load = subprocess.run(target.argv(target.docker("load")), stdin=save.stdout, capture_output=True,
-                              text=True, timeout=timeout, start_new_session=True)
+        image_stream.filter_stream(save.stdout, load.stdin, expected)  # type: ignore[arg-type]
+        load.stdin.close()  # type: ignore[union-attr]
+        load.stdin = None  # communicate() below must not flush it again
+    except (image_stream.StreamRefused, tarfile.TarError, ValueError, OSError) as exc:
+        # docker load must not see the end of the archive: killed first, it loads nothing.
+        load.kill()
+        save.kill()
+        load.wait()
+        save.wait()
+        timer.cancel()
+        saved = save.stderr.read().decode(errors="replace").strip()[-300:]  # type: ignore[union-attr]
+        return (f"refused the images staging sent: {exc}" if isinstance(exc, image_stream.StreamRefused)
+                else f"the image stream from {source.address} broke: {exc}" + (f" ({saved})" if saved else ""))
     finally:
-        save.stdout.close()
-        saved = save.wait(timeout=60)
+        save.stdout.close()  # type: ignore[union-attr]
+    loaded_out, loaded_err = load.communicate()
+    saved = save.wait()
+    timer.cancel()
     if saved != 0:
         return f"docker save on {source.address} failed: {save.stderr.read().decode(errors='replace').strip()[-500:]}"
     if load.returncode != 0:
-        return f"docker load on {target.address} failed: {load.stderr.strip()[-500:]}"
+        return f"docker load on {target.address} failed: {loaded_err.decode(errors='replace').strip()[-500:]}"
     return ""
 
 

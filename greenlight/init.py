@@ -257,8 +257,22 @@ def hosts_yml(env: str) -> str:
 """
 
 
+class _Dumper(yaml.SafeDumper):
+    """YAML in which a string that Jinja would read as a template is tagged !unsafe."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # The repository's folder names and URL are the app's text: Ansible must read them as they are.
+    unsafe = any(marker in value for marker in ("{{", "{%", "{#"))
+    return dumper.represent_scalar("!unsafe" if unsafe else "tag:yaml.org,2002:str", value,
+                                   style="'" if unsafe else None)
+
+
+_Dumper.add_representer(str, _string)
+
+
 def dump(value: object) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=200).strip().removesuffix("...").strip()
+    return yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=200).strip().removesuffix("...").strip()
 
 
 def main_yml(app: App, env: str, ports: dict[str, int], base_image: str) -> str:

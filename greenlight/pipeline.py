@@ -307,8 +307,9 @@ class Pipeline:
 
     def _move_images(self, stages: list[Stage], release: dict) -> str:
         """The images staging ran, onto production's engine: where each runs (locate.yml),
-        then docker save there streamed into docker load here (host.move_images). Production's
-        deploy then checks them by digest, as for one engine. '' when done, else why not."""
+        then docker save there streamed into docker load here (host.move_images), only the
+        release's images by their IDs getting through. Production's deploy then checks them
+        by digest, as for one engine. '' when done, else why not."""
         located = {}
         for env in ENVIRONMENTS:
             result = self._stage(stages, f"locate {env}", "locate.yml", env, {})
@@ -317,7 +318,9 @@ class Pipeline:
             located[env] = host.Host.from_report(result.stats.get("greenlight_locate", {}).get("host") or {})
         self.progress("stage", "images from staging to production")
         started = self.clock()
-        error = host.move_images(located["staging"], located["production"], list(release.get("images", {}).values()))
+        images, digests = release.get("images") or {}, release.get("digests") or {}
+        error = host.move_images(located["staging"], located["production"],
+                                 {str(images[part]): str(digests.get(part, "")) for part in images})
         stages.append(Stage("images from staging to production", self.clock() - started, not error, error))
         return error
 

@@ -11,6 +11,11 @@ temp) go there. A folder left by a killed greenlight is removed by the next one,
 temporary folders of Ansible's killed processes in ~/.ansible/tmp. A run can be
 cancelled (a signal to greenlight): ansible-runner then kills the playbook's whole process
 group, and the result says `canceled`.
+
+Every process of a run carries GREENLIGHT_RUN (this command's run id) and GREENLIGHT_PID (its
+pid) in its environment: the deploy lock names this command as its holder, and
+greenlight/reaper.py, started before the first playbook, ends every process of the run
+once this command is gone, however it ended.
 """
 
 from __future__ import annotations
@@ -18,14 +23,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import ansible_runner
+import yaml
 
 Progress = Callable[[str, str], None]
 
@@ -43,6 +51,42 @@ def scrub(text: str) -> str:
         keep = match["scheme"].lower().startswith("ssh") and ":" not in match["userinfo"]
         return match[0] if keep else f"{match['scheme']}***@"
     return URL_CREDENTIALS.sub(replace, text)
+
+
+class _DataDumper(yaml.SafeDumper):
+    """YAML in which every string value is tagged !unsafe: Ansible never templates it."""
+
+
+def _unsafe_string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("!unsafe", value)
+
+
+def _plain_keys(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
+    # Keys are names (variables, fields), never templated; their values are data.
+    return yaml.MappingNode("tag:yaml.org,2002:map", [
+        (dumper.represent_scalar("tag:yaml.org,2002:str", str(key)), dumper.represent_data(item))
+        for key, item in value.items()])
+
+
+_DataDumper.add_representer(str, _unsafe_string)
+_DataDumper.add_representer(dict, _plain_keys)
+
+
+def write_extravars(private_data_dir: str, extravars: dict) -> None:
+    """The playbook's extra variables, as data (README: Security).
+
+    Everything greenlight hands a playbook may hold text from outside: a failed stage's
+    message quoting an app's output, the digests and commit an earlier stage reported, a
+    history record. ansible-runner would pass them as JSON, which Ansible templates like its
+    own files, so `{{ lookup('pipe', ...) }}` in a migration's error would run on this
+    machine. Written here as YAML with every string tagged !unsafe (Ansible's marking for
+    values it must never template), ansible-runner finds the file and passes it as it is.
+    """
+    folder = Path(private_data_dir, "env")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    descriptor = os.open(folder / "extravars", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        yaml.dump(extravars, stream, Dumper=_DataDumper, default_flow_style=False, allow_unicode=True)
 
 
 @dataclass
@@ -92,6 +136,8 @@ class Runner:
         self.cancelled = cancelled or (lambda: False)
         self._inventories: dict[str, dict | Exception] = {}
         self._inventory_lock = threading.Lock()
+        self.run_id = uuid.uuid4().hex
+        self._reaper: subprocess.Popen | None = None
         # ansible-runner looks for ansible-playbook on PATH; cron's PATH lacks the virtualenv.
         bin_dir = str(Path(sys.executable).parent)
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -103,10 +149,26 @@ class Runner:
         os.chmod(self.runs_dir, 0o700)
         return tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=self.runs_dir)
 
+    def start_reaper(self) -> None:
+        """greenlight/reaper.py, once: it ends this run's processes when this command is gone."""
+        if self._reaper is not None:
+            return
+        # Only this process holds the write end (os.pipe's ends are not inherited): its exit,
+        # however it comes, is the end of file the reaper waits for.
+        read_end, self._reaper_pipe = os.pipe()
+        try:
+            self._reaper = subprocess.Popen(
+                [sys.executable, "-I", "-m", "greenlight.reaper", self.run_id], stdin=read_end,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
+                env={key: value for key, value in os.environ.items() if not key.startswith("GREENLIGHT_RUN")})
+        finally:
+            os.close(read_end)
+
     def envvars(self, private_data_dir: str) -> dict[str, str]:
         temporary = os.path.join(private_data_dir, "tmp")
         os.makedirs(temporary, mode=0o700, exist_ok=True)
         return {"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg"),
+                "GREENLIGHT_RUN": self.run_id, "GREENLIGHT_PID": str(os.getpid()),
                 "TMPDIR": temporary, "ANSIBLE_LOCAL_TEMP": temporary,
                 # ansible-runner turns SSH host key checking off unless told otherwise: a VPS
                 # whose key is not the one in known_hosts must not be deployed to.
@@ -141,14 +203,15 @@ class Runner:
                                          f" - {verdict.get('reason', '')}")
             return True
 
+        self.start_reaper()
         private_data_dir = self.private_dir()
         try:
+            write_extravars(private_data_dir, extravars or {})
             run = ansible_runner.run(
                 private_data_dir=private_data_dir,
                 project_dir=str(self.project_dir),
                 playbook=f"playbooks/{playbook}",
                 inventory=str(self.inventory_dir / env),
-                extravars=extravars or {},
                 envvars=self.envvars(private_data_dir),
                 event_handler=on_event,
                 cancel_callback=self.cancelled if cancellable else None,

@@ -1,16 +1,21 @@
 """The environment's deploy lock: who holds it, whether they still live, and a safe take-over.
 
 A lock is a JSON file on the environment's host:
-  {"token", "holder": {"pid", "host", "boot_id", "pid_start", "user"}, "since", "purpose": {...}}
-The holder is the process that runs the play (ansible-playbook on the controller). It is
-gone when the controller booted since (another boot id) or when, on the same boot, no
-process has its pid and start time. A lock of a holder that is gone is taken over by the
-next run, which then puts the environment back on its recorded release (recovery) and
-records the interrupted run (see greenlight_recover); the lock's `purpose` says what it was.
+  {"token", "holder": {"pid", "host", "machine_id", "boot_id", "pid_start", "user", "run"},
+   "since", "purpose": {...}}
+The holder is the greenlight command that started the playbook (GREENLIGHT_PID, when it is an
+ancestor of the process taking the lock), else the process that runs the play
+(ansible-playbook on the controller). It is gone when the controller booted since (another
+boot id) or when, on the same boot, no process has its pid and start time. A lock of a
+holder that is gone is taken over by the next run, which first ends every process the gone
+holder's run left (they carry GREENLIGHT_RUN=<run> in their environment, see `end_run`),
+then puts the environment back on its recorded release (recovery) and records the
+interrupted run (see greenlight_recover); the lock's `purpose` says what it was.
 
-Whether a holder lives can only be told on its own host: `alive()` answers None for a
-holder of another host. Every change of the file happens under an flock of a sidecar
-file, so two runs deciding at the same moment cannot both take it.
+Whether a holder lives can only be told on its own machine (its machine id, else its host
+name): `alive()` answers None for a holder of another machine. Every change of the file
+happens under an flock of a sidecar file, so two runs deciding at the same moment cannot
+both take it.
 """
 
 from __future__ import annotations
@@ -19,20 +24,40 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
 import socket
 import time
 import uuid
 from collections.abc import Iterator
 
+from ansible.module_utils.files import write_atomically
+
 BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+# The environment variables greenlight gives every process of a run (greenlight/runner.py).
+RUN_VARIABLE = "GREENLIGHT_RUN"
+PID_VARIABLE = "GREENLIGHT_PID"
+
+
+def _first_line(paths: tuple[str, ...]) -> str:
+    for path in paths:
+        try:
+            with open(path) as stream:
+                found = stream.read().strip()
+        except OSError:
+            continue
+        if found:
+            return found
+    return ""
 
 
 def boot_id() -> str:
-    try:
-        with open(BOOT_ID_FILE) as stream:
-            return stream.read().strip()
-    except OSError:
-        return ""
+    return _first_line((BOOT_ID_FILE,))
+
+
+def machine_id() -> str:
+    """This machine's id (systemd's, or D-Bus's); "" where it has none (the host name then tells)."""
+    return _first_line(MACHINE_ID_FILES)
 
 
 def process_start(pid: int) -> str:
@@ -49,15 +74,80 @@ def process_start(pid: int) -> str:
     return "" if fields[0] in ("Z", "X") else fields[19]
 
 
-def identity(pid: int, user: str = "") -> dict:
-    """Who a process is, in a form another process on another boot can check."""
-    return {"pid": pid, "host": socket.gethostname(), "boot_id": boot_id(),
-            "pid_start": process_start(pid), "user": user}
+def parent(pid: int) -> int:
+    """The pid of the process's parent (0 when there is no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            return int(stream.read().rsplit(")", 1)[-1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def identity(pid: int, user: str = "", run: str = "") -> dict:
+    """Who a process is, in a form another process on another boot or machine can check."""
+    return {"pid": pid, "host": socket.gethostname(), "machine_id": machine_id(), "boot_id": boot_id(),
+            "pid_start": process_start(pid), "user": user, "run": run}
+
+
+def run_holder(user: str = "") -> dict:
+    """Who holds a lock this process (a worker of ansible-playbook) takes: the greenlight command
+    that started the playbook when there is one among its ancestors, so that the lock's holder
+    dies with the command however it ends; else ansible-playbook itself (our parent)."""
+    given = os.environ.get(PID_VARIABLE, "")
+    ancestor, pid = os.getppid(), int(given) if given.isdigit() else 0
+    while pid and ancestor > 1 and ancestor != pid:
+        ancestor = parent(ancestor)
+    holder = pid if pid and ancestor == pid else os.getppid()
+    return identity(holder, user, os.environ.get(RUN_VARIABLE, "") if holder == pid else "")
+
+
+def same_machine(holder: dict) -> bool:
+    """Whether a holder was on this machine: its machine id, or for a lock written before
+    greenlight recorded one (or on a machine without one), its host name."""
+    if holder.get("machine_id") and machine_id():
+        return holder["machine_id"] == machine_id()
+    return holder.get("host") == socket.gethostname()
+
+
+def run_processes(run: str) -> list[int]:
+    """The processes of this machine whose environment names greenlight's run `run`."""
+    needle = f"{RUN_VARIABLE}={run}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as stream:
+                variables = stream.read().split(b"\0")
+        except OSError:
+            continue
+        if needle in variables:
+            found.append(int(entry))
+    return found
+
+
+def end_run(run: str, timeout: float = 10.0, sleep=time.sleep) -> int:
+    """SIGKILL every process left of greenlight's run `run` (its command is gone): ansible-playbook,
+    its workers and the modules they run, whatever session each is in. Returns how many."""
+    if not run:
+        return 0
+    killed, deadline = 0, time.monotonic() + timeout
+    while True:
+        found = run_processes(run)
+        if not found or time.monotonic() > deadline:
+            return killed
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        sleep(0.05)
 
 
 def alive(holder: dict) -> bool | None:
-    """True or False for a holder of this host; None when it belongs to another host."""
-    if holder.get("host") != socket.gethostname():
+    """True or False for a holder of this machine; None when it belongs to another machine."""
+    if not same_machine(holder):
         return None
     if holder.get("boot_id") and holder.get("boot_id") != boot_id():
         return False
@@ -106,13 +196,7 @@ def _guard(path: str) -> Iterator[None]:
 
 
 def _write(path: str, lock: dict) -> None:
-    temporary = f"{path}.{os.getpid()}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as stream:
-        json.dump(lock, stream)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(lock), 0o600)
 
 
 def acquire(path: str, holder: dict, purpose: dict, takeover: str = "") -> tuple[dict, dict | None]:
@@ -177,6 +261,8 @@ def take(execute, wait: float, path: str, sleep=time.sleep) -> dict:
             return answer
         holder_alive = alive(held_by.get("holder") or {})
         if holder_alive is False:
+            # What the gone command's run left (a killed greenlight's playbook) stops first.
+            end_run(str((held_by.get("holder") or {}).get("run") or ""))
             takeover = held_by.get("token", "")
             continue
         takeover = ""

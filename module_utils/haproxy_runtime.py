@@ -9,9 +9,10 @@ counters) and `show map`.
 from __future__ import annotations
 
 import csv
-import os
 import io
 import socket
+
+from ansible.module_utils.files import write_atomically
 
 STAT_FIELDS = (
     "status", "check_status", "check_code", "check_desc", "last_chk",
@@ -113,15 +114,6 @@ def save_state(socket_path: str, state_file: str) -> None:
     text = send(socket_path, ["show servers state"])
     parse_servers_state(text)  # refuse to save an error answer
     write_atomically(state_file, text.lstrip("\n"))
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Replace a file the proxy reads at start in one step, so a restart never reads half of it."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as stream:
-        stream.write(text)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
 
 
 def live_color(servers: dict, saved: list[str], backend: str = "api") -> str:

@@ -17,6 +17,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from ansible.module_utils.files import write_all, write_atomically
+
 KINDS = ("deploy", "rollback", "promote", "restore", "backup", "recovery")
 OUTCOMES = ("success", "failed", "interrupted")
 
@@ -105,7 +107,7 @@ def append(path: str, given: dict) -> dict:
             # A line cut short by a crash would glue onto the next one; start on a fresh line.
             if os.fstat(descriptor).st_size and not _ends_with_newline(path):
                 line = b"\n" + line
-            os.write(descriptor, line)
+            write_all(descriptor, line)
             os.fsync(descriptor)
             return record
         finally:
@@ -141,14 +143,7 @@ def _record(line: bytes) -> dict | None:
 
 
 def _replace(path: str, data: bytes) -> None:
-    temporary = f"{path}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(descriptor, data)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    os.replace(temporary, path)
+    write_atomically(path, data, 0o600)
 
 
 def _ends_with_newline(path: str) -> bool:

@@ -168,7 +168,8 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
     """
     from ansible.module_utils import history
     from ansible.module_utils.docker_api import list_containers, remove_container, wait_container
-    from ansible.module_utils.haproxy_runtime import HAProxyError, write_atomically
+    from ansible.module_utils.files import write_atomically
+    from ansible.module_utils.haproxy_runtime import HAProxyError
     from ansible.module_utils.traffic import config_for, observe, persist, persisted_matches, set_maintenance, switch
 
     records = history.read(history_path).records

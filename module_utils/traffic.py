@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ansible.module_utils.haproxy_runtime import (HAProxyError, parse_map, read_servers, save_state, send,
-                                                  write_atomically)
+from ansible.module_utils.files import write_atomically
+from ansible.module_utils.haproxy_runtime import HAProxyError, parse_map, read_servers, save_state, send
 
 # The proxy's switches, keys of one map file (roles/proxy's template): "canary" turns cookie
 # stickiness on while a canary step runs; "maintenance" answers every user with the

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.deploy_lock import acquire, alive, holds, identity, read, release, take
+from ansible.module_utils import deploy_lock
+from ansible.module_utils.deploy_lock import acquire, alive, holds, identity, read, release, run_holder, take
 
 
 @pytest.fixture
@@ -53,7 +54,54 @@ def test_a_holder_of_a_previous_boot_is_gone() -> None:
 
 
 def test_a_holder_on_another_machine_cannot_be_judged_here() -> None:
-    assert alive({**identity(os.getpid()), "host": "elsewhere.example"}) is None
+    assert alive({**identity(os.getpid()), "host": "elsewhere.example", "machine_id": ""}) is None
+
+
+def test_a_machine_is_told_by_its_machine_id_not_its_host_name(monkeypatch) -> None:
+    """Two controllers may share a host name (both "vps", a cloned image): the one that is not
+    the holder's machine must not judge the holder gone because it has no such pid."""
+    holder = {**identity(os.getpid()), "pid": 999999999}
+    assert holder["machine_id"] and alive(holder) is False
+    assert alive({**holder, "machine_id": "another-machine"}) is None
+    # A lock written before machine ids were recorded is judged by its host name.
+    assert alive({**holder, "machine_id": ""}) is False
+    monkeypatch.setattr(deploy_lock, "machine_id", lambda: "")
+    assert alive({**holder, "machine_id": "whatever"}) is False
+
+
+def test_the_holder_is_the_greenlight_command_that_started_the_playbook(monkeypatch, sleeper) -> None:
+    # This test process plays the worker; its parent plays greenlight (an ancestor).
+    monkeypatch.setenv("GREENLIGHT_PID", str(os.getppid()))
+    monkeypatch.setenv("GREENLIGHT_RUN", "run-1")
+    holder = run_holder("ana")
+    assert (holder["pid"], holder["run"], holder["user"]) == (os.getppid(), "run-1", "ana")
+    # A GREENLIGHT_PID that is not an ancestor is not believed: the parent holds it, with no run.
+    monkeypatch.setenv("GREENLIGHT_PID", str(sleeper.pid))
+    assert (run_holder()["pid"], run_holder()["run"]) == (os.getppid(), "")
+    monkeypatch.delenv("GREENLIGHT_PID")
+    assert run_holder()["pid"] == os.getppid()
+
+
+def test_taking_over_a_gone_commands_lock_first_ends_what_its_run_left() -> None:
+    """A killed greenlight's playbook may run on (its own session): it must stop before the
+    next run takes the lock, or two runs would move the same traffic."""
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                              env={**os.environ, "GREENLIGHT_RUN": "run-of-the-dead"})
+    try:
+        gone = {"token": "t-gone", "holder": {**identity(os.getpid(), run="run-of-the-dead"), "boot_id": "previous"},
+                "purpose": {}}
+
+        def execute(takeover: str) -> dict:
+            if takeover:
+                assert orphan.poll() is not None, "the lock was taken over while the gone run still ran"
+                return {"acquired": True, "took_over": gone}
+            return {"acquired": False, "held_by": gone}
+
+        assert take(execute, 0, "/x")["took_over"] == gone
+        assert orphan.wait(timeout=5) == -9
+    finally:
+        orphan.kill()
+        orphan.wait()
 
 
 def test_a_held_lock_is_refused_and_taken_over_only_with_its_token(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@ greenlight's own settings check accepts."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,21 @@ TEMPLATE = "{{ 'local' if ansible_host in ['localhost', '127.0.0.1'] else 'ssh' 
 ])
 def test_two_environments_share_an_engine_only_on_one_host_and_socket(staging: dict, production: dict, same: bool) -> None:
     assert (engine(staging) == engine(production)) is same
+
+
+def test_a_folder_named_like_a_template_is_written_as_data_and_never_run(tmp_path: Path, monkeypatch) -> None:
+    """Folder names come from the app's repository: Ansible must read them as they are."""
+    hostile = "{{ lookup('ansible.builtin.pipe', 'touch init-ran') }}"
+    repo = git_repo(tmp_path / "shop", {"Dockerfile": "FROM x\nEXPOSE 8000\n", f"{hostile}/Dockerfile": "FROM x\n"})
+    init.create(tmp_path / "inv", repo, greenlight_root=tmp_path / "state", is_free=lambda port: True)
+    (tmp_path / "echo.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.copy:\n"
+        "        content: \"{{ app_images | to_json }}\"\n        dest: \"{{ playbook_dir }}/images.json\"\n")
+    monkeypatch.chdir(tmp_path)
+    run = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "echo.yml", "-i", "inv/staging",
+                          "-e", "ansible_connection=local", "-e", f"ansible_python_interpreter={sys.executable}",
+                          "--vault-password-file", "inv/.vault-password"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not (tmp_path / "init-ran").exists()
+    images = json.loads((tmp_path / "images.json").read_text())
+    assert [image["context"] for image in images.values()] == [".", hostile]

@@ -86,3 +86,28 @@ def test_v_prints_ansibles_own_output_and_only_then(tmp_path: Path, capfd, verbo
     assert runner.run("hello.yml", "staging").ok
     printed = capfd.readouterr().out
     assert ("hello-from-ansible" in printed) == bool(verbosity)
+
+
+def test_extra_vars_are_data_never_templated(tmp_path: Path) -> None:
+    """A value greenlight hands to a playbook (a failed stage's message, a digest staging
+    reported) may hold an app's own output: Ansible must not template it."""
+    marker = tmp_path / "ran"
+    hostile = f"{{{{ lookup('ansible.builtin.pipe', 'touch {marker}') }}}}"
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "echo.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.set_stats:\n        per_host: false\n"
+        "        data: {echoed: \"{{ given }}\", nested: \"{{ record.error }}\", listed: \"{{ record.stages[0] }}\"}\n")
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    (tmp_path / "inventories" / "staging").mkdir(parents=True)
+    (tmp_path / "inventories" / "staging" / "hosts.yml").write_text(
+        "all:\n  hosts:\n    here:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n")
+    runner = Runner(tmp_path, tmp_path / "inventories", tmp_path / "state")
+
+    result = runner.run("echo.yml", "staging", {"given": hostile, "record": {"error": hostile, "stages": [hostile],
+                                                                              "count": 3, "ok": True}})
+
+    assert result.ok, result.error
+    assert not marker.exists()
+    assert result.stats == {"echoed": hostile, "nested": hostile, "listed": hostile}

@@ -16,7 +16,6 @@ import functools
 import html
 import http.server
 import json
-import os
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from ansible.module_utils import backups, docker_api, history, monitoring_facts
+from ansible.module_utils.files import write_atomically
 from ansible.module_utils.monitoring_facts import Registration
 
 # The status page's charts: the last hour, a point a minute.
@@ -60,12 +60,6 @@ def container_rows(socket: str, reg: Registration) -> list[dict]:
         rows.append({"name": name, "running": container.state == "running",
                      "restarts": docker_api.restart_count(socket, name)})
     return rows
-
-
-def write_atomically(path: Path, text: str) -> None:
-    part = path.with_name(path.name + ".part")
-    part.write_text(text)
-    os.replace(part, path)
 
 
 def collect_facts(regs: list[Registration], socket: str) -> tuple[str, int]:
@@ -237,13 +231,13 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def run_once(args: argparse.Namespace) -> None:
     regs = registrations(Path(args.registrations))
     facts, errors = collect_facts(regs, args.docker_socket)
-    write_atomically(Path(args.textfile), facts)
+    write_atomically(str(args.textfile), facts)
     status = gather(regs, Prometheus(args.prometheus), time.time())
     if errors:
         status["problems"].append(f"greenlight's facts could not be read for {errors} environment(s)")
     out = Path(args.out)
-    write_atomically(out / "status.json", json.dumps(status, indent=1) + "\n")
-    write_atomically(out / "index.html", render(status))
+    write_atomically(str(out / "status.json"), json.dumps(status, indent=1) + "\n")
+    write_atomically(str(out / "index.html"), render(status))
 
 
 def main() -> None:
