@@ -20,6 +20,7 @@ SIGINT/SIGTERM (the environment was put back on its recorded release).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -37,7 +38,8 @@ from . import PROJECT_DIR, __version__, host, init
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
-from .runner import Runner, scrub
+from .runner import Runner
+from .scrub import scrub, scrub_data
 
 # A second signal this soon after the first kills at once; later ones are ignored while recovery runs.
 HARD_STOP_WINDOW_S = 5.0
@@ -363,15 +365,34 @@ def parse_extra_vars(items: list[str]) -> dict:
     return variables
 
 
-# An extra var whose name says it holds a secret is logged without its value.
-SECRET_NAME = re.compile(r"(password|secret|token|key)", re.I)
+# An extra var whose name says it holds a secret (a webhook's URL carries its token) is logged without its value.
+SECRET_NAME = re.compile(r"(password|secret|token|key|url)", re.I)
 
 
 def redacted(argv: list[str]) -> list[str]:
-    """The command line as it goes into the log: `-e NAME=VALUE` with a secret's value hidden
-    (a secret belongs in the vault; one given on the command line must not reach the log)."""
-    return [f"{a.split('=', 1)[0]}=******" if "=" in a and not a.startswith("-") and SECRET_NAME.search(a.split("=", 1)[0])
-            else scrub(a) for a in argv]
+    """The command line as it goes into the log and the lock: every `-e NAME=VALUE` form
+    (`-e N=V`, `-eN=V`, `--extra-vars N=V`, `--extra-vars=N=V`) with a secret's value hidden (a
+    secret belongs in the vault; one given on the command line must not reach the log), and
+    URLs without their credentials."""
+    def assignment(text: str) -> str:
+        name, equals, _value = text.partition("=")
+        return f"{name}=******" if equals and SECRET_NAME.search(name) else scrub(text)
+
+    shown, value_follows = [], False
+    for arg in argv:
+        if value_follows:
+            shown.append(assignment(arg))
+            value_follows = False
+        elif arg in ("-e", "--extra-vars"):
+            shown.append(arg)
+            value_follows = True
+        elif arg.startswith("--extra-vars="):
+            shown.append("--extra-vars=" + assignment(arg.removeprefix("--extra-vars=")))
+        elif arg.startswith("-e") and not arg.startswith("--"):
+            shown.append("-e" + assignment(arg[2:].removeprefix("=")))
+        else:
+            shown.append(assignment(arg) if not arg.startswith("-") else scrub(arg))
+    return shown
 
 
 def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:
@@ -445,6 +466,8 @@ def run_command(args: argparse.Namespace, pipeline: Pipeline) -> Outcome:
 
 
 def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
+    # Records and reports hold text from outside (an app's output in a failure): scrubbed here.
+    outcome = dataclasses.replace(outcome, data=scrub_data(outcome.data))
     # A history line that is not a record (a hand edit, a disk error) is skipped, never fatal; say so.
     if args.command in ("status", "history"):
         reports = outcome.data.items() if args.command == "status" else [(args.env, outcome.data)]

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from .pipeline import ENVIRONMENTS, settings
-from .runner import scrub
+from .scrub import scrub
 
 # greenlight's usual ports per environment (the demo's inventories); a taken one moves up.
 PORTS = {

@@ -20,6 +20,8 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
+from .scrub import scrub
+
 VAR_PREFIX = "greenlight_notify_"
 
 # Discord rejects anything longer with HTTP 400, so the whole message would be lost.
@@ -188,8 +190,9 @@ def _attempt(send: Callable[[], None]) -> list[str]:
     return []
 
 
+# Subject and body are scrubbed (greenlight/scrub.py): a summary may quote an app's output.
 def _subject(notice: Notice) -> str:
-    return _one_line(f"[greenlight] {notice.kind} {notice.version} to {notice.env}: {notice.outcome}")
+    return scrub(_one_line(f"[greenlight] {notice.kind} {notice.version} to {notice.env}: {notice.outcome}"))
 
 
 def _body(notice: Notice) -> str:
@@ -197,7 +200,7 @@ def _body(notice: Notice) -> str:
     if notice.details:
         lines.append("")
         lines.extend(f"{key}: {value}" for key, value in notice.details.items())
-    return "\n".join(lines) + "\n"
+    return scrub("\n".join(lines) + "\n")
 
 
 def _email_message(config: NotifyConfig, notice: Notice) -> EmailMessage:

@@ -26,6 +26,7 @@ import yaml
 from . import PROJECT_DIR, host
 from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
+from .scrub import scrub
 
 # The checks of greenlight's input are the playbooks' own (module_utils/settings.py), imported
 # as Ansible ships them to a host.
@@ -662,7 +663,7 @@ class Pipeline:
             "digests": live.get("digests") or staging.get("digests") or {},
             "backup": live.get("backup", ""), "actor": self.actor, "started": started, "ended": now(),
             "outcome": "success" if outcome.code == ExitCode.OK else "failed",
-            "error": "" if outcome.code == ExitCode.OK else outcome.message[:1500],
+            "error": "" if outcome.code == ExitCode.OK else scrub(outcome.message)[:1500],
             "stages": {s.name: round(s.seconds, 1) for s in outcome.stages},
         }
         if outcome.code in (ExitCode.LOCKED, ExitCode.UNREACHABLE, ExitCode.USAGE):

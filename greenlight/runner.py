@@ -35,24 +35,12 @@ from pathlib import Path
 import ansible_runner
 import yaml
 
+from .scrub import scrub
+
 Progress = Callable[[str, str], None]
 
 # How often ansible-runner looks at the cancel flag while a playbook runs.
 CANCEL_POLL_S = 0.25
-# The user-info part of a URL (https://TOKEN@host, https://user:password@host, ssh://git:pw@host);
-# ssh://git@host names a user, not a secret, and stays.
-URL_CREDENTIALS = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@]+)@")
-
-
-def scrub(text: str) -> str:
-    """The text with every URL's credentials replaced by ***: what greenlight prints, logs and
-    sends never carries an app_repo token or a webhook's password."""
-    def replace(match: re.Match) -> str:
-        keep = match["scheme"].lower().startswith("ssh") and ":" not in match["userinfo"]
-        return match[0] if keep else f"{match['scheme']}***@"
-    return URL_CREDENTIALS.sub(replace, text)
-
-
 class _DataDumper(yaml.SafeDumper):
     """YAML in which every string value is tagged !unsafe: Ansible never templates it."""
 

@@ -37,12 +37,11 @@ docker_answers: {description: Whether Docker answered., returned: always, type: 
 """
 
 import errno
-import json
 import os
 import socket
 import subprocess
 
-from ansible.module_utils import docker_api
+from ansible.module_utils import docker_api, git_auth
 from ansible.module_utils.basic import AnsibleModule
 
 
@@ -80,7 +79,7 @@ def main() -> None:
             "labels": {"type": "dict", "required": True},
             "paths": {"type": "list", "elements": "path", "default": []},
             "min_free_mb": {"type": "int", "default": 2048},
-            "repo": {"type": "str", "default": ""},
+            "repo": {"type": "str", "default": "", "no_log": True},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
         },
         supports_check_mode=True,
@@ -123,16 +122,19 @@ def main() -> None:
             found.append(f"only {free_mb} MiB free under {where}; a deploy and its backup need {p['min_free_mb']} MiB "
                          f"(preflight_min_free_mb; greenlight prune removes what no environment needs)")
     if p["repo"]:
+        # The URL's credentials go to git in its environment, never in its argv (module_utils/git_auth.py).
+        url = git_auth.plain_url(p["repo"])
         try:
-            listed = subprocess.run(["git", "ls-remote", "--exit-code", p["repo"], "HEAD"], capture_output=True,
-                                    text=True, timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+            listed = subprocess.run(["git", "ls-remote", "--exit-code", url, "HEAD"], capture_output=True, text=True,
+                                    timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
+                                                     **git_auth.environment(p["repo"])})
             if listed.returncode not in (0, 2):
                 reason = (listed.stderr.strip().splitlines() or ["?"])[-1]
-                found.append(f"app_repo {p['repo']} cannot be read from the host: {reason}")
+                found.append(f"app_repo {url} cannot be read from the host: {reason}")
         except FileNotFoundError:
             found.append("git is not installed on the host (apt-get install git)")
         except subprocess.TimeoutExpired:
-            found.append(f"app_repo {p['repo']} did not answer within 60 s")
+            found.append(f"app_repo {url} did not answer within 60 s")
     module.exit_json(changed=False, problems=found, docker_answers=answers)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from greenlight.cli import LockAlert, build_parser, parse_extra_vars, run_command
+from greenlight.cli import LockAlert, build_parser, main, parse_extra_vars, run_command
 from greenlight.pipeline import UsageError
 
 
@@ -182,6 +182,19 @@ def test_a_secret_given_with_e_is_not_logged() -> None:
     assert redacted(["backup", "production", "-e", "backup_restic_password=hunter2", "-e", "backup_keep=3",
                      "--label", "x"]) == ["backup", "production", "-e", "backup_restic_password=******", "-e",
                                           "backup_keep=3", "--label", "x"]
+
+
+@pytest.mark.parametrize("given", [
+    ["-e", "backup_restic_password=hunter2"], ["-ebackup_restic_password=hunter2"], ["-e=backup_restic_password=hunter2"],
+    ["--extra-vars", "backup_restic_password=hunter2"], ["--extra-vars=backup_restic_password=hunter2"],
+    ["-e", "greenlight_notify_webhook_url=https://hooks.example/T0/hunter2"],
+    ["-e", "app_repo=https://deploy:hunter2@git.example/shop.git"],
+])
+def test_no_form_of_e_puts_a_secret_in_the_log(tmp_path: Path, monkeypatch, given: list[str]) -> None:
+    monkeypatch.setenv("GREENLIGHT_STATE_DIR", str(tmp_path))
+    assert main(["backup", "production", "--inventories", str(tmp_path / "none"), *given]) == 2
+    log = (tmp_path / "greenlight.log").read_text()
+    assert "hunter2" not in log and ("******" in log or "***@" in log), log
 
 
 def test_the_version_is_written_once_and_python_m_greenlight_prints_it() -> None:

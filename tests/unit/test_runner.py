@@ -38,7 +38,7 @@ def test_a_runs_private_folder_is_private(tmp_path: Path) -> None:
 
 
 def test_scrub_removes_the_credentials_of_every_url_and_keeps_an_ssh_user() -> None:
-    from greenlight.runner import scrub
+    from greenlight.scrub import scrub
 
     text = ("cannot read https://ghp_T0KEN@github.com/me/app.git and https://me:pa55@example.com/x; "
             "webhook HTTPS://hook:s3cr3t@hooks.example.com/y; ssh://git@host/repo.git; ssh://git:pw@host/r")
