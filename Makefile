@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool
 
 demo: setup
 	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -55,12 +55,23 @@ lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
 
-unit: venv shells
-	$(BIN)/pytest -q tests/unit
+unit: venv shells promtool
+	PROMTOOL=$(PROMTOOL) $(BIN)/pytest -q tests/unit
 
 # zsh: the unit tests run the shell completion in bash and in zsh.
 shells:
 	command -v zsh >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh >/dev/null; }
+
+# promtool, from Debian's prometheus package, unpacked into .cache (not installed: the package
+# would start a Prometheus of its own on 9090 and pull in a node exporter on 9100, the ports of
+# greenlight's monitoring): the unit tests run the alert rules on test series (test_alert_rules.py).
+PROMTOOL := $(CURDIR)/.cache/prometheus/usr/bin/promtool
+promtool: $(PROMTOOL)
+$(PROMTOOL):
+	rm -rf .cache/prometheus && mkdir -p .cache/prometheus
+	cd .cache/prometheus && { apt-get download prometheus 2>/dev/null || { apt-get update -qq && apt-get download prometheus; }; } \
+	  && dpkg-deb -x prometheus_*.deb . && rm prometheus_*.deb
+	test -x $@
 
 # Debian's chromium and its driver: the end-to-end tests load the status page in a real browser.
 browser:

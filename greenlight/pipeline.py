@@ -276,10 +276,15 @@ class Pipeline:
             return self._failed(command, stages, staging, f"promote of {name} stopped at staging; production untouched")
         release = staging.stats.get("greenlight_deploy", {})
 
-        verify = self._stage(stages, "verify staging", "verify.yml", "staging", {})
+        # Staging must answer the release it just got (its version path, where the inventory has one).
+        verify = self._stage(stages, "verify staging", "verify.yml", "staging",
+                             {"verify_expected_version": name, "verify_expected_commit": release.get("commit", "")})
         if not verify.ok:
-            return self._failed(command, stages, verify,
-                                f"promote of {name} stopped: staging failed verification; production untouched")
+            outcome = self._failed(command, stages, verify,
+                                   f"promote of {name} stopped: staging failed verification; production untouched")
+            outcome.data["staging"] = release
+            return outcome
+        verified = verify.stats.get("greenlight_verify", {})
 
         # Staging on another Docker engine (a second VPS): its images go to production's.
         if engine(self.runner.inventory_vars("staging")) != engine(self.runner.inventory_vars("production")):
@@ -298,13 +303,13 @@ class Pipeline:
         })
         if not production.ok:
             outcome = self._failed(command, stages, production, f"promote of {name} failed at production")
-            outcome.data["staging"] = release
+            outcome.data.update({"staging": release, "verified": verified})
             return outcome
         live = production.stats.get("greenlight_deploy", {})
         return Outcome(command, ExitCode.OK,
                        f"promoted {name} ({live.get('commit', '')[:12]}) to staging and production"
                        + _interruption_note(live),
-                       stages, {"staging": release, "production": live})
+                       stages, {"staging": release, "verified": verified, "production": live})
 
     def _move_images(self, stages: list[Stage], release: dict) -> str:
         """The images staging ran, onto production's engine: where each runs (locate.yml),
@@ -665,6 +670,7 @@ class Pipeline:
             "outcome": "success" if outcome.code == ExitCode.OK else "failed",
             "error": "" if outcome.code == ExitCode.OK else scrub(outcome.message)[:1500],
             "stages": {s.name: round(s.seconds, 1) for s in outcome.stages},
+            "verified": outcome.data.get("verified", {}),
         }
         if outcome.code in (ExitCode.LOCKED, ExitCode.UNREACHABLE, ExitCode.USAGE):
             return  # not the release's fault: nothing to remember about it

@@ -42,6 +42,7 @@ FIELDS: dict[str, object] = {
     "live": {},                # what serves after the run: {version, commit, color, serving, warm}
     "recovered": [],           # what recovery did before or after the run, one line each
     "stages": {},              # a promote's stages and their seconds
+    "verified": {},            # a promote: what staging's verify saw ({version, checks})
     "actor": "unknown",        # who ran it
     "started": "",             # UTC, ISO 8601
     "ended": "",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +190,72 @@ def free_bytes(path: str) -> int:
 
 def recorded_live_version(env: str) -> str:
     return [r["live"] for r in stack.history(env) if r.get("live")][-1]["version"]
+
+
+# -- Text from the app is data (README: Security) --------------------------------------------
+# A release of the app may print a template expression (in a migration's error) or answer one
+# (its version): it must reach the history and the notification as it is, and never run.
+INJECTED = Path("/tmp/gl-inj")
+
+
+def injection(name: str, quote: str = "'") -> str:
+    """A template that, were Ansible to render it, would create a file named after the case.
+    Short: the sample's migration runner quotes 60 characters of a statement; quoted so that
+    the way the app quotes it (repr, JSON) leaves it whole."""
+    return "{{lookup(%spipe%s,%stouch %s-%s%s)}}" % (quote, quote, quote, INJECTED, name, quote)
+
+
+def hostile_release(name: str, files: dict[str, str]) -> None:
+    """A release branching off v1 (fault/NAME, tagged NAME) with these files changed."""
+    repo = stack.ROOT / "warehouse.git"
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+    for marker in ran():  # a run of the suite before this one
+        Path(marker).unlink()
+    git("checkout", "-q", "-B", f"fault/{name}", "v1")
+    for path, text in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    git("add", "-A")
+    git("commit", "-q", "-m", f"Release {name}")
+    git("tag", "-f", name)
+    git("checkout", "-q", "main")
+
+
+def ran() -> list[str]:
+    return sorted(str(path) for path in INJECTED.parent.glob(INJECTED.name + "*"))
+
+
+def test_a_version_answering_a_template_is_recorded_and_notified_as_text(webhook: list[bytes]) -> None:
+    hostile = injection("version")
+    hostile_release("template-version", {"backend/VERSION": hostile + "\n"})
+    done = run("promote", "template-version")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "staging failed verification" in done.stderr and hostile in done.stderr, done.stderr
+    assert ran() == [], "a template the app answered was run"
+    record = stack.history("production")[-1]
+    assert record["kind"] == "promote" and hostile in record["error"], record
+    assert any(hostile in message["content"] for message in messages(webhook))
+    # Staging goes back to the release it had (its warm color), for the tests after this one.
+    assert run("rollback", "staging").returncode == 0
+
+
+def test_a_migration_printing_a_template_is_recorded_and_notified_as_text_under_cron(webhook: list[bytes]) -> None:
+    hostile = injection("migration", '"')
+    hostile_release("template-migration", {"backend/migrations/0002_hostile.sql": f"SELECT '{hostile}';\n"})
+    done = run("promote", "--latest", "--ref", "fault/template-migration", "--quiet")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "stopped at staging" in done.stderr and hostile in done.stderr, done.stderr
+    assert ran() == [], "a template the app printed was run"
+    staging = stack.history("staging")[-1]
+    assert staging["outcome"] == "failed" and hostile in staging["error"], staging
+    promote = stack.history("production")[-1]
+    assert promote["kind"] == "promote" and hostile in promote["error"], promote
+    assert any(hostile in message["content"] for message in messages(webhook))
+    # As cron runs it again: the failure is remembered, nothing runs.
+    again = run("promote", "--latest", "--ref", "fault/template-migration", "--quiet")
+    assert again.returncode == 0 and again.stderr == "" and ran() == []
