@@ -19,6 +19,12 @@ options:
   min_free_mb: {description: "Free space each of them needs.", type: int, default: 2048}
   repo: {description: "The app's git repository as the host sees it.", type: str, default: ""}
   docker_socket: {description: The Docker engine's socket on the host., type: path, default: /var/run/docker.sock}
+  live_restore:
+    description: >-
+      Report an engine running without live-restore: restarting it (a docker.io update) would
+      stop every container, production's included (README, Host maintenance).
+    type: bool
+    default: false
 author: greenlight
 """
 
@@ -81,6 +87,7 @@ def main() -> None:
             "min_free_mb": {"type": "int", "default": 2048},
             "repo": {"type": "str", "default": "", "no_log": True},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
+            "live_restore": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -97,6 +104,10 @@ def main() -> None:
         info = docker_api.info(p["docker_socket"])
         if info.get("DockerRootDir"):
             p["paths"].append(info["DockerRootDir"])
+        if p["live_restore"] and not info.get("LiveRestoreEnabled"):
+            found.append("Docker on the host runs without live-restore: restarting it (a docker.io update) stops "
+                         "every container; set \"live-restore\": true in /etc/docker/daemon.json and restart Docker "
+                         "once (scripts/ensure-docker.sh writes the setting)")
     except docker_api.DockerError as exc:
         answers = False
         found.append(f"cannot reach Docker on the host ({exc}); start it (systemctl start docker, or "

@@ -55,12 +55,22 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def _request(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,)) -> tuple[int, bytes]:
+class DockerTimeout(DockerError):
+    """Docker did not answer within the time given (a container still running, for a wait)."""
+
+
+def _request(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,),
+             payload: dict | None = None) -> tuple[int, bytes]:
     connection = _UnixConnection(socket_path, timeout)
     try:
-        connection.request(method, path)
+        if payload is None:
+            connection.request(method, path)
+        else:
+            connection.request(method, path, json.dumps(payload).encode(), {"Content-Type": "application/json"})
         response = connection.getresponse()
         body = response.read()
+    except socket.timeout as exc:
+        raise DockerTimeout(f"Docker did not answer {method} {path.split('?')[0]} within {timeout:g} s") from exc
     except OSError as exc:
         raise DockerError(f"cannot reach Docker at {socket_path}: {exc}") from exc
     finally:
@@ -70,8 +80,9 @@ def _request(socket_path: str, method: str, path: str, timeout: float, ok: tuple
     return response.status, body
 
 
-def _call(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,)) -> bytes:
-    return _request(socket_path, method, path, timeout, ok)[1]
+def _call(socket_path: str, method: str, path: str, timeout: float, ok: tuple[int, ...] = (200,),
+          payload: dict | None = None) -> bytes:
+    return _request(socket_path, method, path, timeout, ok, payload)[1]
 
 
 def list_containers(socket_path: str, labels: dict[str, str], timeout: float = 10.0) -> dict[str, Container]:
@@ -90,6 +101,42 @@ def remove_container(socket_path: str, name: str, timeout: float = 60.0) -> None
     """Stop (gracefully, with the container's own stop timeout) and remove a container."""
     _call(socket_path, "POST", f"/containers/{quote(name)}/stop", timeout, ok=(204, 304, 404))
     _call(socket_path, "DELETE", f"/containers/{quote(name)}?force=1", timeout, ok=(204, 404))
+
+
+def create_container(socket_path: str, name: str, spec: dict, timeout: float = 60.0) -> str:
+    """Create a container from an Engine API spec ({Image, Cmd, HostConfig, ...}); its ID."""
+    return json.loads(_call(socket_path, "POST", f"/containers/create?name={quote(name)}", timeout, ok=(201,),
+                            payload=spec))["Id"]
+
+
+def start_container(socket_path: str, name: str, timeout: float = 60.0) -> None:
+    _call(socket_path, "POST", f"/containers/{quote(name)}/start", timeout, ok=(204, 304))
+
+
+def wait_exit(socket_path: str, name: str, timeout: float) -> int:
+    """The container's exit code once it stops (DockerTimeout after `timeout` seconds)."""
+    return int(json.loads(_call(socket_path, "POST", f"/containers/{quote(name)}/wait", timeout)).get("StatusCode", -1))
+
+
+def kill_container(socket_path: str, name: str, timeout: float = 30.0) -> None:
+    _call(socket_path, "POST", f"/containers/{quote(name)}/kill", timeout, ok=(204, 404, 409))
+
+
+def delete_container(socket_path: str, name: str, timeout: float = 60.0) -> None:
+    """Remove a container at once (killed if it runs); nothing when there is none."""
+    _call(socket_path, "DELETE", f"/containers/{quote(name)}?force=1", timeout, ok=(204, 404))
+
+
+def container_logs(socket_path: str, name: str, tail: int = 200, timeout: float = 60.0) -> str:
+    """The last `tail` lines a container (without a terminal) printed, stdout and stderr as they came."""
+    raw = _call(socket_path, "GET", f"/containers/{quote(name)}/logs?stdout=1&stderr=1&tail={tail}", timeout)
+    # Docker multiplexes the two streams: frames of an 8-byte header (stream, 0, 0, 0, size) and data.
+    text, offset = [], 0
+    while offset + 8 <= len(raw):
+        size = int.from_bytes(raw[offset + 4:offset + 8], "big")
+        text.append(raw[offset + 8:offset + 8 + size])
+        offset += 8 + size
+    return b"".join(text).decode(errors="replace")
 
 
 def restart_count(socket_path: str, name: str, timeout: float = 10.0) -> int:

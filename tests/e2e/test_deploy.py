@@ -155,6 +155,15 @@ def test_failed_migration_leaves_the_old_release_serving() -> None:
     assert stack.get("staging", "/health")[0] == 200
 
 
+def test_a_migration_that_hangs_is_killed_at_its_timeout_and_the_old_release_serves() -> None:
+    run = stack.deploy("staging", "bad-migration", "-e", '{"backend_migrate_command": ["sleep", "120"]}',
+                       "-e", "backend_one_off_timeout=3")
+    assert run.rc != 0
+    assert "e2e-staging-migrate ran longer than 3 s and was killed" in run.output, run.output[-3000:]
+    assert stack.live_version("staging") == "v2"
+    assert "e2e-staging-migrate" not in stack.containers()
+
+
 BACKUPS = stack.ROOT / "e2e-production" / "backups"
 PENDING = stack.ROOT / "e2e-production" / "restore-pending.json"
 
