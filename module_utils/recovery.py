@@ -17,7 +17,8 @@ The rules:
 4. A restore that was interrupted while it replaced the database (its pending file names the
    backup) is reported, and the maintenance page stays on: the caller loads that backup
    again before anything else (roles/backup/tasks/load.yml). Without one, a maintenance
-   page left on (by a restore killed after loading, before turning it off) goes off.
+   page left on (by a restore killed before it touched the database, or after loading and before
+   turning the page off) goes off.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def plan(proxy: Proxy, live: Live | None, observed: Observed | None,
                             f"it is loaded again, behind the maintenance page")
     elif observed is not None and observed.maintenance:
         result.maintenance_off = True
-        result.notes.append("the maintenance page went off (a restore was interrupted after loading its backup)")
+        result.notes.append("the maintenance page went off (a restore was interrupted before it touched the "
+                            "database, or after it loaded its backup)")
     for container in containers.values():
         if container.part in ONE_OFF_PARTS:
             (result.wait_for if container.state == "running" else result.remove).append(container.name)

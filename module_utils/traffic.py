@@ -20,6 +20,7 @@ greenlight_recover, greenlight_rollback) goes through this file.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 
 from ansible.module_utils.files import write_atomically
@@ -178,10 +179,29 @@ def map_text(maintenance: bool) -> str:
     return f"{STICKY_KEY} off\n{MAINTENANCE_KEY} {'on' if maintenance else 'off'}\n"
 
 
-def set_maintenance(proxy: Proxy, on: bool) -> bool:
+def in_flight(proxy: Proxy) -> int:
+    """Requests the app's servers are answering now (HAProxy's current sessions of every pool)."""
+    servers = read_servers(proxy.socket)
+    return sum(int(info.get("scur") or 0) for pool in proxy.pools for name in (pool.name, pool.preview)
+               for info in servers.get(name, {}).values())
+
+
+def drain(proxy: Proxy, seconds: float, clock=time.monotonic, sleep=time.sleep) -> int:
+    """Wait until no request is in flight to the app (at most `seconds`); how many still are."""
+    deadline = clock() + seconds
+    while True:
+        left = in_flight(proxy)
+        if not left or clock() >= deadline:
+            return left
+        sleep(0.05)
+
+
+def set_maintenance(proxy: Proxy, on: bool, drain_seconds: float = 30.0) -> bool:
     """Turn the maintenance page on or off, in the running proxy and in the map a restarted one
     reads (written first when turning it on: a restart never lets users at a database being
-    replaced). Returns whether anything changed."""
+    replaced). Turned on, it returns once the requests already in flight are answered (at most
+    `drain_seconds`): what a write acknowledged before the page is in the database, and in a
+    backup taken after it. Returns whether anything changed."""
     entries = parse_map(send(proxy.socket, [f"show map {proxy.sticky_map}"]))
     value = "on" if on else "off"
     changed = entries.get(MAINTENANCE_KEY) != value
@@ -193,7 +213,9 @@ def set_maintenance(proxy: Proxy, on: bool) -> bool:
         answer = send(proxy.socket, [f"{verb} map {proxy.sticky_map} {MAINTENANCE_KEY} {value}"]).strip()
         if answer:
             raise HAProxyError(f"HAProxy refused to turn the maintenance page {value}: {answer}")
-    if not on:
+    if on:
+        drain(proxy, drain_seconds)
+    else:
         write_atomically(proxy.map_file, map_text(False))
     return changed
 

@@ -196,13 +196,20 @@ def test_restore_replaces_the_database_and_keeps_the_one_it_replaced() -> None:
                            {"sku": "AFTER-BACKUP", "name": "written after the backup", "quantity": 1, "location": "Z"})
     assert status == 201
 
-    done = stack.run_greenlight("restore", "production", path.name, "--yes")
+    # Users keep writing while it runs: each write acknowledged before the maintenance page went
+    # on is in the safety backup taken behind it; those after the page went off are in the
+    # restored database. None may be in neither.
+    with stack.load("production") as load:
+        done = stack.run_greenlight("restore", "production", path.name, "--yes")
+        time.sleep(1)
     assert done.returncode == 0, done.stdout + done.stderr
-    restored = {item["sku"] for item in stack.items("production")}
-    assert restored == skus_in_backup and "AFTER-BACKUP" not in restored
     # The database it replaced is a backup too, with the write made after the backup.
     safety = BACKUPS / re.search(r"the database as it was is in (\S+\.sql\.gz)", done.stdout)[1]
     assert "AFTER-BACKUP" in skus_in(safety)
+    restored = {item["sku"] for item in stack.items("production")}
+    written = set(load.report.created_skus)
+    assert written and not written - skus_in(safety) - restored, f"acknowledged writes lost: {written - skus_in(safety) - restored}"
+    assert restored - written == skus_in_backup and "AFTER-BACKUP" not in restored
     metadata = json.loads((BACKUPS / path.name.replace(".sql.gz", ".json")).read_text())
     assert metadata["verified"]["ok"] is True  # its rows were counted after the load
     last = stack.history("production")[-1]
@@ -231,6 +238,21 @@ def test_a_restore_killed_while_loading_keeps_users_out_until_the_next_run_finis
     interrupted = [r for r in stack.history("production") if r["kind"] == "restore" and r["outcome"] == "interrupted"]
     assert interrupted and interrupted[-1]["version"] == name
     assert any("was interrupted while it replaced the database" in line for line in interrupted[-1]["recovered"])
+
+
+def test_a_restore_killed_during_its_safety_backup_leaves_the_database_as_it_was() -> None:
+    name = stack.history("production")[-1]["version"]  # the backup restored above
+    before = {item["sku"] for item in stack.items("production")}
+    start = len(stack.log_lines())
+    run = stack.greenlight("restore", "production", name, "--yes")
+    stack.wait_for_log(r"task: Dump the database$", start, process=run)
+    stack.kill_tree(run)
+    assert public_get("/api/items")[0] == 503 and not PENDING.exists()  # the page is on, nothing is loading
+
+    done = stack.run_greenlight("backup", "production")  # any run that takes the lock
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert public_get("/api/items")[0] == 200
+    assert {item["sku"] for item in stack.items("production")} == before
 
 
 def rows(env: str) -> int:

@@ -135,3 +135,15 @@ def test_a_proxy_started_from_a_map_without_the_key_gets_it_added(monkeypatch, t
     assert "add map /usr/local/etc/haproxy/sticky.map maintenance on" in runtime.sent
     monkeypatch.setattr(traffic, "read_servers", lambda socket_path: {})
     assert traffic.observe(proxy(str(tmp_path))).maintenance is True  # read from the same map
+
+
+def test_the_maintenance_page_waits_for_the_requests_in_flight_then_gives_up_at_its_limit(monkeypatch) -> None:
+    from ansible.module_utils import traffic
+
+    left = iter([3, 1, 0])
+    monkeypatch.setattr(traffic, "in_flight", lambda proxy: next(left))
+    slept: list[float] = []
+    assert traffic.drain(proxy(), 30, sleep=slept.append) == 0 and len(slept) == 2
+    now = iter([0.0, 0.0, 31.0])
+    monkeypatch.setattr(traffic, "in_flight", lambda proxy: 2)
+    assert traffic.drain(proxy(), 30, clock=lambda: next(now), sleep=slept.append) == 2
