@@ -111,6 +111,7 @@ def test_the_maintenance_page_goes_on_in_the_file_first_and_off_in_the_proxy_fir
 
     runtime = FakeRuntime({"canary": "off", "maintenance": "off"})
     monkeypatch.setattr(traffic, "send", runtime.send)
+    monkeypatch.setattr(traffic, "in_flight", lambda proxy: 0)
     target = proxy(str(tmp_path))
     order = []
     writes = traffic.write_atomically
@@ -131,6 +132,7 @@ def test_a_proxy_started_from_a_map_without_the_key_gets_it_added(monkeypatch, t
 
     runtime = FakeRuntime({"canary": "off"})
     monkeypatch.setattr(traffic, "send", runtime.send)
+    monkeypatch.setattr(traffic, "in_flight", lambda proxy: 0)
     assert traffic.set_maintenance(proxy(str(tmp_path)), True) is True
     assert "add map /usr/local/etc/haproxy/sticky.map maintenance on" in runtime.sent
     monkeypatch.setattr(traffic, "read_servers", lambda socket_path: {})
