@@ -7,6 +7,7 @@ greenlight.app=e2e and is removed by that label.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.server
 import json
@@ -346,6 +347,17 @@ def backend_versions(env: str) -> dict[str, str]:
     return {name.rsplit("-", 1)[1]: version for name, version in (line.split() for line in rows.splitlines())}
 
 
+def live_color(env: str) -> str:
+    """The color the environment's proxy sends users to (its live-color file)."""
+    return (ROOT / f"{APP}-{env}" / "proxy" / "live-color").read_text().split()[0]
+
+
+def git_commit(ref: str) -> str:
+    """The commit a ref of the test app's repository names."""
+    return subprocess.run(["git", "-C", str(ROOT / "warehouse.git"), "rev-parse", f"{ref}^{{commit}}"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
 def lock_file(env: str) -> Path:
     return ROOT / "locks" / f"{APP}-{env}.json"
 
@@ -361,12 +373,13 @@ def write_command_inventories() -> None:
         (INVENTORIES / env / "group_vars" / "all" / "zz-e2e.yml").write_text(yaml.safe_dump(extra_vars(env)))
 
 
-def greenlight(*args: str) -> subprocess.Popen:
-    """Start the greenlight command on the test environments."""
+def greenlight(*args: str, session: bool = False) -> subprocess.Popen:
+    """Start the greenlight command on the test environments (with `session`, in a session and
+    process group of its own, as a login shell or cron starts it)."""
     return subprocess.Popen(
         [str(BIN / "greenlight"), "--inventories", str(INVENTORIES), *args],
         cwd="/", env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=session)
 
 
 def run_greenlight(*args: str) -> subprocess.CompletedProcess:
@@ -449,5 +462,100 @@ def webhook_receiver() -> Iterator[tuple[int, list[bytes]]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield server.server_address[1], bodies
+    finally:
+        server.shutdown()
+
+
+# -- Every container greenlight starts, hardened (README: Containers) -----------------------
+# The expected table: what each part may add to "no capability, no-new-privileges, read-only
+# root, memory, CPU and process limits, a rotated log, its environment's CPU weight".
+ADDED_CAPABILITIES = {"mysql": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+                      "backup-verify": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+                      "status": {"DAC_READ_SEARCH"}}
+NOT_ROOT = {"node": "65534", "docker-api": "65534", "mysqld-exporter": "65534"}
+# The only container with Docker's socket: the read-only API's filter.
+DOCKER_SOCKET_PARTS = {"docker-api"}
+CPU_SHARES = {"staging": 256, "production": 1024}
+
+
+def hardening_problems(container: dict) -> list[str]:
+    labels = container["Config"]["Labels"]
+    part = labels.get("greenlight.part", "?")
+    host = container["HostConfig"]
+    name = container["Name"].lstrip("/")
+    found = []
+    if host.get("CapDrop") != ["ALL"]:
+        found.append(f"{name}: capabilities not all dropped ({host.get('CapDrop')})")
+    if set(host.get("CapAdd") or []) - ADDED_CAPABILITIES.get(part, set()):
+        found.append(f"{name}: adds {host.get('CapAdd')}")
+    if "no-new-privileges:true" not in (host.get("SecurityOpt") or []):
+        found.append(f"{name}: no no-new-privileges")
+    if not host.get("ReadonlyRootfs"):
+        found.append(f"{name}: writable root")
+    if not host.get("Memory") or not (host.get("NanoCpus") or host.get("CpuQuota")) or not host.get("PidsLimit"):
+        found.append(f"{name}: limits memory {host.get('Memory')}, cpus {host.get('NanoCpus')}, pids {host.get('PidsLimit')}")
+    if host.get("LogConfig", {}).get("Type") != "json-file" or not host["LogConfig"].get("Config", {}).get("max-size"):
+        found.append(f"{name}: log not rotated ({host.get('LogConfig')})")
+    if host.get("Privileged") or host.get("PidMode") == "host":
+        found.append(f"{name}: privileged or in the host's processes")
+    env = labels.get("greenlight.env")
+    if env and host.get("CpuShares") != CPU_SHARES[env]:
+        found.append(f"{name}: CPU weight {host.get('CpuShares')}, not {env}'s {CPU_SHARES[env]}")
+    if part in NOT_ROOT and not str(container["Config"].get("User", "")).startswith(NOT_ROOT[part]):
+        found.append(f"{name}: runs as {container['Config'].get('User') or 'root'}")
+    sockets = [m for m in container.get("Mounts", []) if m.get("Source", "").endswith("docker.sock")]
+    if sockets and part not in DOCKER_SOCKET_PARTS:
+        found.append(f"{name}: has Docker's socket")
+    return found
+
+
+def inspect_labelled(*labels: str) -> list[dict]:
+    ids = [i for label in labels for i in docker("ps", "-aq", "--filter", f"label={label}").split()]
+    return json.loads(docker("inspect", *ids)) if ids else []
+
+
+def caught(name: str, process: subprocess.Popen, seconds: float = 120) -> dict:
+    """A throwaway container's inspect, caught while the command that made it runs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        found = subprocess.run(["docker", "inspect", name], capture_output=True, text=True)
+        if found.returncode == 0:
+            return json.loads(found.stdout)[0]
+        time.sleep(0.1)
+    raise AssertionError(f"{name} never ran")
+
+
+# -- a private git repository over HTTP -------------------------------------------------------
+
+@contextlib.contextmanager
+def git_http(repository: Path, user: str, token: str) -> Iterator[str]:
+    """The repository served read-only over git's HTTP protocol on 127.0.0.1, to requests with
+    Basic user:token only (401 to others); yields its URL, credentials included, as a user
+    writes app_repo for a private repository."""
+    subprocess.run(["git", "-C", str(repository), "update-server-info"], check=True, capture_output=True)
+    expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+    served = repository / ".git" if (repository / ".git").is_dir() else repository
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, directory=str(served), **kwargs)
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                self.end_headers()
+                return
+            self.path = self.path.removeprefix("/app.git")
+            super().do_GET()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{user}:{token}@127.0.0.1:{server.server_address[1]}/app.git"
     finally:
         server.shutdown()

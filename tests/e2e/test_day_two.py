@@ -19,16 +19,12 @@ from .stack import run_greenlight as run
 pytestmark = pytest.mark.usefixtures("both_on_v1", "command_inventories")
 
 
-def live_color(env: str) -> str:
-    return (stack.ROOT / f"{stack.APP}-{env}" / "proxy" / "live-color").read_text().split()[0]
-
-
 def hostname(container: str) -> str:
     return stack.docker("inspect", "-f", "{{.Config.Hostname}}", container).strip()
 
 
 def test_exec_runs_in_the_live_colors_container_and_passes_its_exit_code_back() -> None:
-    color = live_color("staging")
+    color = stack.live_color("staging")
     done = run("exec", "staging", "backend", "--", "hostname")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == hostname(f"{stack.APP}-staging-backend-{color}")
@@ -53,7 +49,7 @@ def test_logs_show_what_each_part_printed() -> None:
     every = run("logs", "staging", "--tail", "5")
     assert every.returncode == 0, every.stderr
     labels = {line.split(" | ", 1)[0].strip() for line in every.stdout.splitlines() if " | " in line}
-    assert {"proxy", "mysql", f"backend-{live_color('staging')}"} <= labels, every.stdout[-2000:]
+    assert {"proxy", "mysql", f"backend-{stack.live_color('staging')}"} <= labels, every.stdout[-2000:]
     assert run("logs", "staging", "--since", "yesterday").returncode == 2
 
 
@@ -76,9 +72,9 @@ def test_logs_follow_prints_new_lines_until_interrupted() -> None:
     assert follow.wait(timeout=20) == 130
 
 
-def test_the_wheel_installed_outside_the_checkout_checks_and_reports_the_environments(tmp_path) -> None:
-    """pip install of the built wheel gives a working command: the playbooks, roles and modules
-    travel in it; the inventories stay wherever the user keeps them."""
+def test_the_wheel_installed_outside_the_checkout_checks_reports_and_deploys(tmp_path) -> None:
+    """pip install of the built wheel gives a working command: the playbooks, roles, modules and
+    filters travel in it; the inventories stay wherever the user keeps them."""
     import subprocess
     import sys
 
@@ -102,5 +98,12 @@ def test_the_wheel_installed_outside_the_checkout_checks_and_reports_the_environ
                             cwd=tmp_path, env=environment, timeout=300)
     assert status.returncode == 0, status.stdout + status.stderr
     report = json.loads(status.stdout)
-    assert report["staging"]["live"]["color"] == live_color("staging")
-    assert report["production"]["live"]["color"] == live_color("production")
+    assert report["staging"]["live"]["color"] == stack.live_color("staging")
+    assert report["production"]["live"]["color"] == stack.live_color("production")
+    # A deploy runs every role of the engine (the release's images by the filters, the proxy,
+    # the database, recovery, the lock); of the live release, it changes nothing.
+    version = report["staging"]["live"]["version"]
+    deployed = subprocess.run([str(venv / "bin" / "greenlight"), "deploy", "staging", version], capture_output=True,
+                              text=True, cwd=tmp_path, env=environment, timeout=600)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert f"staging: already live: {version}" in deployed.stdout

@@ -10,7 +10,9 @@ import gzip
 import hashlib
 import json
 import re
+import os
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -50,6 +52,32 @@ def test_staging_credentials_are_refused_by_production_database() -> None:
     with pytest.raises(pymysql.err.OperationalError, match="Access denied"):
         pymysql.connect(host="127.0.0.1", port=stack.PORTS["production"]["mysql_port"], user=user,
                         password=password, database="warehouse_wms")
+
+
+def test_production_database_refuses_stagings_network_even_with_productions_own_password() -> None:
+    """Staging cannot reach production: not by its database's name, not by its address, not by
+    the host's published port, though it knows production's right password."""
+    backend = json.loads(stack.docker("inspect", "e2e-production-backend-" + stack.live_color("production")))[0]
+    address = next(iter(json.loads(stack.docker("inspect", "e2e-production-mysql"))[0]["NetworkSettings"]["Networks"]
+                        .values()))["IPAddress"]
+    gateway = json.loads(stack.docker("network", "inspect", "e2e-staging-net"))[0]["IPAM"]["Config"][0]["Gateway"]
+    probe = ("import os, sys, pymysql\n"
+             "try:\n"
+             "    pymysql.connect(host=sys.argv[1], port=int(sys.argv[2]), user='e2e_app', password=os.environ['PW'],"
+             " database='warehouse_wms', connect_timeout=3).close()\n"
+             "except pymysql.err.OperationalError as exc:\n"
+             "    sys.exit(f'refused: {exc}')\n")
+
+    def connect(network: str, host: str, port: int) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", "run", "--rm", "--network", network, "-e", "PW", "--entrypoint", "python3",
+                               backend["Image"], "-c", probe, host, str(port)], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PW": stack.vault_value("production", "vault_mysql_app_password")})
+
+    assert connect("e2e-production-net", "e2e-production-mysql", 3306).returncode == 0  # the password is right
+    for host, port in (("e2e-production-mysql", 3306), (address, 3306),
+                       (gateway, stack.PORTS["production"]["mysql_port"])):
+        refused = connect("e2e-staging-net", host, port)
+        assert refused.returncode != 0 and "refused:" in refused.stderr, (host, port, refused.stdout + refused.stderr)
 
 
 def test_database_port_is_bound_to_loopback_only() -> None:
@@ -139,10 +167,12 @@ def test_unhealthy_release_never_takes_traffic() -> None:
     assert "failed its health check" in run.output
     assert stack.live_version("production") == "v2"
     stack.assert_no_failed(load.report.summary())
-    # The failed release's containers are gone; the live ones were not touched.
+    # No container of the failed release is left, by its label; the live ones were not touched.
+    assert stack.docker("ps", "-aq", "--filter", f"label=greenlight.app={stack.APP}",
+                        "--filter", "label=greenlight.version=unhealthy") == ""
     after = stack.containers()
-    live = {name: cid for name, cid in before.items() if name in after}
-    assert all(after[name] == cid for name, cid in live.items())
+    assert {name: cid for name, cid in before.items() if "backend" in name or "frontend" in name} == \
+        {name: cid for name, cid in after.items() if "backend" in name or "frontend" in name}
     assert stack.history("production")[-1]["outcome"] == "failed"
 
 
@@ -155,11 +185,32 @@ def test_failed_migration_leaves_the_old_release_serving() -> None:
     assert stack.get("staging", "/health")[0] == 200
 
 
-def test_a_migration_that_hangs_is_killed_at_its_timeout_and_the_old_release_serves() -> None:
-    run = stack.deploy("staging", "bad-migration", "-e", '{"backend_migrate_command": ["sleep", "120"]}',
-                       "-e", "backend_one_off_timeout=3")
+def test_images_whose_digests_are_not_the_ones_staging_ran_are_refused_and_nothing_changes() -> None:
+    before = stack.containers()
+    live = stack.history("production")[-1]
+    version = "v1" if stack.live_version("production") == "v2" else "v2"
+    commit = stack.git_commit(version)
+    wrong = {"backend": "sha256:" + "0" * 64, "frontend": "sha256:" + "0" * 64}
+    run = stack.deploy("production", version, "-e", json.dumps({"release_expected_commit": commit,
+                                                                 "release_expected_digests": wrong}))
     assert run.rc != 0
-    assert "e2e-staging-migrate ran longer than 3 s and was killed" in run.output, run.output[-3000:]
+    assert "refusing to deploy images other than those the earlier stage ran" in run.output, run.output[-2000:]
+    assert stack.containers() == before
+    assert stack.history("production")[-1] == live
+
+
+def test_a_migration_that_hangs_is_killed_at_its_timeout_and_the_old_release_serves() -> None:
+    command, environment = stack.playbook_command("deploy.yml", "staging", "-e", "app_version=bad-migration", "-e",
+                                                  '{"backend_migrate_command": ["sleep", "120"]}',
+                                                  "-e", "backend_one_off_timeout=5")
+    process = subprocess.Popen(command, cwd=stack.REPO, env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    # A one-off container is hardened like every other (README: Containers).
+    migrate = stack.caught("e2e-staging-migrate", process, seconds=300)
+    output = process.communicate(timeout=300)[0]
+    assert stack.hardening_problems(migrate) == []
+    assert process.returncode != 0
+    assert "e2e-staging-migrate ran longer than 5 s and was killed" in output, output[-3000:]
     assert stack.live_version("staging") == "v2"
     assert "e2e-staging-migrate" not in stack.containers()
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -302,3 +303,42 @@ def test_the_status_page_in_a_browser_shows_both_environments_and_a_firing_alert
         print(f"status page: {page}")
     finally:
         browser.quit()
+
+
+def test_every_container_greenlight_starts_is_hardened(monitored: Inbox) -> None:
+    containers = stack.inspect_labelled(f"greenlight.app={stack.APP}", f"greenlight.monitoring={NAME}")
+    parts = {c["Config"]["Labels"].get("greenlight.part") for c in containers}
+    assert {"proxy", "mysql", "backend", "frontend", "mysqld-exporter", "prometheus", "alertmanager", "blackbox",
+            "node", "docker-api", "status"} <= parts, parts
+    # The one-offs and throwaways, caught while they run: a backup's verification database.
+    verifying = stack.greenlight("backup", "verify", "production")
+    containers.append(stack.caught(f"{stack.APP}-production-backup-verify", verifying))
+    assert verifying.wait(timeout=600) == 0, verifying.communicate()
+    problems = [problem for container in containers for problem in stack.hardening_problems(container)]
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_status_page_sees_docker_read_only_and_the_stack_takes_no_order_from_local_users(monitored: Inbox) -> None:
+    def status_python(code: str) -> str:
+        return stack.docker("exec", f"{NAME}-status", "python3", "-c", code).strip()
+
+    listed = status_python("import http.client, socket\n"
+                           "c = http.client.HTTPConnection('x'); c.sock = socket.socket(socket.AF_UNIX); "
+                           "c.sock.connect('/run/docker-api/docker.sock')\n"
+                           "for method, path in (('GET', '/containers/json'), ('POST', '/containers/create'), "
+                           "('POST', '/containers/x/kill'), ('GET', '/images/json')):\n"
+                           "    c.request(method, path, body=b'{}' if method == 'POST' else None); r = c.getresponse(); r.read()\n"
+                           "    print(method, path, r.status)")
+    assert listed.splitlines() == ["GET /containers/json 200", "POST /containers/create 403",
+                                   "POST /containers/x/kill 403", "GET /images/json 403"], listed
+    assert not stack.docker("exec", f"{NAME}-status", "sh", "-c", "ls /var/run/docker.sock 2>/dev/null || true").strip()
+    # Prometheus's lifecycle API is off; Alertmanager wants its password.
+    quit_request = urllib.request.Request(f"http://127.0.0.1:{PORTS['monitoring_prometheus_port']}/-/quit", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(quit_request, timeout=10)
+    assert refused.value.code == 403
+    silence = urllib.request.Request(f"http://127.0.0.1:{PORTS['monitoring_alertmanager_port']}/api/v2/silences",
+                                     method="POST", data=b"{}", headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as unauthorized:
+        urllib.request.urlopen(silence, timeout=10)
+    assert unauthorized.value.code == 401

@@ -70,6 +70,8 @@ ENGINE_RULES = [("filter", "DOCKER-USER", ["-s", ENGINE_POOL, "-j", "ACCEPT", *M
                 ("nat", "POSTROUTING", ["-s", "10.214.0.0/24", "!", "-o", ENGINE_BRIDGE, "-j", "MASQUERADE", *MARK]),
                 ("filter", "DOCKER-USER", ["-d", ENGINE_POOL, "-j", "ACCEPT", *MARK]),
                 ("nat", "POSTROUTING", ["-s", ENGINE_POOL, "!", "-d", ENGINE_POOL, "-j", "MASQUERADE", *MARK])]
+# The VPS's /usr/local/bin (first on sudo's path there).
+VPS_BIN = ROOT / "vps-bin"
 # The app's images: its own repositories (<app>-<image>), so production's engine lacks them
 # until promote moves them.
 IMAGES = ("vps-backend", "vps-frontend")
@@ -236,9 +238,12 @@ def vps() -> Iterator[Vps]:
             hosts.write_text(hosts.read_text().replace("ansible_host: localhost", "ansible_host: 127.0.0.1"))
         (group_vars / "zz-vps.yml").write_text(yaml.safe_dump(own))
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    # The VPS's sessions see the second engine where Docker's socket usually is.
+    # The VPS's sessions see the second engine where Docker's socket usually is, and a
+    # /usr/local/bin of the test's (empty: a test makes it a compromised host's).
+    VPS_BIN.mkdir(parents=True, exist_ok=True)
     sshd = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                             f'mount --bind {ENGINE_SOCKET} /var/run/docker.sock && exec /usr/sbin/sshd -D -e -f "$0"',
+                             f"mount --bind {ENGINE_SOCKET} /var/run/docker.sock && mount --bind {VPS_BIN} /usr/local/bin"
+                             ' && exec /usr/sbin/sshd -D -e -f "$0"',
                              str(config)], stdout=open(server.sshd_log, "w"), stderr=subprocess.STDOUT)
     for _ in range(50):
         if subprocess.run(["ss", "-ltn", f"sport = :{VPS_SSH_PORT}"], capture_output=True, text=True).stdout.count("LISTEN"):
@@ -343,3 +348,53 @@ def test_logs_and_exec_reach_the_containers_over_ssh(vps: Vps) -> None:
                                               f"{APP}-staging-backend-{color}").strip()
     # Over SSH as the deploy user, with sudo on the VPS: never as root.
     assert "for root" not in vps.sshd_log.read_text()
+
+
+def own_images() -> dict[str, str]:
+    """Production's engine: every tag of greenlight's own images and the app's, and its image ID."""
+    listed = stack.docker("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").splitlines()
+    return dict(line.split() for line in listed if line.startswith(("greenlight/", "vps-")))
+
+
+def test_a_compromised_staging_cannot_retag_what_production_runs(vps: Vps) -> None:
+    """Runs after the promote: staging's host sends, with the release's images, one of its own
+    under the tag of production's proxy image. The promote refuses it; nothing is loaded."""
+    pins = json.loads((ROOT / f"{APP}-production" / "image-pins.json").read_text())
+    proxy_tag = next(tag for tag in pins if tag.startswith("greenlight/haproxy:"))
+    color = (ROOT / f"{APP}-staging" / "proxy" / "live-color").read_text().split()[0]
+    own = docker2("inspect", "-f", "{{.Config.Image}}", f"{APP}-staging-backend-{color}").strip()
+    genuine = docker2("images", "-q", "--no-trunc", proxy_tag).strip()
+    docker2("tag", own, proxy_tag)
+    (VPS_BIN / "docker").write_text(f"#!/bin/sh\n# A compromised host: its docker save slips another tag in.\n"
+                                    f'[ "$1" = save ] && shift && exec /usr/bin/docker save "$@" {proxy_tag}\n'
+                                    'exec /usr/bin/docker "$@"\n')
+    (VPS_BIN / "docker").chmod(0o755)
+    before = own_images()
+    try:
+        done = vps.run("promote", "v2")
+    finally:
+        (VPS_BIN / "docker").unlink()
+        docker2("tag", genuine, proxy_tag)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "refused the images staging sent" in done.stderr and proxy_tag in done.stderr, done.stderr
+    assert own_images() == before
+    assert json.loads(vps.get("production", "/api/version"))["version"] == "v2"
+
+
+def test_the_scheduled_backup_runs_in_crons_bare_environment_with_the_users_own_vault(vps: Vps) -> None:
+    """cron knows nothing of the shell greenlight was run from: the entry names the vault
+    password file (outside the project) and the state folder itself."""
+    line = next(line for line in Path(f"/etc/cron.d/greenlight-{APP}-production").read_text().splitlines()
+                if line.endswith("--scheduled"))
+    command = line.split(None, 6)[6]
+    assert f"ANSIBLE_VAULT_PASSWORD_FILE={vps.vault_password}" in command, command
+    done = subprocess.run(["sh", "-c", command], env={"PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "HOME": "/root",
+                                                      "LOGNAME": "root"}, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_check_reports_a_docker_engine_without_live_restore(vps: Vps) -> None:
+    """The second engine was started without live-restore: a Docker update there would stop staging."""
+    done = vps.run("check", "staging")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "runs without live-restore" in done.stdout, done.stdout
