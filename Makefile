@@ -125,10 +125,11 @@ bench-contention: setup
 interruptions: setup
 	GREENLIGHT_KILL_MATRIX=all $(BIN)/pytest -q -s tests/e2e/test_interruptions.py
 
-# The CIS Docker Benchmark's image and container-runtime checks (docker-bench-security, vendored
-# subset in bench/docker-bench-security) on app APP's running containers, and a summary per check.
+# The CIS Docker Benchmark's image and container-runtime checks on app APP's running containers,
+# and a summary per check: docker-bench-security from a checkout you point at (it is not part of
+# this project): make bench-docker DOCKER_BENCH_DIR=/path/to/docker-bench-security
 # The monitoring stack: make bench-docker BENCH_DOCKER_LABEL=greenlight.monitoring
 APP ?= warehouse
 BENCH_DOCKER_LABEL ?= greenlight.app=$(APP)
 bench-docker:
-	bash bench/docker-bench.sh $(BENCH_DOCKER_LABEL)
+	DOCKER_BENCH_DIR=$(DOCKER_BENCH_DIR) bash bench/docker-bench.sh $(BENCH_DOCKER_LABEL)

@@ -4,14 +4,14 @@
 # per check, its result and the containers it flags; then the count of checks per result.
 #   bench/docker-bench.sh [LABEL]        LABEL: greenlight.app=$APP by default (APP: warehouse)
 #   bench/docker-bench.sh greenlight.monitoring          the monitoring stack
-# DOCKER_BENCH_DIR    docker-bench-security: a checkout, a bare git dir or a .tar.gz of one
-#                     (default: the unmodified subset vendored in bench/docker-bench-security)
+# DOCKER_BENCH_DIR    docker-bench-security (https://github.com/docker/docker-bench-security): a
+#                     checkout, a bare git dir or a .tar.gz of one; required (the project carries
+#                     no copy of another project)
 # DOCKER_BENCH_CHECKS its -c (default: container_images,container_runtime; e.g. check_5_11,check_5_29)
 # DOCKER_BENCH_OUT    where its full text and JSON output are kept (default /tmp/greenlight-docker-bench)
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
 label=${1:-greenlight.app=${APP:-warehouse}}
-src=${DOCKER_BENCH_DIR:-$here/docker-bench-security}
+src=${DOCKER_BENCH_DIR:?"set DOCKER_BENCH_DIR to a checkout of https://github.com/docker/docker-bench-security"}
 checks=${DOCKER_BENCH_CHECKS:-container_images,container_runtime}
 out=${DOCKER_BENCH_OUT:-/tmp/greenlight-docker-bench}
 log=$out/$(echo "$label" | tr -c 'A-Za-z0-9.\n-' _).log
