@@ -352,10 +352,15 @@ def live_color(env: str) -> str:
     return (ROOT / f"{APP}-{env}" / "proxy" / "live-color").read_text().split()[0]
 
 
+def git_commit_of(repository: Path, ref: str) -> str:
+    """The commit a ref of a repository names."""
+    return subprocess.run(["git", "-C", str(repository), "rev-parse", f"{ref}^{{commit}}"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
 def git_commit(ref: str) -> str:
     """The commit a ref of the test app's repository names."""
-    return subprocess.run(["git", "-C", str(ROOT / "warehouse.git"), "rev-parse", f"{ref}^{{commit}}"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return git_commit_of(ROOT / "warehouse.git", ref)
 
 
 def lock_file(env: str) -> Path:

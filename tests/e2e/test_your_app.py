@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -28,6 +29,10 @@ from .stack import BIN, REPO, ROOT, STATE
 
 APP = "notes-e2e"  # not e2e-...: the e2e app's environments are e2e-<env>
 INVENTORIES = ROOT / "notes-inventories"
+# A folder of the app's repository named like a template (README: Security): greenlight init
+# writes it into the inventory, and Ansible must read it as it is, never run it.
+HOSTILE_FOLDER = "{{ lookup('ansible.builtin.pipe', 'touch greenlight-init-ran') }}"
+MARKERS = [Path(where) / "greenlight-init-ran" for where in ("/", str(REPO), str(ROOT))]
 
 # What a user of notes adds to the inventories init wrote (one file per environment).
 USER_SETTINGS = {
@@ -72,7 +77,16 @@ def ports() -> Iterator[dict[str, dict]]:
     """The app's repository, and `greenlight init` of its inventories plus the user's file."""
     remove()
     ROOT.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["bash", str(REPO / "examples/notes/make-repo.sh"), str(ROOT / "notes.git")],
+    # The example as it is, with one more image in a folder named like a template: every release has it.
+    example = ROOT / "notes-example"
+    shutil.rmtree(example, ignore_errors=True)
+    shutil.copytree(REPO / "examples/notes", example)
+    (example / "app" / HOSTILE_FOLDER).mkdir()
+    (example / "app" / HOSTILE_FOLDER / "Dockerfile").write_text(
+        "ARG BASE_IMAGE=debian:bookworm-slim\nFROM ${BASE_IMAGE}\nCMD [\"sleep\", \"infinity\"]\n")
+    for marker in MARKERS:
+        marker.unlink(missing_ok=True)
+    subprocess.run(["bash", str(REPO / "examples/make-repo.sh"), str(example), str(ROOT / "notes.git")],
                    check=True, capture_output=True)
     subprocess.run(["rm", "-rf", "--", str(INVENTORIES)], check=True)
     done = greenlight("init", str(INVENTORIES), "--repo", str(ROOT / "notes.git"), "--app", APP)
@@ -134,6 +148,9 @@ def loaded(ports: dict, *command: str) -> tuple[subprocess.CompletedProcess, dic
 def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_worker(ports: dict) -> None:
     first = greenlight("promote", "v1")
     assert first.returncode == 0, first.stdout + first.stderr
+    # The image in the folder named like a template was built from that folder, as it is named.
+    assert [marker for marker in MARKERS if marker.exists()] == []
+    assert stack.docker("images", "-q", f"{APP}-lookup-ansible-builtin-pipe-tou:{stack.git_commit_of(ROOT / 'notes.git', 'v1')[:12]}")
     base = url(ports)
     assert call(base, "/api/version") == (200, {"version": "v1"})
     assert sorted(stack.docker("ps", "--filter", f"label=greenlight.app={APP}", "--filter",
