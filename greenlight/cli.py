@@ -369,11 +369,12 @@ def parse_extra_vars(items: list[str]) -> dict:
 SECRET_NAME = re.compile(r"(password|secret|token|key|url)", re.I)
 
 
-def redacted(argv: list[str]) -> list[str]:
+def redacted(argv: list[str], secrets: list[str] | None = None) -> list[str]:
     """The command line as it goes into the log and the lock: every `-e NAME=VALUE` form
     (`-e N=V`, `-eN=V`, `--extra-vars N=V`, `--extra-vars=N=V`) with a secret's value hidden (a
     secret belongs in the vault; one given on the command line must not reach the log), and
-    URLs without their credentials."""
+    URLs without their credentials. `secrets`: the values of the extra vars as argparse read
+    them, whatever form they came in (an abbreviated option, bundled flags), hidden too."""
     def assignment(text: str) -> str:
         name, equals, _value = text.partition("=")
         return f"{name}=******" if equals and SECRET_NAME.search(name) else scrub(text)
@@ -392,7 +393,15 @@ def redacted(argv: list[str]) -> list[str]:
             shown.append("-e" + assignment(arg[2:].removeprefix("=")))
         else:
             shown.append(assignment(arg) if not arg.startswith("-") else scrub(arg))
+    for value in sorted((v for v in secrets or [] if len(v) >= 4), key=len, reverse=True):
+        shown = [arg.replace(value, "******") for arg in shown]
     return shown
+
+
+def secret_values(items: list[str]) -> list[str]:
+    """The values of `-e NAME=VALUE` items whose name says they hold a secret."""
+    return [item.split("=", 1)[1] for item in items
+            if "=" in item and not item.startswith("@") and SECRET_NAME.search(item.split("=", 1)[0])]
 
 
 def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:
@@ -643,7 +652,9 @@ def main(argv: list[str] | None = None) -> int:
     output = Output(args.quiet or read_only, log_path)
     stopper = Stopper(output)
     stopper.install()
-    command_line = "greenlight " + " ".join(shlex.quote(a) for a in redacted(argv if argv is not None else sys.argv[1:]))
+    given = args.extra_vars + getattr(args, "extra_vars_after", [])
+    command_line = "greenlight " + " ".join(
+        shlex.quote(a) for a in redacted(argv if argv is not None else sys.argv[1:], secret_values(given)))
     output.progress("start", command_line)
     host_lock = state_dir() / "greenlight.lock"
     pipeline = None

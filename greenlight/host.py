@@ -129,11 +129,33 @@ class Environment:
         return sorted(chosen, key=lambda c: c.name)
 
 
+def image_ids(where: Host) -> dict[str, str]:
+    """Every tag of the host's engine, and the ID of the image it names."""
+    done = subprocess.run(where.argv(where.docker("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")),
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise HostError(f"cannot list the images on {where.address}: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+
+
 def move_images(source: Host, target: Host, expected: dict[str, str], timeout: float = 3600) -> str:
     """The release's images, `docker save` on source's engine streamed into `docker load` on
     target's through this machine, where greenlight/image_stream.py lets only the expected
     images ({tag: image ID}) through under those tags (no file anywhere: an interrupted or
-    refused stream loads nothing). '' when done, else why not."""
+    refused stream loads nothing). A tag the target has as another image is refused, never
+    moved; one it has as this image is not sent again. '' when done, else why not."""
+    try:
+        present = image_ids(target)
+    except (HostError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    for tag, image_id in sorted(expected.items()):
+        if tag in present and present[tag] != image_id:
+            return (f"refused the images staging sent: production has {tag} as image "
+                    f"{present[tag].removeprefix('sha256:')[:12]}, not the {image_id.removeprefix('sha256:')[:12]} "
+                    f"staging ran; greenlight never moves a tag production has")
+    expected = {tag: image_id for tag, image_id in expected.items() if present.get(tag) != image_id}
+    if not expected:
+        return ""
     save = subprocess.Popen(source.argv(source.docker("save", *sorted(expected))), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     load = subprocess.Popen(target.argv(target.docker("load")), stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -34,7 +34,9 @@ LAYER_FILE = re.compile(rf"^{HEX}/(VERSION|json|layer\.tar)$")
 LAYER_DIR = re.compile(rf"^({HEX}|blobs|blobs/sha256)/?$")
 CONFIG_FILE = re.compile(rf"^({HEX})\.json$")
 BLOB = re.compile(rf"^blobs/sha256/({HEX})$")
-LINK_TARGET = re.compile(rf"^(\.\./)?({HEX}/layer\.tar|blobs/sha256/{HEX}|\.\./\.\./blobs/sha256/{HEX})$")
+# docker save links a layer it holds twice to its first copy; nothing else is a link.
+LAYER_LINK = re.compile(rf"^{HEX}/layer\.tar$")
+LINK_TARGET = re.compile(rf"^\.\./{HEX}/layer\.tar$")
 DROPPED = ("repositories", "index.json", "oci-layout")
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -75,8 +77,13 @@ def filter_stream(source: BinaryIO, target: BinaryIO, expected: dict[str, str]) 
 def _copy(archive: tarfile.TarFile, out: tarfile.TarFile, expected: dict[str, str], wanted: set[str]) -> list[str]:
     manifest: list | None = None
     configs: set[str] = set()
+    names: set[str] = set()
     for member in archive:
         name = member.name.removeprefix("./")
+        # A second member of a name would replace the first when docker load unpacks it.
+        if name.rstrip("/") in names:
+            raise StreamRefused(f"the stream holds {name!r} twice")
+        names.add(name.rstrip("/"))
         if name == "manifest.json" and member.isfile():
             manifest = json.loads(_read(archive, member, MAX_MANIFEST_BYTES))
             continue
@@ -85,7 +92,7 @@ def _copy(archive: tarfile.TarFile, out: tarfile.TarFile, expected: dict[str, st
         config = CONFIG_FILE.match(name) or BLOB.match(name)
         if member.isdir() and LAYER_DIR.match(name):
             out.addfile(member)
-        elif member.issym() and (LAYER_FILE.match(name) or BLOB.match(name)) and LINK_TARGET.match(member.linkname):
+        elif member.issym() and LAYER_LINK.match(name) and LINK_TARGET.match(member.linkname):
             out.addfile(member)
         elif member.isfile() and config and config.group(1) in wanted:
             data = _read(archive, member, MAX_CONFIG_BYTES)

@@ -10,6 +10,7 @@ commented setting that works as it stands and says what to change.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import socket
@@ -22,6 +23,8 @@ import yaml
 
 from .pipeline import ENVIRONMENTS, settings
 from .scrub import scrub
+
+from ansible.module_utils import git_auth  # noqa: E402,I001  (found through the path .pipeline sets)
 
 # greenlight's usual ports per environment (the demo's inventories); a taken one moves up.
 PORTS = {
@@ -83,8 +86,10 @@ class App:
 def dockerfiles(repo: str) -> list[tuple[str, str]]:
     """(path, text) of each Dockerfile at the repository's default branch."""
     with tempfile.TemporaryDirectory(prefix="greenlight-init-") as scratch:
-        clone = subprocess.run(["git", "clone", "--quiet", "--bare", "--depth", "1", "--", repo, scratch + "/repo.git"],
-                               capture_output=True, text=True, timeout=300)
+        # A token in the URL goes to git in its environment, never in its argv (module_utils/git_auth.py).
+        clone = subprocess.run(["git", "clone", "--quiet", "--bare", "--depth", "1", "--", git_auth.plain_url(repo),
+                                scratch + "/repo.git"], capture_output=True, text=True, timeout=300,
+                               env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **git_auth.environment(repo)})
         if clone.returncode != 0:
             raise InitError(f"cannot clone {scrub(repo)}: {scrub(clone.stderr.strip().splitlines()[-1] if clone.stderr.strip() else '?')}")
         git = ["git", "--git-dir", scratch + "/repo.git"]
@@ -188,12 +193,14 @@ def repository_of(where: Path) -> str:
     return origin.stdout.strip() if origin.returncode == 0 and origin.stdout.strip() else top.stdout.strip()
 
 
-def vault_text(password: str) -> str:
+def vault_text(password: str, given: dict[str, str] | None = None) -> str:
+    """The vault: random secrets, and the ones given (a repository URL with its token)."""
     from ansible.constants import DEFAULT_VAULT_ID_MATCH
     from ansible.parsing.vault import VaultLib, VaultSecret
 
     plain = "---\n# Made by greenlight init; opened with the .vault-password beside the inventories.\n" + "".join(
-        f"{name}: {secrets.token_urlsafe(24)}\n" for name in SECRETS)
+        f"{name}: {secrets.token_urlsafe(24)}\n" for name in SECRETS) + "".join(
+        f"{name}: {dump(value)}\n" for name, value in (given or {}).items())
     vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password.encode()))])
     return vault.encrypt(plain).decode()
 
@@ -237,7 +244,9 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
         folder.mkdir(parents=True)
         (directory / env / "hosts.yml").write_text(hosts_yml(env))
         (folder / "main.yml").write_text(main_yml(the_app, env, ports[env], base_image))
-        (folder / "vault.yml").write_text(vault_text(password))
+        # A repository URL with credentials is a secret: in the vault, the inventory names it.
+        given = {"vault_app_repo": the_app.repo} if git_auth.auth_config(the_app.repo) else {}
+        (folder / "vault.yml").write_text(vault_text(password, given))
         (folder / "vault.yml").chmod(0o600)
     lines = [f"{path}: {'web part on port ' + str(image.port) if image.port else 'a worker (no EXPOSE)'}"
              + (f", health {image.health}" if image.health else ("" if not image.port else ", health / (no HEALTHCHECK path)"))
@@ -263,7 +272,7 @@ class _Dumper(yaml.SafeDumper):
 
 def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     # The repository's folder names and URL are the app's text: Ansible must read them as they are.
-    unsafe = any(marker in value for marker in ("{{", "{%", "{#"))
+    unsafe = settings.is_template(value)
     return dumper.represent_scalar("!unsafe" if unsafe else "tag:yaml.org,2002:str", value,
                                    style="'" if unsafe else None)
 
@@ -322,7 +331,7 @@ greenlight_root: /var/lib/greenlight
 {('# Base image of the images greenlight builds for itself (this machine has no registry).' + chr(10) + 'greenlight_base_image: ' + base_image + chr(10)) if base_image else ''}
 # The app's git repository, as the host sees it (a path, or an https/ssh URL), and the
 # release a plain deploy takes (greenlight deploy/promote name one).
-app_repo: {dump(app.repo)}
+app_repo: {'"{{ vault_app_repo }}"' if git_auth.auth_config(app.repo) else dump(app.repo)}
 app_version: main
 
 # The app's images, built from the repository: context folder, and Dockerfile in it.

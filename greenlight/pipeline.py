@@ -288,7 +288,7 @@ class Pipeline:
 
         # Staging on another Docker engine (a second VPS): its images go to production's.
         if engine(self.runner.inventory_vars("staging")) != engine(self.runner.inventory_vars("production")):
-            error = self._move_images(stages, release)
+            error = self._move_images(stages, release, version)
             if error:
                 return Outcome(command, ExitCode.FAILED, f"promote of {name} stopped: staging's images did not reach "
                                                          f"production's host; production untouched: {error}", stages,
@@ -311,22 +311,30 @@ class Pipeline:
                        + _interruption_note(live),
                        stages, {"staging": release, "verified": verified, "production": live})
 
-    def _move_images(self, stages: list[Stage], release: dict) -> str:
-        """The images staging ran, onto production's engine: where each runs (locate.yml),
-        then docker save there streamed into docker load here (host.move_images), only the
-        release's images by their IDs getting through. Production's deploy then checks them
-        by digest, as for one engine. '' when done, else why not."""
+    def _move_images(self, stages: list[Stage], release: dict, version: str) -> str:
+        """The images staging ran, onto production's engine: where each runs (locate.yml), then
+        docker save there streamed into docker load here (host.move_images). What gets through
+        is decided here, not by staging: the tags are production's own for the commit it
+        resolves the version to (which must be the one staging reports), the IDs those staging
+        ran; a tag production has as another image is refused. Production's deploy then checks
+        them by digest, as on one engine. '' when done, else why not."""
         located = {}
         for env in ENVIRONMENTS:
-            result = self._stage(stages, f"locate {env}", "locate.yml", env, {})
+            result = self._stage(stages, f"locate {env}", "locate.yml", env,
+                                 {"locate_release": version} if env == "production" else {})
             if not result.ok:
                 return result.stats.get("greenlight_result", {}).get("message") or result.error or f"cannot locate {env}"
-            located[env] = host.Host.from_report(result.stats.get("greenlight_locate", {}).get("host") or {})
+            located[env] = result.stats.get("greenlight_locate", {})
+        ours = located["production"].get("release") or {}
+        commit, digests = str(release.get("commit", "")), release.get("digests") or {}
+        if not re.fullmatch(r"[0-9a-f]{40}", commit) or commit != ours.get("commit"):
+            return (f"staging reports commit {commit[:40]!r} for {version}, but {version} is "
+                    f"{str(ours.get('commit', '?'))[:12]} in production's reading of the repository")
+        expected = {str(ref): str(digests.get(part, "")) for part, ref in (ours.get("images") or {}).items()}
         self.progress("stage", "images from staging to production")
         started = self.clock()
-        images, digests = release.get("images") or {}, release.get("digests") or {}
-        error = host.move_images(located["staging"], located["production"],
-                                 {str(images[part]): str(digests.get(part, "")) for part in images})
+        error = host.move_images(host.Host.from_report(located["staging"].get("host") or {}),
+                                 host.Host.from_report(located["production"].get("host") or {}), expected)
         stages.append(Stage("images from staging to production", self.clock() - started, not error, error))
         return error
 

@@ -49,15 +49,33 @@ def _unsafe_string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     return dumper.represent_scalar("!unsafe", value)
 
 
-def _plain_keys(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
-    # Keys are names (variables, fields), never templated; their values are data.
+class _Nested(dict):
+    """A mapping inside an extra variable: its keys may come from outside too (part names a host reported)."""
+
+
+def _top_level(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
+    # The variables' own names are greenlight's; everything under them is data, keys included.
     return yaml.MappingNode("tag:yaml.org,2002:map", [
-        (dumper.represent_scalar("tag:yaml.org,2002:str", str(key)), dumper.represent_data(item))
+        (dumper.represent_scalar("tag:yaml.org,2002:str", str(key)), dumper.represent_data(_nest(item)))
         for key, item in value.items()])
 
 
+def _nested(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
+    return yaml.MappingNode("tag:yaml.org,2002:map", [
+        (dumper.represent_data(str(key)), dumper.represent_data(_nest(item))) for key, item in value.items()])
+
+
+def _nest(value: object) -> object:
+    if isinstance(value, dict):
+        return _Nested(value)
+    if isinstance(value, (list, tuple)):
+        return [_nest(item) for item in value]
+    return value
+
+
 _DataDumper.add_representer(str, _unsafe_string)
-_DataDumper.add_representer(dict, _plain_keys)
+_DataDumper.add_representer(dict, _top_level)
+_DataDumper.add_representer(_Nested, _nested)
 
 
 def write_extravars(private_data_dir: str, extravars: dict) -> None:

@@ -7,7 +7,8 @@ import re
 
 # The user-info part of a URL (https://TOKEN@host, https://user:password@host, ssh://git:pw@host);
 # ssh://git@host names a user, not a secret, and stays.
-URL_CREDENTIALS = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@]+)@")
+# The user-info runs to the last @ before the path (a password may hold an @).
+URL_CREDENTIALS = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s]+)@")
 # Terminal escape sequences (CSI, OSC, and the rest of ESC's) and every other control character
 # but newline and tab: an app's output must not move a terminal's cursor, retitle its window,
 # hide a line of greenlight's own or write a link under other text.
@@ -22,7 +23,8 @@ def scrub(text: str) -> str:
     def replace(match: re.Match) -> str:
         keep = match["scheme"].lower().startswith("ssh") and ":" not in match["userinfo"]
         return match[0] if keep else f"{match['scheme']}***@"
-    return CONTROLS.sub("?", ESCAPES.sub("", URL_CREDENTIALS.sub(replace, str(text))))
+    # Escapes and controls first: one inside a URL must not hide its credentials from the match.
+    return URL_CREDENTIALS.sub(replace, CONTROLS.sub("?", ESCAPES.sub("", str(text))))
 
 
 def scrub_data(value: object) -> object:

@@ -46,6 +46,12 @@ options:
       running proxy and in the map a restarted proxy reads; a restore turns it on while it
       replaces the database. Leaves the traffic between colors as it is.
     type: bool
+  drain:
+    description: >-
+      With O(maintenance) true, wait at most this many seconds for the requests already in
+      flight to be answered, and fail when some still are (0: do not wait).
+    type: float
+    default: 0
 author: greenlight
 """
 
@@ -83,6 +89,7 @@ def main() -> None:
             "weights": {"type": "dict"},
             "preview": {"type": "str"},
             "maintenance": {"type": "bool"},
+            "drain": {"type": "float", "default": 0},
         },
         mutually_exclusive=[("live", "weights", "maintenance")],
         required_by={"preview": "weights"},
@@ -104,7 +111,7 @@ def main() -> None:
             if module.check_mode:
                 changed = observe(proxy).maintenance != params["maintenance"]
             else:
-                changed = set_maintenance(proxy, params["maintenance"])
+                changed = set_maintenance(proxy, params["maintenance"], params["drain"])
         observed = observe(proxy)
         if wanted is not None:
             configs = params["configs"] or None

@@ -94,7 +94,7 @@ def run_holder(user: str = "") -> dict:
     that started the playbook when there is one among its ancestors, so that the lock's holder
     dies with the command however it ends; else ansible-playbook itself (our parent)."""
     given = os.environ.get(PID_VARIABLE, "")
-    ancestor, pid = os.getppid(), int(given) if given.isdigit() else 0
+    ancestor, pid = os.getppid(), int(given) if given.isdigit() and int(given) > 1 else 0
     while pid and ancestor > 1 and ancestor != pid:
         ancestor = parent(ancestor)
     holder = pid if pid and ancestor == pid else os.getppid()
@@ -109,8 +109,10 @@ def same_machine(holder: dict) -> bool:
     return holder.get("host") == socket.gethostname()
 
 
-def run_processes(run: str) -> list[int]:
-    """The processes of this machine whose environment names greenlight's run `run`."""
+def run_processes(run: str, orphans_only: bool = False) -> list[int]:
+    """The processes of this machine whose environment names greenlight's run `run`; with
+    `orphans_only`, only those whose greenlight command (GREENLIGHT_PID) is gone: whatever a
+    lock file says, a run whose command still runs is never one to end."""
     needle = f"{RUN_VARIABLE}={run}".encode()
     found = []
     for entry in os.listdir("/proc"):
@@ -121,25 +123,29 @@ def run_processes(run: str) -> list[int]:
                 variables = stream.read().split(b"\0")
         except OSError:
             continue
-        if needle in variables:
-            found.append(int(entry))
+        if needle not in variables:
+            continue
+        command = next((v.split(b"=", 1)[1] for v in variables if v.startswith(f"{PID_VARIABLE}=".encode())), b"")
+        if orphans_only and command.isdigit() and process_start(int(command)):
+            continue
+        found.append(int(entry))
     return found
 
 
 def end_run(run: str, timeout: float = 10.0, sleep=time.sleep) -> int:
-    """SIGKILL every process left of greenlight's run `run` (its command is gone): ansible-playbook,
-    its workers and the modules they run, whatever session each is in. Returns how many."""
+    """SIGKILL every process left of greenlight's run `run` whose command is gone: ansible-playbook,
+    its workers and the modules they run, whatever session each is in. Returns how many are
+    left (0: none; the caller must not take the lock over while any is)."""
     if not run:
         return 0
-    killed, deadline = 0, time.monotonic() + timeout
+    deadline = time.monotonic() + timeout
     while True:
-        found = run_processes(run)
+        found = run_processes(run, orphans_only=True)
         if not found or time.monotonic() > deadline:
-            return killed
+            return len(found)
         for pid in found:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
             except OSError:
                 pass
         sleep(0.05)
@@ -262,7 +268,11 @@ def take(execute, wait: float, path: str, sleep=time.sleep) -> dict:
         holder_alive = alive(held_by.get("holder") or {})
         if holder_alive is False:
             # What the gone command's run left (a killed greenlight's playbook) stops first.
-            end_run(str((held_by.get("holder") or {}).get("run") or ""))
+            left = end_run(str((held_by.get("holder") or {}).get("run") or ""))
+            if left:
+                return {"failed": True, "changed": False, "held_by": held_by, "greenlight_error": "locked",
+                        "msg": f"{path} is held by a run that is gone, but {left} of its processes will not end; "
+                               f"nothing was changed: end them (their environment holds GREENLIGHT_RUN), then run again"}
             takeover = held_by.get("token", "")
             continue
         takeover = ""

@@ -35,7 +35,8 @@ def auth_config(url: str) -> str:
         return ""
     user, _, password = found.netloc.rsplit("@", 1)[0].partition(":")
     token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
-    return f"[http]\n\textraHeader = Authorization: Basic {token}\n"
+    # The account's own global configuration still applies (GIT_CONFIG_GLOBAL names this file instead).
+    return f"[include]\n\tpath = ~/.gitconfig\n[http]\n\textraHeader = Authorization: Basic {token}\n"
 
 
 def environment(url: str) -> dict[str, str]:
@@ -44,4 +45,4 @@ def environment(url: str) -> dict[str, str]:
     if not config:
         return {}
     return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": config.split("= ", 1)[1].strip()}
+            "GIT_CONFIG_VALUE_0": config.rsplit("extraHeader = ", 1)[1].strip()}

@@ -32,8 +32,14 @@ DATABASE = re.compile(r"[A-Za-z0-9_]{1,64}")
 STRATEGIES = ("blue_green", "canary", "rolling")
 # Characters kept in a user's name (the history's and the lock's "actor"); others become "_".
 ACTOR_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
-# Jinja's markers: a value holding one would be evaluated where Ansible templates it.
-TEMPLATE_MARKERS = ("{{", "{%", "{#")
+# Jinja's markers: a value holding one would be evaluated where Ansible templates it. A value
+# starting with "#jinja2:" may change the markers themselves (Ansible honours the header).
+TEMPLATE_MARKERS = ("{{", "{%", "{#", "#jinja2:")
+
+
+def is_template(text: str) -> bool:
+    """Whether Ansible would evaluate something in this text, were it trusted."""
+    return any(marker in text for marker in TEMPLATE_MARKERS)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 # The app repository forms git fetches without running a command of the URL's choosing.
@@ -117,7 +123,7 @@ def version_problem(version: object, what: str = "version") -> str:
 def template_problem(name: str, value: object) -> str:
     """"" unless `value` (or a string inside it) holds a Jinja marker; then what is wrong."""
     for text in _strings(value):
-        if any(marker in text for marker in TEMPLATE_MARKERS):
+        if is_template(text):
             return (f"-e {name}: {shown(text)} holds a template marker ({{{{ }}}}, {{% %}} or {{# #}}); "
                     f"greenlight passes values as plain text: give the value itself")
     return ""
@@ -504,7 +510,7 @@ def _identity(variables: dict, key: str) -> object:
 
 
 def _untemplated(value: object) -> bool:
-    return not isinstance(value, str) or any(marker in value for marker in TEMPLATE_MARKERS)
+    return not isinstance(value, str) or is_template(value)
 
 
 def resolve(variables: dict, depth: int = 5) -> dict:

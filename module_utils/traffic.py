@@ -196,12 +196,13 @@ def drain(proxy: Proxy, seconds: float, clock=time.monotonic, sleep=time.sleep) 
         sleep(0.05)
 
 
-def set_maintenance(proxy: Proxy, on: bool, drain_seconds: float = 30.0) -> bool:
+def set_maintenance(proxy: Proxy, on: bool, drain_seconds: float = 0.0) -> bool:
     """Turn the maintenance page on or off, in the running proxy and in the map a restarted one
     reads (written first when turning it on: a restart never lets users at a database being
-    replaced). Turned on, it returns once the requests already in flight are answered (at most
-    `drain_seconds`): what a write acknowledged before the page is in the database, and in a
-    backup taken after it. Returns whether anything changed."""
+    replaced). Turned on with `drain_seconds`, it returns once the requests already in flight
+    are answered, so a write acknowledged before the page is in the database and in a backup
+    taken after it; HAProxyError when some still are after that long. Returns whether
+    anything changed."""
     entries = parse_map(send(proxy.socket, [f"show map {proxy.sticky_map}"]))
     value = "on" if on else "off"
     changed = entries.get(MAINTENANCE_KEY) != value
@@ -213,9 +214,12 @@ def set_maintenance(proxy: Proxy, on: bool, drain_seconds: float = 30.0) -> bool
         answer = send(proxy.socket, [f"{verb} map {proxy.sticky_map} {MAINTENANCE_KEY} {value}"]).strip()
         if answer:
             raise HAProxyError(f"HAProxy refused to turn the maintenance page {value}: {answer}")
-    if on:
-        drain(proxy, drain_seconds)
-    else:
+    if on and drain_seconds:
+        left = drain(proxy, drain_seconds)
+        if left:
+            raise HAProxyError(f"{left} requests to the app were still in flight {drain_seconds:g} s after the "
+                               f"maintenance page went on")
+    if not on:
         write_atomically(proxy.map_file, map_text(False))
     return changed
 

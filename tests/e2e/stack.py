@@ -477,7 +477,7 @@ def webhook_receiver() -> Iterator[tuple[int, list[bytes]]]:
 ADDED_CAPABILITIES = {"mysql": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
                       "backup-verify": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
                       "status": {"DAC_READ_SEARCH"}}
-NOT_ROOT = {"node": "65534", "docker-api": "65534", "mysqld-exporter": "65534"}
+NOT_ROOT = {"node": "65534", "docker-api": "10093", "mysqld-exporter": "65534"}
 # The only container with Docker's socket: the read-only API's filter.
 DOCKER_SOCKET_PARTS = {"docker-api"}
 CPU_SHARES = {"staging": 256, "production": 1024}

@@ -369,12 +369,18 @@ def test_a_compromised_staging_cannot_retag_what_production_runs(vps: Vps) -> No
                                     f'[ "$1" = save ] && shift && exec /usr/bin/docker save "$@" {proxy_tag}\n'
                                     'exec /usr/bin/docker "$@"\n')
     (VPS_BIN / "docker").chmod(0o755)
+    # Production sends for the release's images only when it lacks them: untagged here (its
+    # containers keep them by ID), so the promote asks staging for them again.
+    release = {ref: ref_id for ref, ref_id in own_images().items() if ref.startswith("vps-")}
+    stack.docker("rmi", "-f", *release)
     before = own_images()
     try:
         done = vps.run("promote", "v2")
     finally:
         (VPS_BIN / "docker").unlink()
         docker2("tag", genuine, proxy_tag)
+        for ref, ref_id in release.items():
+            stack.docker("tag", ref_id, ref)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "refused the images staging sent" in done.stderr and proxy_tag in done.stderr, done.stderr
     assert own_images() == before

@@ -189,6 +189,8 @@ def test_a_secret_given_with_e_is_not_logged() -> None:
     ["--extra-vars", "backup_restic_password=hunter2"], ["--extra-vars=backup_restic_password=hunter2"],
     ["-e", "greenlight_notify_webhook_url=https://hooks.example/T0/hunter2"],
     ["-e", "app_repo=https://deploy:hunter2@git.example/shop.git"],
+    # argparse takes an abbreviated option and bundled flags too.
+    ["--extra=backup_restic_password=hunter2"], ["-vebackup_restic_password=hunter2"],
 ])
 def test_no_form_of_e_puts_a_secret_in_the_log(tmp_path: Path, monkeypatch, given: list[str]) -> None:
     monkeypatch.setenv("GREENLIGHT_STATE_DIR", str(tmp_path))

@@ -94,6 +94,31 @@ def test_anything_else_in_the_stream_is_refused(sent: io.BytesIO, phrase: str) -
         filter_stream(sent, io.BytesIO(), EXPECTED)
 
 
+def test_a_second_member_of_a_name_or_a_link_to_another_config_is_refused() -> None:
+    """docker load keeps the last member of a name, and follows links: a checked config must
+    not be replaced or pointed elsewhere after its check."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, data in ((f"blobs/sha256/{BACKEND[0]}", BACKEND[1]), (f"blobs/sha256/{PROXY[0]}", PROXY[1])):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo(f"blobs/sha256/{BACKEND[0]}")
+        link.type, link.linkname = tarfile.SYMTYPE, f"../../blobs/sha256/{PROXY[0]}"
+        tar.addfile(link)
+    out.seek(0)
+    with pytest.raises(StreamRefused, match="twice"):
+        filter_stream(out, io.BytesIO(), {"shop-backend:abc": "sha256:" + BACKEND[0]})
+    alone = io.BytesIO()
+    with tarfile.open(fileobj=alone, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        link = tarfile.TarInfo(f"blobs/sha256/{BACKEND[0]}")
+        link.type, link.linkname = tarfile.SYMTYPE, f"../../blobs/sha256/{PROXY[0]}"
+        tar.addfile(link)
+    alone.seek(0)
+    with pytest.raises(StreamRefused, match="not part of an image"):
+        filter_stream(alone, io.BytesIO(), {"shop-backend:abc": "sha256:" + BACKEND[0]})
+
+
 def test_a_release_without_image_ids_is_refused() -> None:
     with pytest.raises(StreamRefused, match="no image ID"):
         filter_stream(archive([]), io.BytesIO(), {"shop-backend:abc": ""})

@@ -138,3 +138,19 @@ def test_a_folder_named_like_a_template_is_written_as_data_and_never_run(tmp_pat
     assert not (tmp_path / "init-ran").exists()
     images = json.loads((tmp_path / "images.json").read_text())
     assert [image["context"] for image in images.values()] == [".", hostile]
+
+
+def test_a_repository_url_with_a_token_goes_to_the_vault_not_the_inventory() -> None:
+    app = init.App("shop", "https://deploy:s3cret-token@git.example/shop.git",
+                   [init.Image("app", ".", "Dockerfile", 3000, "/up")])
+    written = init.main_yml(app, "production", init.PORTS["production"], "")
+    assert "s3cret-token" not in written and 'app_repo: "{{ vault_app_repo }}"' in written
+    from ansible.parsing.vault import VaultLib, VaultSecret
+    vault = init.vault_text("pw", {"vault_app_repo": app.repo})
+    plain = yaml.safe_load(VaultLib([("default", VaultSecret(b"pw"))]).decrypt(vault))
+    assert plain["vault_app_repo"] == app.repo
+
+
+@pytest.mark.parametrize("text", ["{{ x }}", "{% if %}", "{# c #}", "#jinja2:variable_start_string:'[['\n[[ x ]]"])
+def test_template_text_in_any_form_is_written_as_data(text: str) -> None:
+    assert settings.is_template(text) and init.dump({"context": text}).startswith("{context: !unsafe ")

@@ -72,16 +72,21 @@ def test_a_command_that_ends_normally_leaves_nothing_and_its_reaper_ends(tmp_pat
     assert reaper.wait(timeout=5) == 0
 
 
-def test_end_run_kills_only_the_processes_of_that_run() -> None:
+def test_end_run_kills_only_the_processes_of_that_run_whose_command_is_gone() -> None:
     sleep = [sys.executable, "-c", "import time; time.sleep(60)"]
-    mine = subprocess.Popen(sleep, env={**os.environ, "GREENLIGHT_RUN": "run-a"})
-    other = subprocess.Popen(sleep, env={**os.environ, "GREENLIGHT_RUN": "run-b"})
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = subprocess.Popen(sleep, env={**os.environ, "GREENLIGHT_RUN": "run-a", "GREENLIGHT_PID": str(gone.pid)})
+    other = subprocess.Popen(sleep, env={**os.environ, "GREENLIGHT_RUN": "run-b", "GREENLIGHT_PID": str(gone.pid)})
+    # A lock file may name any run: one whose command still runs (this test) is never ended.
+    running = subprocess.Popen(sleep, env={**os.environ, "GREENLIGHT_RUN": "run-a", "GREENLIGHT_PID": str(os.getpid())})
     try:
-        assert wait_until(lambda: deploy_lock.run_processes("run-a") == [mine.pid])
-        assert deploy_lock.end_run("run-a") == 1
-        assert mine.wait(timeout=5) == -signal.SIGKILL
-        assert other.poll() is None
+        assert wait_until(lambda: sorted(deploy_lock.run_processes("run-a")) == sorted([orphan.pid, running.pid]))
+        assert deploy_lock.end_run("run-a") == 0
+        assert orphan.wait(timeout=5) == -signal.SIGKILL
+        assert other.poll() is None and running.poll() is None
         assert deploy_lock.end_run("") == 0
     finally:
-        other.kill()
-        other.wait()
+        for process in (other, running):
+            process.kill()
+            process.wait()

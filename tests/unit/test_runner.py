@@ -97,7 +97,8 @@ def test_extra_vars_are_data_never_templated(tmp_path: Path) -> None:
     (tmp_path / "playbooks" / "echo.yml").write_text(
         "- hosts: all\n  gather_facts: false\n  tasks:\n"
         "    - ansible.builtin.set_stats:\n        per_host: false\n"
-        "        data: {echoed: \"{{ given }}\", nested: \"{{ record.error }}\", listed: \"{{ record.stages[0] }}\"}\n")
+        "        data: {echoed: \"{{ given }}\", nested: \"{{ record.error }}\", listed: \"{{ record.stages[0] }}\",\n"
+        "               key: \"{{ record.digests.keys() | first }}\"}\n")
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     (tmp_path / "inventories" / "staging").mkdir(parents=True)
     (tmp_path / "inventories" / "staging" / "hosts.yml").write_text(
@@ -106,8 +107,9 @@ def test_extra_vars_are_data_never_templated(tmp_path: Path) -> None:
     runner = Runner(tmp_path, tmp_path / "inventories", tmp_path / "state")
 
     result = runner.run("echo.yml", "staging", {"given": hostile, "record": {"error": hostile, "stages": [hostile],
+                                                                              "digests": {hostile: "sha256:0"},
                                                                               "count": 3, "ok": True}})
 
     assert result.ok, result.error
     assert not marker.exists()
-    assert result.stats == {"echoed": hostile, "nested": hostile, "listed": hostile}
+    assert result.stats == {"echoed": hostile, "nested": hostile, "listed": hostile, "key": hostile}

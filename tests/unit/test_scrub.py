@@ -16,6 +16,13 @@ HOSTILE = ("\x1b[31mERROR\x1b[0m \x1b]0;owned\x07\x1b[1A\x1b[2Kok \x1b]8;;https:
            "\u202etxt.exe mysql://app:s3cret@db:3306/shop\r\x00done")
 
 
+def test_credentials_go_whatever_they_hold_or_hide_behind() -> None:
+    assert scrub("https://u:p@ss@host/x") == "https://***@host/x"
+    assert scrub("https:/\x1b[m/u:tok@h/x") == "https://***@h/x"
+    assert scrub("https://u:to\x0bk@h/x") == "https://***@h/x"
+    assert scrub("ssh://git@host/repo") == "ssh://git@host/repo"
+
+
 def test_escape_sequences_controls_and_credentials_are_gone() -> None:
     assert scrub(HOSTILE) == "ERROR ok docs ?txt.exe mysql://***@db:3306/shop??done"
     assert scrub("line one\n\tline two") == "line one\n\tline two"

@@ -149,3 +149,14 @@ def test_the_maintenance_page_waits_for_the_requests_in_flight_then_gives_up_at_
     now = iter([0.0, 0.0, 31.0])
     monkeypatch.setattr(traffic, "in_flight", lambda proxy: 2)
     assert traffic.drain(proxy(), 30, clock=lambda: next(now), sleep=slept.append) == 2
+
+
+def test_a_page_that_cannot_drain_the_requests_in_flight_is_an_error(monkeypatch, tmp_path) -> None:
+    from ansible.module_utils import traffic
+    from ansible.module_utils.haproxy_runtime import HAProxyError
+
+    runtime = FakeRuntime({"canary": "off", "maintenance": "off"})
+    monkeypatch.setattr(traffic, "send", runtime.send)
+    monkeypatch.setattr(traffic, "in_flight", lambda proxy: 2)
+    with pytest.raises(HAProxyError, match="2 requests to the app were still in flight 0.1 s after"):
+        traffic.set_maintenance(proxy(str(tmp_path)), True, drain_seconds=0.1)
