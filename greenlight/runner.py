@@ -20,6 +20,7 @@ once this command is gone, however it ended.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -193,10 +194,16 @@ class Runner:
 
     def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True) -> PlaybookResult:
         errors: list[str] = []
+        timings: list[dict] = []
 
         def on_event(event: dict) -> bool:
             data = event.get("event_data", {})
             kind = event.get("event", "")
+            if kind in TIMED_EVENTS and data.get("duration") is not None:
+                timings.append({"playbook": playbook, "env": env, "task": data.get("task", ""),
+                                "action": data.get("resolved_action") or data.get("task_action", ""),
+                                "seconds": float(data["duration"]), "start": data.get("start", ""),
+                                "skipped": kind == "runner_on_skipped"})
             if kind == "playbook_on_task_start" and not data.get("task", "").startswith("Validating arguments"):
                 self.progress("task", data.get("task", ""))
             elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
@@ -229,6 +236,7 @@ class Runner:
             custom = _custom_stats(run.events)
         finally:
             shutil.rmtree(private_data_dir, ignore_errors=True)
+            record_timings(timings)
         return PlaybookResult(
             playbook=playbook, env=env, status=run.status, rc=run.rc,
             failures=sum(stats.get("failures", {}).values()),
@@ -271,6 +279,19 @@ class Runner:
             raise ValueError(inventory_error(inventory, str(error), self.project_dir))
         hostvars = next(iter(listing.get("_meta", {}).get("hostvars", {}).values()), {})
         return {key: _dereference(value, hostvars) for key, value in hostvars.items()}
+
+
+# Events that end a task on a host, with its duration (ansible-runner's event data).
+TIMED_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable")
+
+
+def record_timings(timings: list[dict]) -> None:
+    """Each task's seconds, one JSON line each, into GREENLIGHT_TIMINGS when it names a file
+    (bench/engine.py: where the time of a run goes; never set in normal use)."""
+    path = os.environ.get("GREENLIGHT_TIMINGS", "")
+    if path and timings:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.writelines(json.dumps(timing) + "\n" for timing in timings)
 
 
 def inventory_error(inventory: Path, error: str, project_dir: Path) -> str:
