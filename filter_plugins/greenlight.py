@@ -5,6 +5,7 @@ the app repository's URL without its credentials (module_utils/git_auth.py).
     {{ commit | greenlight_image_tag }}                    ->  the commit's first 12 characters
     {{ app_repo | greenlight_git_plain_url }}              ->  the URL without user:password@
     {{ app_repo | greenlight_git_auth_config }}            ->  a git config sending them as a header
+    {{ role_path | greenlight_fingerprint }}                ->  one hash of every file under a folder
 
 A release's images are tagged by its commit, so every environment on a host shares them and
 a worker, a rollback or a promotion finds them from the commit alone.
@@ -19,7 +20,8 @@ import ansible.module_utils
 MODULE_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
 if MODULE_UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(MODULE_UTILS)
-from ansible.module_utils.git_auth import auth_config, plain_url  # noqa: E402  (found through the path set just above)
+from ansible.module_utils.converged import fingerprint  # noqa: E402  (found through the path set just above)
+from ansible.module_utils.git_auth import auth_config, plain_url  # noqa: E402
 
 TAG_LENGTH = 12
 
@@ -39,4 +41,5 @@ def image_refs(images: dict, commit: str) -> dict:
 class FilterModule:
     def filters(self) -> dict:
         return {"greenlight_image_tag": image_tag, "greenlight_image_refs": image_refs,
-                "greenlight_git_plain_url": plain_url, "greenlight_git_auth_config": auth_config}
+                "greenlight_git_plain_url": plain_url, "greenlight_git_auth_config": auth_config,
+                "greenlight_fingerprint": fingerprint}

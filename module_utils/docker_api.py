@@ -139,6 +139,12 @@ def container_logs(socket_path: str, name: str, tail: int = 200, timeout: float 
     return b"".join(text).decode(errors="replace")
 
 
+def inspect_container(socket_path: str, name: str, timeout: float = 10.0) -> dict | None:
+    """`docker inspect` of a container (None when there is none)."""
+    status, body = _request(socket_path, "GET", f"/containers/{quote(name)}/json", timeout, ok=(200, 404))
+    return json.loads(body) if status == 200 else None
+
+
 def restart_count(socket_path: str, name: str, timeout: float = 10.0) -> int:
     """How many times Docker restarted the container (its restart policy) since it was created."""
     return int(json.loads(_call(socket_path, "GET", f"/containers/{quote(name)}/json", timeout)).get("RestartCount", 0))

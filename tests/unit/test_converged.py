@@ -1,0 +1,69 @@
+"""A part of an environment is skipped only when its inputs, its stamp and its containers say
+it is as a run would leave it (module_utils/converged.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ansible.module_utils import converged
+
+RUNNING = {"State": {"Running": True, "Health": {"Status": "healthy"}}, "Image": "sha256:aaa",
+           "NetworkSettings": {"Networks": {"shop-production-net": {}}}}
+
+
+@pytest.fixture
+def docker(monkeypatch) -> dict:
+    containers = {"shop-production-proxy": RUNNING}
+    monkeypatch.setattr(converged.docker_api, "inspect_container", lambda socket, name: containers.get(name))
+    return containers
+
+
+def check(stamp: Path, inputs: dict, now: float = 1000.0, **extra) -> str:
+    return converged.stale(str(stamp), inputs, [{"name": "shop-production-proxy", "tag": "greenlight/haproxy:c7",
+                                                 "networks": ["shop-production-net"]}],
+                           "/var/run/docker.sock", 86400, now=now, pins={"greenlight/haproxy:c7": "sha256:aaa"}, **extra)
+
+
+def test_a_part_marked_with_the_same_inputs_and_sound_containers_is_current(tmp_path: Path, docker: dict) -> None:
+    stamp, inputs = tmp_path / "converged" / "proxy.json", {"settings": "3f2a", "image": "greenlight/haproxy:c7"}
+    assert check(stamp, inputs) == "never converged here"
+    converged.mark(str(stamp), inputs, now=1000.0)
+    assert check(stamp, inputs) == ""
+    assert stamp.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (lambda d, i, f: i.update(settings="other"), "its settings or greenlight changed"),
+    (lambda d, i, f: d.pop("shop-production-proxy"), "shop-production-proxy is missing"),
+    (lambda d, i, f: d.update({"shop-production-proxy": {**RUNNING, "State": {"Running": False}}}), "is not running"),
+    (lambda d, i, f: d.update({"shop-production-proxy": {**RUNNING, "State": {"Running": True, "Health": {"Status": "unhealthy"}}}}),
+     "is not healthy"),
+    (lambda d, i, f: d.update({"shop-production-proxy": {**RUNNING, "Image": "sha256:bbb"}}), "runs another image"),
+    (lambda d, i, f: d.update({"shop-production-proxy": {**RUNNING, "NetworkSettings": {"Networks": {}}}}),
+     "is not on shop-production-net"),
+    (lambda d, i, f: f.write_text("a new certificate"), "its settings or greenlight changed"),
+    (lambda d, i, f: f.unlink(), "its settings or greenlight changed"),
+])
+def test_any_change_of_an_input_a_file_or_a_container_runs_it_in_full(tmp_path: Path, docker: dict, change,
+                                                                      reason: str) -> None:
+    stamp, inputs, certificate = tmp_path / "proxy.json", {"settings": "3f2a"}, tmp_path / "site.pem"
+    certificate.write_text("the certificate")
+    converged.mark(str(stamp), inputs, now=1000.0, files=[str(certificate)])
+    assert check(stamp, inputs, files=[str(certificate)]) == ""
+    change(docker, inputs, certificate)
+    assert reason in check(stamp, inputs, files=[str(certificate)])
+
+
+def test_a_stamp_older_than_a_day_runs_it_in_full(tmp_path: Path, docker: dict) -> None:
+    converged.mark(str(tmp_path / "proxy.json"), {}, now=1000.0)
+    assert check(tmp_path / "proxy.json", {}, now=1000.0 + 86401) == "its last full run is older than a day"
+
+
+def test_a_role_file_changed_changes_its_fingerprint(tmp_path: Path) -> None:
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "main.yml").write_text("- name: one\n")
+    before = converged.fingerprint(str(tmp_path))
+    (tmp_path / "tasks" / "main.yml").write_text("- name: two\n")
+    assert converged.fingerprint(str(tmp_path)) != before
