@@ -219,12 +219,19 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
     if not found:
         raise InitError(f"{scrub(repo)} has no Dockerfile at its default branch; greenlight builds the app's images "
                         f"from Dockerfiles in its repository")
-    images = []
+    images, skipped = [], []
     for path, text in found:
+        # A folder or file name greenlight does not take in app_images (the settings check's
+        # rule: a-z, A-Z, 0-9, . _ - only) is said, not written: a name like a template
+        # expression is the app's text, never to reach a place that evaluates it.
+        if not settings.RELATIVE.fullmatch(path):
+            skipped.append(path)
+            continue
         image = image_from(path, text)
         while image.name in {i.name for i in images}:
             image.name = f"{image.name}-{len(images) + 1}"
         images.append(image)
+    found = [(path, text) for path, text in found if path not in skipped]
     the_app = App(name, repo, images)
     if not any(i.port for i in images):
         raise InitError("no Dockerfile of the repository EXPOSEs a port; greenlight needs one part that serves HTTP "
@@ -251,6 +258,8 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
     lines = [f"{path}: {'web part on port ' + str(image.port) if image.port else 'a worker (no EXPOSE)'}"
              + (f", health {image.health}" if image.health else ("" if not image.port else ", health / (no HEALTHCHECK path)"))
              for (path, _), image in zip(found, images)]
+    lines += [f"{scrub(path)!r}: skipped, its path holds characters greenlight does not take in app_images "
+              f"(a-z, A-Z, 0-9, . _ - only); rename it to use it" for path in skipped]
     return lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
                     for env in ENVIRONMENTS]
 

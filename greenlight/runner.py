@@ -42,43 +42,6 @@ Progress = Callable[[str, str], None]
 
 # How often ansible-runner looks at the cancel flag while a playbook runs.
 CANCEL_POLL_S = 0.25
-class _DataDumper(yaml.SafeDumper):
-    """YAML in which every string value is tagged !unsafe: Ansible never templates it."""
-
-
-def _unsafe_string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("!unsafe", value)
-
-
-class _Nested(dict):
-    """A mapping inside an extra variable: its keys may come from outside too (part names a host reported)."""
-
-
-def _top_level(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
-    # The variables' own names are greenlight's; everything under them is data, keys included.
-    return yaml.MappingNode("tag:yaml.org,2002:map", [
-        (dumper.represent_scalar("tag:yaml.org,2002:str", str(key)), dumper.represent_data(_nest(item)))
-        for key, item in value.items()])
-
-
-def _nested(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
-    return yaml.MappingNode("tag:yaml.org,2002:map", [
-        (dumper.represent_data(str(key)), dumper.represent_data(_nest(item))) for key, item in value.items()])
-
-
-def _nest(value: object) -> object:
-    if isinstance(value, dict):
-        return _Nested(value)
-    if isinstance(value, (list, tuple)):
-        return [_nest(item) for item in value]
-    return value
-
-
-_DataDumper.add_representer(str, _unsafe_string)
-_DataDumper.add_representer(dict, _top_level)
-_DataDumper.add_representer(_Nested, _nested)
-
-
 def write_extravars(private_data_dir: str, extravars: dict) -> None:
     """The playbook's extra variables, as data (README: Security).
 
@@ -86,14 +49,15 @@ def write_extravars(private_data_dir: str, extravars: dict) -> None:
     message quoting an app's output, the digests and commit an earlier stage reported, a
     history record. ansible-runner would pass them as JSON, which Ansible templates like its
     own files, so `{{ lookup('pipe', ...) }}` in a migration's error would run on this
-    machine. Written here as YAML with every string tagged !unsafe (Ansible's marking for
-    values it must never template), ansible-runner finds the file and passes it as it is.
+    machine. Written here as one YAML document tagged !unsafe (Ansible's marking for values it
+    must never template; on the document, it covers every key and value in it, each keeping
+    its type), ansible-runner finds the file and passes it as it is.
     """
     folder = Path(private_data_dir, "env")
     folder.mkdir(mode=0o700, exist_ok=True)
     descriptor = os.open(folder / "extravars", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as stream:
-        yaml.dump(extravars, stream, Dumper=_DataDumper, default_flow_style=False, allow_unicode=True)
+        stream.write("--- !unsafe\n" + yaml.safe_dump(extravars, default_flow_style=False, allow_unicode=True))
 
 
 @dataclass

@@ -17,7 +17,8 @@ options:
   labels: {description: "Labels every container of the environment carries (greenlight_labels).", type: dict, required: true}
   paths: {description: "Folders whose filesystem needs room (the state folder, Docker's).", type: list, elements: path, default: []}
   min_free_mb: {description: "Free space each of them needs.", type: int, default: 2048}
-  repo: {description: "The app's git repository as the host sees it.", type: str, default: ""}
+  repo: {description: "The app's git repository as the host sees it, without credentials.", type: str, default: ""}
+  repo_auth: {description: "The git configuration that sends the repository URL's credentials (filter greenlight_git_auth_config).", type: str, default: "", no_log: true}
   docker_socket: {description: The Docker engine's socket on the host., type: path, default: /var/run/docker.sock}
   live_restore:
     description: >-
@@ -85,7 +86,8 @@ def main() -> None:
             "labels": {"type": "dict", "required": True},
             "paths": {"type": "list", "elements": "path", "default": []},
             "min_free_mb": {"type": "int", "default": 2048},
-            "repo": {"type": "str", "default": "", "no_log": True},
+            "repo": {"type": "str", "default": ""},
+            "repo_auth": {"type": "str", "default": "", "no_log": True},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
             "live_restore": {"type": "bool", "default": False},
         },
@@ -134,11 +136,11 @@ def main() -> None:
                          f"(preflight_min_free_mb; greenlight prune removes what no environment needs)")
     if p["repo"]:
         # The URL's credentials go to git in its environment, never in its argv (module_utils/git_auth.py).
-        url = git_auth.plain_url(p["repo"])
+        url = p["repo"]
         try:
             listed = subprocess.run(["git", "ls-remote", "--exit-code", url, "HEAD"], capture_output=True, text=True,
                                     timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
-                                                     **git_auth.environment(p["repo"])})
+                                                     **git_auth.header_environment(p["repo_auth"])})
             if listed.returncode not in (0, 2):
                 reason = (listed.stderr.strip().splitlines() or ["?"])[-1]
                 found.append(f"app_repo {url} cannot be read from the host: {reason}")

@@ -265,7 +265,15 @@ def take(execute, wait: float, path: str, sleep=time.sleep) -> dict:
         held_by = answer.get("held_by") or {}
         if answer.get("failed") or not held_by:
             return answer
-        holder_alive = alive(held_by.get("holder") or {})
+        holder = held_by.get("holder") or {}
+        # Our own command's lock: a playbook of this command held it and ended (cancelled by a
+        # signal; recovery runs next, in the same command): ours to take over at once.
+        own = bool(holder.get("run")) and holder.get("run") == os.environ.get(RUN_VARIABLE) \
+            and str(holder.get("pid")) == os.environ.get(PID_VARIABLE) and same_machine(holder)
+        if own:
+            takeover = held_by.get("token", "")
+            continue
+        holder_alive = alive(holder)
         if holder_alive is False:
             # What the gone command's run left (a killed greenlight's playbook) stops first.
             left = end_run(str((held_by.get("holder") or {}).get("run") or ""))

@@ -41,7 +41,11 @@ def auth_config(url: str) -> str:
 
 def environment(url: str) -> dict[str, str]:
     """The same header for a git process started from Python (its environment, not its argv)."""
-    config = auth_config(url)
+    return header_environment(auth_config(url))
+
+
+def header_environment(config: str) -> dict[str, str]:
+    """The header of an auth_config() for a git process's environment ({} for none)."""
     if not config:
         return {}
     return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -534,10 +535,16 @@ def caught(name: str, process: subprocess.Popen, seconds: float = 120) -> dict:
 
 @contextlib.contextmanager
 def git_http(repository: Path, user: str, token: str) -> Iterator[str]:
-    """The repository served read-only over git's HTTP protocol on 127.0.0.1, to requests with
+    """The repository served read-only over git's HTTPS protocol on 127.0.0.1, to requests with
     Basic user:token only (401 to others); yields its URL, credentials included, as a user
-    writes app_repo for a private repository."""
+    writes app_repo for a private repository. Its certificate is self-signed: git trusts it
+    through GIT_SSL_CAINFO, set in this process's environment (the greenlight command's, and
+    through it the modules') while the server runs."""
     subprocess.run(["git", "-C", str(repository), "update-server-info"], check=True, capture_output=True)
+    certificate, key = ROOT / "git-https.pem", ROOT / "git-https.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
     expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
     served = repository / ".git" if (repository / ".git").is_dir() else repository
 
@@ -558,9 +565,18 @@ def git_http(repository: Path, user: str, token: str) -> Iterator[str]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    before = os.environ.get("GIT_SSL_CAINFO")
+    os.environ["GIT_SSL_CAINFO"] = str(certificate)
     try:
-        yield f"http://{user}:{token}@127.0.0.1:{server.server_address[1]}/app.git"
+        yield f"https://{user}:{token}@127.0.0.1:{server.server_address[1]}/app.git"
     finally:
         server.shutdown()
+        if before is None:
+            os.environ.pop("GIT_SSL_CAINFO", None)
+        else:
+            os.environ["GIT_SSL_CAINFO"] = before

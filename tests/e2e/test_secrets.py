@@ -212,7 +212,7 @@ def test_no_secret_is_in_clear_anywhere_during_and_after_a_promote_and_a_failed_
     # promote got v2 from it).
     remote = subprocess.run(["git", "--git-dir", str(ROOT / "e2e" / "repo.git"), "config", "remote.origin.url"],
                             capture_output=True, text=True, check=True).stdout.strip()
-    assert remote.startswith("http://127.0.0.1:") and "@" not in remote, remote
+    assert remote.startswith("https://127.0.0.1:") and "@" not in remote, remote
 
     # The containers get a path, and the file behind it holds the password.
     name = stack.docker("ps", "--filter", f"label=greenlight.app={stack.APP}", "--filter", "label=greenlight.env=production",

@@ -357,17 +357,20 @@ def own_images() -> dict[str, str]:
 
 
 def test_a_compromised_staging_cannot_retag_what_production_runs(vps: Vps) -> None:
-    """Runs after the promote: staging's host sends, with the release's images, one of its own
-    under the tag of production's proxy image. The promote refuses it; nothing is loaded."""
+    """Runs after the promote: staging's host, asked for the release's images, sends one of its
+    own along under the tag of production's proxy image. The promote refuses it; nothing is loaded."""
     pins = json.loads((ROOT / f"{APP}-production" / "image-pins.json").read_text())
     proxy_tag = next(tag for tag in pins if tag.startswith("greenlight/haproxy:"))
     color = (ROOT / f"{APP}-staging" / "proxy" / "live-color").read_text().split()[0]
     own = docker2("inspect", "-f", "{{.Config.Image}}", f"{APP}-staging-backend-{color}").strip()
     genuine = docker2("images", "-q", "--no-trunc", proxy_tag).strip()
-    docker2("tag", own, proxy_tag)
-    (VPS_BIN / "docker").write_text(f"#!/bin/sh\n# A compromised host: its docker save slips another tag in.\n"
-                                    f'[ "$1" = save ] && shift && exec /usr/bin/docker save "$@" {proxy_tag}\n'
-                                    'exec /usr/bin/docker "$@"\n')
+    # Its docker, asked to save, tags the app's image as the proxy's for the stream only (its own
+    # proxy, pinned, would refuse it in its next deploy: greenlight_image_pin).
+    (VPS_BIN / "docker").write_text(
+        "#!/bin/sh\n# A compromised host: its docker save slips another tag in.\n"
+        f'if [ "$1" = save ]; then shift; /usr/bin/docker tag {own} {proxy_tag}; /usr/bin/docker save "$@" {proxy_tag}; '
+        f"status=$?; /usr/bin/docker tag {genuine} {proxy_tag}; exit $status; fi\n"
+        'exec /usr/bin/docker "$@"\n')
     (VPS_BIN / "docker").chmod(0o755)
     # Production sends for the release's images only when it lacks them: untagged here (its
     # containers keep them by ID), so the promote asks staging for them again.

@@ -173,3 +173,19 @@ def test_take_waits_for_a_live_holder_up_to_the_limit(sleeper: subprocess.Popen)
     slept = []
     assert take(lambda takeover: next(answers), 30, "/x", sleep=slept.append) == {"acquired": True}
     assert slept == [1, 1]
+
+
+def test_a_lock_of_a_playbook_of_this_same_command_is_taken_over_at_once(monkeypatch) -> None:
+    """SIGTERM cancels the command's playbook, whose lock names the command (alive): the
+    recovery the same command runs next takes it over."""
+    monkeypatch.setenv("GREENLIGHT_PID", str(os.getpid()))
+    monkeypatch.setenv("GREENLIGHT_RUN", "run-this")
+    ours = {"token": "t-ours", "holder": identity(os.getpid(), run="run-this"), "purpose": {}}
+    others = {"token": "t-other", "holder": identity(os.getpid(), run="run-other"), "purpose": {}}
+
+    def module(current: dict):
+        return lambda takeover: ({"acquired": True, "took_over": current} if takeover == current["token"]
+                                 else {"acquired": False, "held_by": current})
+
+    assert take(module(ours), 0, "/x")["took_over"] == ours
+    assert take(module(others), 0, "/x")["greenlight_error"] == "locked"

@@ -122,22 +122,16 @@ def test_two_environments_share_an_engine_only_on_one_host_and_socket(staging: d
     assert (engine(staging) == engine(production)) is same
 
 
-def test_a_folder_named_like_a_template_is_written_as_data_and_never_run(tmp_path: Path, monkeypatch) -> None:
-    """Folder names come from the app's repository: Ansible must read them as they are."""
+def test_a_folder_named_like_a_template_is_said_skipped_and_never_run(tmp_path: Path, monkeypatch) -> None:
+    """Folder names come from the app's repository: one greenlight does not take is not written."""
     hostile = "{{ lookup('ansible.builtin.pipe', 'touch init-ran') }}"
     repo = git_repo(tmp_path / "shop", {"Dockerfile": "FROM x\nEXPOSE 8000\n", f"{hostile}/Dockerfile": "FROM x\n"})
-    init.create(tmp_path / "inv", repo, greenlight_root=tmp_path / "state", is_free=lambda port: True)
-    (tmp_path / "echo.yml").write_text(
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.copy:\n"
-        "        content: \"{{ app_images | to_json }}\"\n        dest: \"{{ playbook_dir }}/images.json\"\n")
     monkeypatch.chdir(tmp_path)
-    run = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "echo.yml", "-i", "inv/staging",
-                          "-e", "ansible_connection=local", "-e", f"ansible_python_interpreter={sys.executable}",
-                          "--vault-password-file", "inv/.vault-password"], capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
+    found = init.create(tmp_path / "inv", repo, greenlight_root=tmp_path / "state", is_free=lambda port: True)
+    assert any(line.startswith(repr(f"{hostile}/Dockerfile")) and "skipped" in line for line in found), found
+    written = (tmp_path / "inv/staging/group_vars/all/main.yml").read_text()
+    assert "lookup" not in written
     assert not (tmp_path / "init-ran").exists()
-    images = json.loads((tmp_path / "images.json").read_text())
-    assert [image["context"] for image in images.values()] == [".", hostile]
 
 
 def test_a_repository_url_with_a_token_goes_to_the_vault_not_the_inventory() -> None:

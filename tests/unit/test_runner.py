@@ -98,7 +98,8 @@ def test_extra_vars_are_data_never_templated(tmp_path: Path) -> None:
         "- hosts: all\n  gather_facts: false\n  tasks:\n"
         "    - ansible.builtin.set_stats:\n        per_host: false\n"
         "        data: {echoed: \"{{ given }}\", nested: \"{{ record.error }}\", listed: \"{{ record.stages[0] }}\",\n"
-        "               key: \"{{ record.digests.keys() | first }}\"}\n")
+        "               key: \"{{ record.digests.keys() | first }}\",\n"
+        "               types: \"{{ number_like | map('type_debug') | list }}\"}\n")
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     (tmp_path / "inventories" / "staging").mkdir(parents=True)
     (tmp_path / "inventories" / "staging" / "hosts.yml").write_text(
@@ -108,8 +109,10 @@ def test_extra_vars_are_data_never_templated(tmp_path: Path) -> None:
 
     result = runner.run("echo.yml", "staging", {"given": hostile, "record": {"error": hostile, "stages": [hostile],
                                                                               "digests": {hostile: "sha256:0"},
-                                                                              "count": 3, "ok": True}})
+                                                                              "count": 3, "ok": True},
+                                                 "number_like": ["010", "True", "1e3", "[1, 2]"]})
 
     assert result.ok, result.error
     assert not marker.exists()
-    assert result.stats == {"echoed": hostile, "nested": hostile, "listed": hostile, "key": hostile}
+    assert result.stats == {"echoed": hostile, "nested": hostile, "listed": hostile, "key": hostile,
+                            "types": ["str", "str", "str", "str"]}
