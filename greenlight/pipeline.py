@@ -23,7 +23,7 @@ from typing import Protocol
 import ansible.module_utils
 import yaml
 
-from . import PROJECT_DIR, host
+from . import PROJECT_DIR, descriptor, host
 from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
 from .scrub import scrub
@@ -34,6 +34,8 @@ MODULE_UTILS = str(PROJECT_DIR / "module_utils")
 if MODULE_UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(MODULE_UTILS)
 from ansible.module_utils import settings  # noqa: E402  (found through the path set just above)
+
+from . import fast  # noqa: E402  (imports module_utils the same way)
 
 ENVIRONMENTS = ("staging", "production")
 # A backup's label, part of its file name; a backup's file name.
@@ -209,8 +211,39 @@ class Pipeline:
             result.status, result.error = "failed", f"inventories/{env} has no host; check its hosts.yml"
             result.stats = {"greenlight_result": {"code": "usage", "message": result.error}}
         stages.append(Stage(name, self.clock() - started, result.ok, "" if result.ok else result.error))
+        if result.ok and result.stats.get("greenlight_environment") and not self._overridden():
+            descriptor.save(self.runner.state_dir, self.inventory_dir, env, PROJECT_DIR, result.stats["greenlight_environment"])
         if result.canceled:
             raise Interrupted(self.stop_requested() or signal.SIGTERM, env if playbook in CHANGING else None, name)
+        return result
+
+    # -- without a playbook (greenlight/fast.py) ----------------------------------------------
+
+    def _overridden(self) -> bool:
+        """Whether `-e` changes settings (--wait only waits longer for a lock)."""
+        return any(key != "greenlight_lock_wait" for key in self.extra_vars)
+
+    def _described(self, env: str) -> dict | None:
+        """The environment as its last playbook resolved it, when a command may go without one."""
+        if self._overridden():
+            return None
+        return descriptor.load(self.runner.state_dir, self.inventory_dir, env, PROJECT_DIR)
+
+    def _quick(self, stages: list[Stage], name: str, env: str, work: Callable[[], dict], key: str) -> PlaybookResult:
+        """A stage done here without a playbook: its answer as a playbook's would come back."""
+        self.progress("stage", name)
+        started = self.clock()
+        answer = work()
+        if answer.get("failed"):
+            result = PlaybookResult(playbook=f"{name} (no playbook)", env=env, status="failed", rc=2, failures=1,
+                                    hosts=1, error=str(answer.get("msg", "")),
+                                    stats={"greenlight_result": {"code": answer.get("greenlight_error", "failed"),
+                                                                 "message": str(answer.get("msg", "")),
+                                                                 "data": answer.get("greenlight_data", {})}})
+        else:
+            result = PlaybookResult(playbook=f"{name} (no playbook)", env=env, status="successful", rc=0, hosts=1,
+                                    stats={key: answer})
+        stages.append(Stage(name, self.clock() - started, result.ok, "" if result.ok else result.error))
         return result
 
     def check_pair(self) -> None:
@@ -343,6 +376,19 @@ class Pipeline:
         check_env("production", self.inventory_dir)
         stages: list[Stage] = []
         command = f"promote --latest ({ref})"
+        described = self._described("production")
+        commit = fast.resolve_ref(described, ref) if described else ""
+        if commit:
+            # What cron finds most of the time, decided without a playbook: the ref is live, or failed before.
+            if commit == fast.live_commit(described):
+                return Outcome(command, ExitCode.OK, f"{ref} ({commit[:12]}) is already live in production", stages,
+                               {"resolve": {"commit": commit}}, quiet_ok=True)
+            failed = [p for p in fast.promotions(described, commit) if p.get("outcome") == "failed"]
+            if failed and not retry:
+                return Outcome(command, ExitCode.OK,
+                               f"{ref} ({commit[:12]}) failed its promotion at {failed[-1].get('ended', '?')}; "
+                               f"waiting for a new commit (--retry tries it again)", stages,
+                               {"resolve": {"commit": commit}}, quiet_ok=True)
         resolved = self._stage(stages, "resolve", "resolve.yml", "production", {"app_version": ref})
         if not resolved.ok:
             return self._failed(command, stages, resolved, f"cannot resolve {ref}")
@@ -511,7 +557,11 @@ class Pipeline:
         codes = []
         for env in ENVIRONMENTS:
             check_env(env, self.inventory_dir)
-            result = self._stage(stages, f"status {env}", "status.yml", env, {})
+            described = self._described(env)
+            if described:
+                result = self._quick(stages, f"status {env}", env, lambda: fast.report(described, 20), "greenlight_status")
+            else:
+                result = self._stage(stages, f"status {env}", "status.yml", env, {})
             report[env] = result.stats.get("greenlight_status", {}) if result.ok else {"error": result.error}
             codes.append(classify(result))
         code = next((c for c in codes if c != ExitCode.OK), ExitCode.OK)
@@ -579,7 +629,11 @@ class Pipeline:
     def history(self, env: str, limit: int) -> Outcome:
         check_env(env, self.inventory_dir)
         stages: list[Stage] = []
-        result = self._stage(stages, f"history {env}", "status.yml", env, {"deploy_status_history": limit})
+        described = self._described(env)
+        if described:
+            result = self._quick(stages, f"history {env}", env, lambda: fast.report(described, limit), "greenlight_status")
+        else:
+            result = self._stage(stages, f"history {env}", "status.yml", env, {"deploy_status_history": limit})
         if not result.ok:
             return self._failed(f"history {env}", stages, result, f"cannot read the history of {env}")
         report = result.stats.get("greenlight_status", {})
@@ -595,8 +649,16 @@ class Pipeline:
                 raise UsageError(f"{version!r} is not a release name: a version, or <ref>@<commit>")
         command = f"rollback {env}" + (f" {version}" if version else "")
         stages: list[Stage] = []
-        instant = self._stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env,
-                              {"deploy_rollback_version": version})
+        described = self._described(env)
+        if described and not described.get("workers"):
+            # One switch, here: no playbook to start (the workers, when the app has some, need one).
+            wait = float(self.extra_vars.get("greenlight_lock_wait", 0) or 0)
+            instant = self._quick(stages, f"rollback {env} (switch to the warm color)", env,
+                                  lambda: fast.roll_back(described, self.actor, version, wait, self.runner.run_id),
+                                  "greenlight_rollback")
+        else:
+            instant = self._stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env,
+                                  {"deploy_rollback_version": version})
         info = instant.stats.get("greenlight_rollback") or instant.data
         if instant.ok and info.get("mode") == "recovered":
             outcome = Outcome(command, ExitCode.OK,

@@ -61,15 +61,8 @@ recovered: {description: What recovery did first, one line each., returned: alwa
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.deploy_lock import LockError, acquire, release
-from ansible.module_utils.docker_api import DockerError, list_containers
-from ansible.module_utils.haproxy_runtime import HAProxyError, live_color
-from ansible.module_utils.history import append, now, read, recorded_live
-from ansible.module_utils.recovery import recover
-from ansible.module_utils.rollback_plan import NoRollback, plan_rollback
-from ansible.module_utils.traffic import CONFIGS_SPEC, PROXY_SPEC, Proxy, observe, saved_colors, stable, switch
-
-MODES = {"nothing_to_roll_back": "nothing", "not_warm": "redeploy", "failed": "ambiguous"}
+from ansible.module_utils.rollback import roll_back
+from ansible.module_utils.traffic import CONFIGS_SPEC, PROXY_SPEC, Proxy
 
 
 def main() -> None:
@@ -88,71 +81,12 @@ def main() -> None:
         },
         supports_check_mode=False,
     )
-    params = module.params
-    proxy = Proxy.from_params(params["proxy"])
-    started = now()
-    lock = params["lock"]
-    try:
-        taken, previous = acquire(lock["path"], lock.get("holder") or {}, lock.get("purpose") or {},
-                                  lock.get("takeover", ""))
-    except (LockError, OSError) as exc:
-        module.fail_json(msg=f"cannot use the deploy lock {lock['path']}: {exc}")
-    if not taken:
-        module.exit_json(changed=False, held_by=previous)  # the action plugin decides: wait, take over, or refuse
-    try:
-        run(module, proxy, started, previous if lock.get("takeover") else None)
-    finally:
-        release(lock["path"], taken["token"])
-
-
-def run(module: AnsibleModule, proxy: Proxy, started: str, interrupted: dict | None) -> None:
-    params = module.params
-    try:
-        recovery = recover(proxy, params["configs"], params["history"], params["docker_socket"], params["labels"],
-                           interrupted, restore_pending=params["restore_pending"])
-        if recovery["restore"]:
-            # Loading a backup is Ansible's work (roles/backup/tasks/load.yml), not this module's.
-            module.fail_json(msg=f"a restore of {recovery['restore'].get('file', '?')} to {params['env']} was interrupted "
-                                 f"while it replaced the database, and the maintenance page is on: any run that "
-                                 f"takes the lock finishes it first (greenlight backup {params['env']}, for one); "
-                                 f"a rollback moves releases, never data",
-                             recovered=recovery["notes"])
-        undone = recovery["record"]
-        # An interrupted deploy that users saw (the traffic had to come back): undoing it was the rollback.
-        if undone.get("kind") == "deploy" and undone.get("outcome") == "interrupted" and recovery["moved_traffic"]:
-            live = recovery["live"]
-            module.exit_json(changed=True, mode="recovered", from_version=undone.get("version", ""),
-                             to_version=live.get("version", ""), to_commit=live.get("commit", ""),
-                             color=live.get("color", ""), switch_ms=0.0, recovered=recovery["notes"])
-        records = read(params["history"]).records
-        live = recorded_live(records, proxy.colors)
-        observed = observe(proxy)
-        containers = list_containers(params["docker_socket"], params["labels"])
-        current = live_color(observed.servers, saved_colors(proxy), proxy.pools[0].name)
-        plan = plan_rollback(params["env"], proxy, records, live, containers, observed, current, params["version"])
-
-        target = stable(proxy.colors, plan.color)
-        switch_ms = switch(proxy, target, params["configs"])
-        append(params["history"], {
-            "kind": "rollback", "env": params["env"], "version": plan.to_version, "commit": plan.to_commit,
-            "images": plan.images, "digests": plan.digests, "color": plan.color, "strategy": "instant",
-            "switch_ms": switch_ms, "rollback_ms": switch_ms,
-            "previous_version": plan.from_version, "previous_commit": plan.from_commit,
-            "live": {"version": plan.to_version, "commit": plan.to_commit, "color": plan.color,
-                     "serving": target.serving,
-                     "warm": {"color": plan.live_color, "version": plan.from_version, "commit": plan.from_commit}},
-            "recovered": recovery["notes"] + recovery["problems"],
-            "actor": params["actor"], "started": started, "outcome": "success",
-        })
-    except NoRollback as exc:
-        found = {"mode": MODES.get(exc.code, exc.code), "from_version": exc.from_version,
-                 "to_version": exc.to_version, "to_commit": exc.to_commit}
-        module.fail_json(msg=str(exc), greenlight_error=exc.code, greenlight_data=found, **found)
-    except (HAProxyError, DockerError, OSError, ValueError) as exc:
-        module.fail_json(msg=f"rollback of {params['env']} failed: {exc}", mode="error")
-    module.exit_json(changed=True, mode="instant", from_version=plan.from_version, to_version=plan.to_version,
-                     to_commit=plan.to_commit, color=plan.color, switch_ms=switch_ms,
-                     recovered=recovery["notes"] + recovery["problems"])
+    p = module.params
+    result = roll_back(p["env"], Proxy.from_params(p["proxy"]), p["configs"], p["history"], p["labels"],
+                       p["docker_socket"], p["lock"], p["actor"], p["version"], p["restore_pending"])
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

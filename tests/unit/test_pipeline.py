@@ -17,6 +17,10 @@ DIGESTS = {"backend": "sha256:b", "frontend": "sha256:f"}
 class FakeRunner:
     """Answers each (playbook, env) with a scripted result and remembers every call."""
 
+    # No environment described here: every command takes its playbook (greenlight/fast.py's
+    # paths have tests of their own, on real files and a real proxy).
+    state_dir = Path("/nonexistent/greenlight-unit-state")
+
     def __init__(self, answers: dict[tuple[str, str], PlaybookResult] | None = None) -> None:
         self.answers = answers or {}
         self.calls: list[tuple[str, str, dict]] = []

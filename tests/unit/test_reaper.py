@@ -55,7 +55,7 @@ def test_a_killed_commands_playbook_and_its_workers_end_with_it(tmp_path: Path, 
         else:
             os.killpg(command.pid, signal.SIGKILL)
         command.wait()
-        assert wait_until(lambda: not deploy_lock.run_processes(run), timeout=5), \
+        assert wait_until(lambda: not deploy_lock.run_processes(run), timeout=15), \
             f"left running after the command was killed: {deploy_lock.run_processes(run)}"
     finally:
         deploy_lock.end_run(run)
