@@ -19,6 +19,7 @@ description:
 options:
   repository: {description: "The repository: a folder, sftp:user@host:/path, s3:https://host/bucket.", type: str, required: true}
   password_file: {description: The file holding the repository's password., type: path, required: true}
+  password: {description: "The password, written to O(password_file) (0600) when it differs; empty: the file as it is.", type: str, default: "", no_log: true}
   host: {description: "The snapshots' host name (one per environment: retention groups by it).", type: str, required: true}
   state: {description: What to do., type: str, choices: [stored, checked], default: stored}
   files: {description: The backup's files (to store)., type: list, elements: path, default: []}
@@ -44,8 +45,24 @@ created: {description: Whether the repository was created., returned: stored, ty
 forgotten: {description: Snapshots removed by retention., returned: checked, type: list}
 """
 
+import os
+import shutil
+
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.files import write_atomically
 from ansible.module_utils.restic import Repository, ResticError, check, ensure, forget, store
+
+
+def write_secret(path: str, content: str) -> None:
+    """The password file (0600, in a 0700 folder), rewritten only when it changed."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            if stream.read() == content:
+                return
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    write_atomically(path, content, 0o600)
 
 
 def main() -> None:
@@ -53,6 +70,7 @@ def main() -> None:
         argument_spec={
             "repository": {"type": "str", "required": True},
             "password_file": {"type": "path", "required": True},
+            "password": {"type": "str", "default": "", "no_log": True},
             "host": {"type": "str", "required": True},
             "state": {"type": "str", "choices": ["stored", "checked"], "default": "stored"},
             "files": {"type": "list", "elements": "path", "default": []},
@@ -63,6 +81,11 @@ def main() -> None:
         supports_check_mode=False,
     )
     params = module.params
+    if not shutil.which("restic"):
+        module.fail_json(msg="restic is not installed on the host: apt-get install restic (scripts/ensure-docker.sh "
+                             "does it here; README: A real server)")
+    if params["password"]:
+        write_secret(params["password_file"], params["password"])
     repo = Repository(params["repository"], params["password_file"], params["host"])
     try:
         if params["state"] == "checked":

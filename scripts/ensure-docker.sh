@@ -9,6 +9,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v git >/dev/null || need+=(git)
 command -v ss >/dev/null || need+=(iproute2)
+# The backups' off-host copies (roles/backup): a host's tool, never installed by a deploy.
+command -v restic >/dev/null || need+=(restic)
 if ((${#need[@]})); then
   echo "installing ${need[*]}" >&2
   apt-get update -qq
