@@ -52,7 +52,7 @@ KILL_POINTS = {
     "backup": r"task: Dump the database$",
     "migration": r"task: Apply the release's database migrations$",
     "health wait": r"task: Wait until HAProxy finds healthy the color",
-    "smoke checks": r"task: Smoke-test through the preview port",
+    "smoke checks": r"task: Wait until HAProxy finds healthy the color .*, then smoke-test it through the preview port",
     "canary 5%": r"task: Send a canary share of the traffic to the new color, hold and judge it: 5%",
     "canary 25%": r"task: Send a canary share of the traffic to the new color, hold and judge it: 25%",
     "canary 50%": r"task: Send a canary share of the traffic to the new color, hold and judge it: 50%",
