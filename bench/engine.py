@@ -102,8 +102,8 @@ def set_up() -> None:
 
 
 def weights() -> dict[str, int]:
-    sys.path.insert(0, str(REPO / "module_utils"))
-    from haproxy_runtime import read_servers  # noqa: PLC0415
+    from greenlight import pipeline  # noqa: F401, PLC0415 (puts greenlight's module_utils under ansible.module_utils)
+    from ansible.module_utils.haproxy_runtime import read_servers  # noqa: PLC0415
 
     socket = ROOT / f"{APP}-production" / "proxy" / "run" / "admin.sock"
     return {color: info["weight"] for color, info in read_servers(str(socket))["api"].items()}
