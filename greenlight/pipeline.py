@@ -376,41 +376,46 @@ class Pipeline:
         check_env("production", self.inventory_dir)
         stages: list[Stage] = []
         command = f"promote --latest ({ref})"
+        # What cron finds most of the time (the ref live, or failed before) is decided without a
+        # playbook when the environment's descriptor allows it; anything else resolves it in one.
         described = self._described("production")
         commit = fast.resolve_ref(described, ref) if described else ""
         if commit:
-            # What cron finds most of the time, decided without a playbook: the ref is live, or failed before.
-            if commit == fast.live_commit(described):
-                return Outcome(command, ExitCode.OK, f"{ref} ({commit[:12]}) is already live in production", stages,
-                               {"resolve": {"commit": commit}}, quiet_ok=True)
-            failed = [p for p in fast.promotions(described, commit) if p.get("outcome") == "failed"]
-            if failed and not retry:
-                return Outcome(command, ExitCode.OK,
-                               f"{ref} ({commit[:12]}) failed its promotion at {failed[-1].get('ended', '?')}; "
-                               f"waiting for a new commit (--retry tries it again)", stages,
-                               {"resolve": {"commit": commit}}, quiet_ok=True)
+            known = {"commit": commit, "live_commit": fast.live_commit(described),
+                     "promotions": fast.promotions(described, commit)}
+            settled = self._settled(command, ref, known, retry, stages)
+            if settled:
+                return settled
         resolved = self._stage(stages, "resolve", "resolve.yml", "production", {"app_version": ref})
         if not resolved.ok:
             return self._failed(command, stages, resolved, f"cannot resolve {ref}")
         info = resolved.stats.get("greenlight_resolve", {})
+        commit = info.get("commit", "")
+        settled = self._settled(command, ref, info, retry, stages)
+        if settled:
+            return settled
+        # Named as people name it: a tag at the commit, else the ref and the short commit.
+        tags = [tag for tag in info.get("tags", []) if not settings.version_problem(tag)]
+        outcome = self.promote(commit, commit, name=tags[0] if tags else f"{ref}@{commit[:12]}")
+        outcome.stages[:0] = stages
+        return outcome
+
+    @staticmethod
+    def _settled(command: str, ref: str, info: dict, retry: bool, stages: list[Stage]) -> Outcome | None:
+        """`--latest`'s no-op, when there is one: the ref's commit is live, or its promotion
+        failed before. Failure memory: the same commit would fail the same way, again and
+        again, each time with a backup, migrations and a notification. A new commit, or --retry."""
         commit = info.get("commit", "")
         if commit and commit == info.get("live_commit"):
             return Outcome(command, ExitCode.OK, f"{ref} ({commit[:12]}) is already live in production", stages,
                            {"resolve": info}, quiet_ok=True)
         failed = [p for p in info.get("promotions", []) if p.get("outcome") == "failed"]
         if failed and not retry:
-            # Failure memory: the same commit would fail the same way, again and again, each
-            # time with a backup, migrations and a notification. A new commit, or --retry.
-            last = failed[-1]
             return Outcome(command, ExitCode.OK,
-                           f"{ref} ({commit[:12]}) failed its promotion at {last.get('ended', '?')}; "
+                           f"{ref} ({commit[:12]}) failed its promotion at {failed[-1].get('ended', '?')}; "
                            f"waiting for a new commit (--retry tries it again)", stages,
                            {"resolve": info}, quiet_ok=True)
-        # Named as people name it: a tag at the commit, else the ref and the short commit.
-        tags = [tag for tag in info.get("tags", []) if not settings.version_problem(tag)]
-        outcome = self.promote(commit, commit, name=tags[0] if tags else f"{ref}@{commit[:12]}")
-        outcome.stages[:0] = stages
-        return outcome
+        return None
 
     def verify(self, env: str) -> Outcome:
         check_env(env, self.inventory_dir)
