@@ -60,10 +60,16 @@ def machine_id() -> str:
     return _first_line(MACHINE_ID_FILES)
 
 
+PF_EXITING = 0x4  # linux/sched.h: set by do_exit() before it closes the process's files
+
+
 def process_start(pid: int) -> str:
     """The process's start time in clock ticks since boot ("" when there is no such process,
     or only its zombie: a killed process whose parent died too waits there until an init
-    reaps it, and some containers' init never does; it can hold nothing)."""
+    reaps it, and some containers' init never does; it can hold nothing. "" too for a process
+    on its way out: the kernel closes a dying process's files, a pipe's write end among them,
+    before it turns into a zombie, so the reaper woken by that pipe may look while the state
+    still says running; the PF_EXITING flag is set before any file is closed)."""
     try:
         with open(f"/proc/{pid}/stat") as stream:
             stat = stream.read()
@@ -71,7 +77,9 @@ def process_start(pid: int) -> str:
         return ""
     # The command name (field 2) may hold spaces and parentheses: split after its last ")".
     fields = stat.rsplit(")", 1)[-1].split()
-    return "" if fields[0] in ("Z", "X") else fields[19]
+    if fields[0] in ("Z", "X") or int(fields[6]) & PF_EXITING:
+        return ""
+    return fields[19]
 
 
 def parent(pid: int) -> int:
