@@ -136,6 +136,25 @@ def actor_name(raw: str) -> str:
 
 # -- one environment ----------------------------------------------------------------------
 
+def unknown_settings(given, declared) -> list[str]:
+    """A problem for each name in `given` (the inventory's and `-e`'s variable names) that
+    belongs to one of greenlight's families (the part before the first "_" of a declared
+    name: deploy_, proxy_, ...) but is not declared: a misspelt setting would otherwise be
+    ignored and its default used. Names of other families are the user's own."""
+    import difflib
+
+    declared = set(declared)
+    families = {name.split("_", 1)[0] + "_" for name in declared if "_" in name}
+    found = []
+    for name in sorted(str(name) for name in given):
+        if name in declared or not name.startswith(tuple(families)) or name.startswith("__"):
+            continue
+        close = difflib.get_close_matches(name, declared, n=1, cutoff=0.8)
+        found.append(f"unknown setting {name}: " + (f"did you mean {close[0]}?" if close else
+                     "no role of greenlight declares it (roles/*/meta/argument_specs.yml); remove or rename it"))
+    return found
+
+
 def problems(settings: dict) -> list[str]:
     """Every problem of one environment's settings, one line each; [] when they are fine.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,27 @@ def test_a_bad_name_is_refused_before_anything_runs() -> None:
     done = playbook("-e", "greenlight_app=../x")
     assert done.returncode != 0
     assert "greenlight_app '../x': a lower-case name" in done.stdout
+
+
+def test_a_misspelt_setting_is_refused_with_the_name_it_resembles() -> None:
+    done = playbook("-e", '{"deploy_canary_stpes": [5, 100]}')
+    assert done.returncode != 0
+    assert "unknown setting deploy_canary_stpes: did you mean deploy_canary_steps?" in done.stdout
+
+
+def test_a_misspelt_setting_in_the_inventory_is_refused(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory"
+    shutil.copytree(FIXTURE / "inventory", inventory)
+    with (inventory / "group_vars" / "all" / "main.yml").open("a") as stream:
+        stream.write("proxy_htp_port: 8080\nmy_own_variable: kept\n")
+    done = playbook("-i", str(inventory))
+    assert done.returncode != 0
+    assert "unknown setting proxy_htp_port: did you mean proxy_http_port?" in done.stdout
+    assert "my_own_variable" not in done.stdout  # a name outside greenlight's families is the user's own
+
+
+def test_every_setting_the_command_and_the_sample_inventories_give_is_declared() -> None:
+    # The example inventories and the notification settings the command reads pass the check.
+    done = playbook("-e", '{"greenlight_notify_webhook_url": "", "greenlight_lock_alert_minutes": 30, '
+                          '"app_repo": "/srv/app.git"}')
+    assert done.returncode == 0, done.stdout

@@ -286,3 +286,13 @@ def test_bad_images_are_refused(images: object) -> None:
 def test_the_migrations_run_in_one_of_the_apps_images() -> None:
     assert settings.problems({**NOTES, "app_migrate_image": "backend"}) == [
         "app_migrate_image 'backend': one of app_images (notes)"]
+
+
+def test_unknown_settings_names_the_declared_one_a_misspelling_resembles() -> None:
+    declared = {"deploy_canary_steps", "deploy_canary_hold", "proxy_http_port", "greenlight_app"}
+    given = ["deploy_canary_stpes", "proxy_http_port", "my_own", "ansible_host", "__greenlight_x", "proxy_frobnicate"]
+    assert settings.unknown_settings(given, declared) == [
+        "unknown setting deploy_canary_stpes: did you mean deploy_canary_steps?",
+        "unknown setting proxy_frobnicate: no role of greenlight declares it (roles/*/meta/argument_specs.yml); "
+        "remove or rename it"]
+    assert settings.unknown_settings(["deploy_canary_steps", "greenlight_app"], declared) == []

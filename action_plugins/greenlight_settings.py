@@ -1,0 +1,49 @@
+"""The controller's half of greenlight_settings: the names the inventory and `-e` set that no
+role declares (a misspelt setting), found where the roles are, then the module's checks.
+
+The declared names are every role's defaults and the options of its argument specs
+(roles/*/defaults/main.yml, roles/*/meta/argument_specs.yml), read once per run.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+
+import yaml
+
+from ansible.plugins.action import ActionBase
+
+import ansible.module_utils
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The project's module_utils, imported as the modules import them (ansible.module_utils.*).
+MODULE_UTILS = os.path.join(PROJECT, "module_utils")
+if MODULE_UTILS not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(MODULE_UTILS)
+from ansible.module_utils.settings import unknown_settings  # noqa: E402
+
+
+@functools.cache
+def declared_settings(roles: str = os.path.join(PROJECT, "roles")) -> frozenset[str]:
+    names: set[str] = set()
+    for path in glob.glob(os.path.join(roles, "*", "defaults", "main.yml")):
+        with open(path, encoding="utf-8") as stream:
+            names.update((yaml.safe_load(stream) or {}).keys())
+    for path in glob.glob(os.path.join(roles, "*", "meta", "argument_specs.yml")):
+        with open(path, encoding="utf-8") as stream:
+            for entry in ((yaml.safe_load(stream) or {}).get("argument_specs") or {}).values():
+                names.update((entry or {}).get("options") or {})
+    return frozenset(names)
+
+
+class ActionModule(ActionBase):
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        # hostvars: the inventory's variables and the extra variables, without role defaults.
+        given = task_vars["hostvars"][task_vars["inventory_hostname"]].keys()
+        args["problems"] = unknown_settings(given, declared_settings()) + list(args.get("problems") or [])
+        return {**result, **self._execute_module("greenlight_settings", module_args=args, task_vars=task_vars)}
