@@ -1,16 +1,6 @@
 """The greenlight command: parses, prints, and exits with a documented code.
 
-    greenlight deploy ENV VERSION
-    greenlight promote VERSION | --latest [--ref BRANCH] [--retry]
-    greenlight verify ENV
-    greenlight status
-    greenlight history ENV [--limit N]
-    greenlight rollback ENV [VERSION]
-    greenlight lock status | release ENV [--force]
-    greenlight logs ENV [PART] [-f] [--since 10m] [--tail N|all] [--color live|idle|blue|green]
-    greenlight exec ENV PART [--color ...] -- COMMAND...
-    greenlight prune [ENV] [--dry-run]
-    greenlight check [ENV]
+Every command is listed below; `greenlight COMMAND --help` shows its arguments.
 
 Exit codes: 0 ok (or nothing to do), 1 a stage failed, 2 bad input, 3 host or Docker
 unreachable, 4 nothing to roll back to, 75 another run holds the lock, 130/143 stopped by

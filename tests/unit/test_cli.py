@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import http.server
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -248,3 +250,15 @@ def test_completion_offers_file_names_after_an_option_that_takes_a_path(tmp_path
              "_greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
     done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
     assert done.stdout.split() == ["inventories-here"], done.stderr
+
+
+def test_help_lists_every_command_with_its_line() -> None:
+    parser = build_parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    shown = parser.format_help()
+    assert len(commands.choices) >= 17
+    for choice in commands._choices_actions:
+        assert re.search(rf"^\s+{re.escape(choice.dest)}\s", shown, re.M), choice.dest
+        assert choice.help.split()[0] in shown
+    # No hand-written synopsis beside the generated list: the last one named 11 of 17 commands.
+    assert not re.search(r"^\s+greenlight [a-z]", parser.description, re.M)
