@@ -82,7 +82,7 @@ def test_the_wheel_installed_outside_the_checkout_checks_reports_and_deploys(tmp
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(stack.REPO)],
                    check=True, capture_output=True, timeout=300, cwd=tmp_path)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    wheel = next(wheels.glob("greenlight-*.whl"))
+    wheel = next(wheels.glob("greenlight_deploy-*.whl"))  # the distribution greenlight-deploy: "greenlight" on PyPI is another project
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=900)
     located = subprocess.run([str(venv / "bin" / "python"), "-c", "import greenlight; print(greenlight.PROJECT_DIR)"],
                              capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
