@@ -351,12 +351,10 @@ app_images: {dump(app_images)}
 app_parts:
 {chr(10).join(part_lines)}
 # The image whose container applies the schema changes, before the new release starts, and
-# its command (a list). The app's own, for example [python3, -m, yourapp.migrate];
-# ["true"] while it has none.
+# its command (a list), the app's own, for example [python3, -m, yourapp.migrate]; [] while
+# it has none.
 app_migrate_image: {migrate_image}
-backend_migrate_command: ["true"]
-# No test data: the warehouse sample's seed command is not this app's.
-backend_seed_test_data: false
+backend_migrate_command: []
 
 # What greenlight checks before traffic moves (through the preview port), what the canary's
 # judge sends when real traffic is thin, and what `greenlight verify` reads.
@@ -366,8 +364,7 @@ verify_reads: [{{path: {health}}}]
 # A path answering JSON {{"version": "..."}}: promote then checks staging runs the release it
 # deployed. Empty: not checked.
 verify_version_path: ""
-# The warehouse sample's write round trip; your own check goes in verify_command.
-verify_write: false
+# Your own check, run on the host after these (argv; VERIFY_URL in its environment):
 # verify_command: [sh, -c, 'curl -fsS "$VERIFY_URL/" | grep -q myapp']
 
 # How traffic moves to a new release: blue_green, canary or rolling (README: Strategies).

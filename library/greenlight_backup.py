@@ -39,10 +39,10 @@ author: greenlight
 EXAMPLES = r"""
 - name: Record the backup
   greenlight_backup:
-    folder: /var/lib/greenlight/warehouse-production/backups
-    database: warehouse
+    folder: /var/lib/greenlight/shop-production/backups
+    database: shop
     state: recorded
-    name: warehouse-20261128T120000Z-before-v2.sql.gz
+    name: shop-20261128T120000Z-before-v2.sql.gz
     env: production
     label: before-v2
     keep: 10

@@ -24,7 +24,7 @@ options:
   seconds: {description: How far back live requests count., type: float, default: 300}
   history: {description: "The environment's history; live requests count only from its newest record's end.", type: str, required: false}
   synthetic_url: {description: Base URL on 127.0.0.1 that reaches the live release., type: str, required: true}
-  synthetic_paths: {description: Paths the judge's synthetic GETs use., type: list, elements: str, default: [/api/items, /api/version]}
+  synthetic_paths: {description: "Paths the judge's synthetic GETs use (deploy_judge_synthetic_paths).", type: list, elements: str, required: true}
   per_route: {description: Answers wanted for each synthetic path., type: int, default: 30}
 author: greenlight
 """
@@ -67,7 +67,7 @@ def main() -> None:
             "seconds": {"type": "float", "default": 300},
             "history": {"type": "str", "required": False},
             "synthetic_url": {"type": "str", "required": True},
-            "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version"]},
+            "synthetic_paths": {"type": "list", "elements": "str", "required": True},
             "per_route": {"type": "int", "default": 30},
         },
         supports_check_mode=True,

@@ -71,10 +71,10 @@ options:
     type: str
     default: ""
   synthetic_paths:
-    description: Paths requested by synthetic GETs, in turn.
+    description: Paths requested by synthetic GETs, in turn (deploy_judge_synthetic_paths).
     type: list
     elements: str
-    default: [/api/items, /api/version]
+    required: true
   thresholds:
     description: The judge's settings (module_utils/canary_judge.py Thresholds; README, The judge); unset ones keep their defaults.
     type: dict
@@ -325,7 +325,7 @@ def main() -> None:
             "hold": {"type": "float", "default": 20},
             "max_hold": {"type": "float", "default": 0},
             "synthetic_url": {"type": "str", "required": True},
-            "synthetic_paths": {"type": "list", "elements": "str", "default": ["/api/items", "/api/version"]},
+            "synthetic_paths": {"type": "list", "elements": "str", "required": True},
             "control_url": {"type": "str", "default": ""},
             "thresholds": {"type": "dict", "default": {}},
             "rollback": {"type": "bool", "default": True},

@@ -28,7 +28,7 @@ EXAMPLES = r"""
     pools: [api, web]
     color: green
     preview_url: http://127.0.0.1:9080
-    checks: [{path: /api/version}]
+    checks: [{path: /up}]
 """
 
 RETURN = r"""

@@ -23,7 +23,7 @@ author: greenlight
 EXAMPLES = r"""
 - name: Read the newest 20 records
   greenlight_history:
-    path: /var/lib/greenlight/warehouse-production/history.jsonl
+    path: /var/lib/greenlight/shop-production/history.jsonl
 """
 
 RETURN = r"""

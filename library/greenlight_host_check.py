@@ -33,9 +33,9 @@ EXAMPLES = r"""
 - name: Check the host
   greenlight_host_check:
     ports: {proxy_http_port: 80, mysql_port: 3307}
-    labels: {greenlight.app: warehouse, greenlight.env: production}
+    labels: {greenlight.app: shop, greenlight.env: production}
     paths: [/var/lib/greenlight]
-    repo: https://github.com/example/warehouse.git
+    repo: https://github.com/example/shop.git
 """
 
 RETURN = r"""

@@ -29,7 +29,7 @@ author: greenlight
 EXAMPLES = r"""
 - name: Take the environment's deploy lock
   greenlight_lock:
-    path: /var/lib/greenlight/locks/warehouse-production.json
+    path: /var/lib/greenlight/locks/shop-production.json
     purpose: {kind: deploy, version: v2}
 """
 

@@ -26,13 +26,13 @@ author: greenlight
 """
 
 EXAMPLES = r"""
-- name: Prune the warehouse app
+- name: Prune the shop app
   greenlight_prune:
-    labels: {greenlight.app: warehouse, greenlight.env: production}
-    histories: /var/lib/greenlight/warehouse-*/history.jsonl
+    labels: {greenlight.app: shop, greenlight.env: production}
+    histories: /var/lib/greenlight/shop-*/history.jsonl
     colors: [blue, green]
-    release_dir: /var/lib/greenlight/warehouse
-    app_repositories: [warehouse-backend, warehouse-frontend]
+    release_dir: /var/lib/greenlight/shop
+    app_repositories: [shop-backend, shop-frontend]
     own_repositories: [greenlight/haproxy, greenlight/mariadb]
 """
 

@@ -44,8 +44,8 @@ EXAMPLES = r"""
   greenlight_recover:
     proxy: "{{ proxy_runtime }}"
     configs: "{{ proxy_configs }}"
-    history: /var/lib/greenlight/warehouse-production/history.jsonl
-    labels: {greenlight.app: warehouse, greenlight.env: production}
+    history: /var/lib/greenlight/shop-production/history.jsonl
+    labels: {greenlight.app: shop, greenlight.env: production}
     interrupted: "{{ deploy_lock.took_over }}"
 """
 

@@ -32,11 +32,11 @@ author: greenlight
 EXAMPLES = r"""
 - name: Store the backup off the host
   greenlight_restic:
-    repository: sftp:backup@nas:/srv/restic/warehouse
-    password_file: /var/lib/greenlight/warehouse-production/secrets/restic-password
-    host: warehouse-production
-    files: [/var/lib/greenlight/warehouse-production/backups/warehouse-20261128T120000Z-before-v2.sql.gz]
-    tags: [env:production, backup:warehouse-20261128T120000Z-before-v2.sql.gz]
+    repository: sftp:backup@nas:/srv/restic/shop
+    password_file: /var/lib/greenlight/shop-production/secrets/restic-password
+    host: shop-production
+    files: [/var/lib/greenlight/shop-production/backups/shop-20261128T120000Z-before-v2.sql.gz]
+    tags: [env:production, backup:shop-20261128T120000Z-before-v2.sql.gz]
 """
 
 RETURN = r"""

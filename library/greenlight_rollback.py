@@ -46,8 +46,8 @@ EXAMPLES = r"""
     env: production
     proxy: "{{ proxy_runtime }}"
     configs: "{{ proxy_configs }}"
-    history: /var/lib/greenlight/warehouse-production/history.jsonl
-    labels: {greenlight.app: warehouse, greenlight.env: production}
+    history: /var/lib/greenlight/shop-production/history.jsonl
+    labels: {greenlight.app: shop, greenlight.env: production}
 """
 
 RETURN = r"""

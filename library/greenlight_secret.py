@@ -30,7 +30,7 @@ author: greenlight
 EXAMPLES = r"""
 - name: Write the restic password
   greenlight_secret:
-    path: /var/lib/greenlight/warehouse-production/secrets/restic-password
+    path: /var/lib/greenlight/shop-production/secrets/restic-password
     content: "{{ backup_restic_password }}"
 """
 

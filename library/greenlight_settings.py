@@ -30,9 +30,9 @@ author: greenlight
 EXAMPLES = r"""
 - name: Check the environment's settings
   greenlight_settings:
-    settings: {greenlight_app: warehouse, deploy_canary_steps: [5, 25, 50, 100], proxy_http_port: 80}
+    settings: {greenlight_app: shop, deploy_canary_steps: [5, 25, 50, 100], proxy_http_port: 80}
     tls_certificate: /etc/ssl/private/shop.pem
-    history: /var/lib/greenlight/warehouse-production/history.jsonl
+    history: /var/lib/greenlight/shop-production/history.jsonl
 """
 
 RETURN = r"""
@@ -42,7 +42,8 @@ problems: {description: Every problem found, one line each., returned: always, t
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.settings import history_problem, live_color_problem, problems, server_state_problem
+from ansible.module_utils.settings import (history_problem, live_color_problem, missing_settings, problems,
+                                           server_state_problem)
 
 # Bytes of a host file read for its check: enough for years of history.
 READ_LIMIT = 64 * 1024 * 1024
@@ -97,7 +98,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    found = list(params["problems"]) + problems(params["settings"])
+    found = list(params["problems"]) + missing_settings(params["settings"]) + problems(params["settings"])
     if not found and params["tls_certificate"]:
         found += [p for p in [tls_problem(module, params["tls_certificate"])] if p]
     readers = ((params["history"], history_problem), (params["live_color_file"],

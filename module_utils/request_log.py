@@ -57,7 +57,7 @@ class Request:
 
 
 def route(method: str, uri: str) -> str:
-    """The route of a request: method and path, ids replaced, query dropped ("GET /api/items/{id}")."""
+    """The route of a request: method and path, ids replaced, query dropped ("GET /api/orders/{id}")."""
     path = uri.split("?", 1)[0].split("#", 1)[0] or "/"
     segments = ["{id}" if ID_SEGMENT.match(segment) else segment for segment in path.split("/")]
     return f"{method} {'/'.join(segments)}"

@@ -75,8 +75,6 @@ NUMBERS: dict[str, tuple[float | None, float | None, str]] = {
     "deploy_one_off_timeout": (1, None, "seconds, 1 or more"),
     "healthcheck_timeout": (1, None, "seconds, 1 or more"),
     "proxy_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
-    "backend_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
-    "frontend_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
     "mysql_cpus": (0.01, None, "CPU cores, 0.01 or more (empty: no limit)"),
 }
 # Whole numbers.
@@ -91,7 +89,7 @@ INTEGERS: dict[str, tuple[int | None, int | None, str]] = {
 }
 # Docker's memory sizes: a number and a unit (b, k, m, g), 6 MiB or more; empty: no limit.
 MEMORY = re.compile(r"(\d+)([bkmg])", re.I)
-MEMORY_SETTINGS = ("proxy_memory", "backend_memory", "frontend_memory", "mysql_memory")
+MEMORY_SETTINGS = ("proxy_memory", "mysql_memory")
 USER_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 URLS = ("greenlight_notify_webhook_url", "monitoring_webhook_url", "monitoring_watchdog_url")
 ADDRESS_LISTS = ("greenlight_notify_email_to", "monitoring_email_to")
@@ -135,6 +133,23 @@ def actor_name(raw: str) -> str:
 
 
 # -- one environment ----------------------------------------------------------------------
+
+# Settings with no neutral default: an inventory describes its app (docs/your-app.md).
+REQUIRED = {
+    "app_images": "the images built from the app's repository, {NAME: {context: FOLDER}}",
+    "app_parts": "the app's containers (name, image, port, health, ...)",
+}
+
+
+def missing_settings(settings: dict) -> list[str]:
+    """A problem for each setting that has no default and that `settings` lacks (or holds null);
+    and for migrations with no image to run them in."""
+    found = [f"{name} is not set: {what}; greenlight init writes it for your app (docs/your-app.md)"
+             for name, what in REQUIRED.items() if settings.get(name) is None]
+    if settings.get("backend_migrate_command") and not settings.get("app_migrate_image"):
+        found.append("app_migrate_image is not set: which of app_images runs backend_migrate_command")
+    return found
+
 
 def unknown_settings(given, declared) -> list[str]:
     """A problem for each name in `given` (the inventory's and `-e`'s variable names) that
@@ -189,6 +204,11 @@ def problems(settings: dict) -> list[str]:
             found.extend(_number_problem(name, settings[name], low, high, what, whole=True))
     found.extend(_latency_problems(settings))
     found.extend(_app_problems(settings))
+    for name in ("backend_migrate_command", "backend_seed_command"):
+        value = settings.get(name)
+        if value is not None and not (isinstance(value, list) and all(isinstance(word, str) and word for word in value)):
+            found.append(f"{name} {shown(value)}: a command as a list of arguments, like [python3, -m, yourapp.migrate] "
+                         f"([] for none)")
     ports: dict[int, str] = {}
     for name in PORTS + MONITORING_PORTS + ("greenlight_notify_smtp_port", "monitoring_smtp_port"):
         if given(name):
@@ -351,7 +371,7 @@ def _app_problems(settings: dict) -> list[str]:
         found.append(f"app_parts: exactly one web part (with a port) has no paths and takes every request the others' paths do not "
                      f"match; {'none does' if not defaults else 'these do: ' + ', '.join(map(str, defaults))}")
     migrate = settings.get("app_migrate_image")
-    if migrate is not None and isinstance(images, dict) and migrate not in images:
+    if migrate not in (None, "") and isinstance(images, dict) and migrate not in images:
         found.append(f"app_migrate_image {shown(migrate)}: one of app_images ({', '.join(map(str, images))})")
     return found
 

@@ -445,7 +445,7 @@ def test_check_lists_every_problem_of_a_broken_inventory_and_host_and_changes_no
     try:
         write_inventories(
             staging={"deploy_strategy": "yolo", "deploy_canary_steps": [50, 10], "proxy_http_port": 70000,
-                     "backend_memory": "lots", "proxy_allow_from": ["not-a-network"],
+                     "proxy_memory": "lots", "proxy_allow_from": ["not-a-network"],
                      "mysql_port": PORTS["production"]["mysql_port"], "app_repo": str(FIXTURES / "no-such-repo.git")},
             production={"preflight_min_free_mb": 10**9})
         done = run("check", before=unchanged)
@@ -457,7 +457,7 @@ def test_check_lists_every_problem_of_a_broken_inventory_and_host_and_changes_no
         "strategy": "deploy_strategy 'yolo'",
         "canary steps": "deploy_canary_steps",
         "port range": "proxy_http_port 70000",
-        "memory": "backend_memory 'lots'",
+        "memory": "proxy_memory 'lots'",
         "allowlist": "proxy_allow_from",
         "shared database port": "both 46307",
         "unreadable repository": "no-such-repo.git cannot be read from the host",

@@ -68,9 +68,9 @@ def test_an_unset_setting_is_not_checked() -> None:
     ("app_repo", "--upload-pack=touch /tmp/x", "refused"),
     ("app_repo", "relative/path", "a local absolute path"),
     ("app_version", "v1\n", "not a tag, branch or commit"),
-    ("backend_memory", "lots", "a memory size like 256m"),
+    ("proxy_memory", "lots", "a memory size like 256m"),
     ("mysql_memory", "1m", "6m or more"),
-    ("frontend_cpus", 0, "CPU cores, 0.01 or more"),
+    ("mysql_cpus", 0, "CPU cores, 0.01 or more"),
     ("greenlight_cpu_shares", 1, "Docker's CPU weight"),
     ("proxy_allow_from", "10.0.0.0/8", "a list of addresses or networks"),
     ("proxy_allow_from", ["10.0.0.0/8", "office"], "'office' is not an address or network"),
@@ -202,20 +202,17 @@ def test_basic_auth_needs_a_password_of_12_characters_and_never_quotes_it() -> N
     assert settings.problems({"proxy_basic_auth_user": "team lead", "proxy_basic_auth_password": "long-enough-pw"}) == [
         "proxy_basic_auth_user 'team lead': a user name of letters, digits and . _ - (at most 64)"]
     assert settings.problems({"proxy_basic_auth_user": "team", "proxy_basic_auth_password": "long-enough-pw",
-                              "proxy_allow_from": ["203.0.113.7/32", "2001:db8::/32"], "backend_memory": "512m",
-                              "mysql_memory": "1g", "backend_cpus": "0.5", "greenlight_cpu_shares": 256}) == []
+                              "proxy_allow_from": ["203.0.113.7/32", "2001:db8::/32"], "proxy_memory": "512m",
+                              "mysql_memory": "1g", "proxy_cpus": "0.5", "greenlight_cpu_shares": 256}) == []
 
 
-# The app (roles/greenlight/defaults: app_images, app_parts), read from the role's own file.
+# The warehouse example's app, read from its inventory (no role default describes an app).
 def app_defaults() -> dict:
     import yaml
     from pathlib import Path
 
-    defaults = yaml.safe_load((Path(__file__).parents[2] / "roles/greenlight/defaults/main.yml").read_text())
-    limits = {"{{ backend_cpus }}": 1, "{{ backend_memory }}": "512m", "{{ frontend_cpus }}": 0.5,
-              "{{ frontend_memory }}": "128m"}
-    parts = [{k: limits.get(v, v) if isinstance(v, str) else v for k, v in part.items()} for part in defaults["app_parts"]]
-    return {"app_images": defaults["app_images"], "app_parts": parts, "app_migrate_image": defaults["app_migrate_image"]}
+    inventory = yaml.safe_load((Path(__file__).parents[2] / "inventories/production/group_vars/all/main.yml").read_text())
+    return {key: inventory[key] for key in ("app_images", "app_parts", "app_migrate_image")}
 
 
 NOTES = {"app_images": {"notes": {"context": "."}},
@@ -296,3 +293,18 @@ def test_unknown_settings_names_the_declared_one_a_misspelling_resembles() -> No
         "unknown setting proxy_frobnicate: no role of greenlight declares it (roles/*/meta/argument_specs.yml); "
         "remove or rename it"]
     assert settings.unknown_settings(["deploy_canary_steps", "greenlight_app"], declared) == []
+
+
+def test_an_inventory_without_its_app_is_refused_naming_each_missing_setting() -> None:
+    assert settings.missing_settings({}) == [
+        "app_images is not set: the images built from the app's repository, {NAME: {context: FOLDER}}; "
+        "greenlight init writes it for your app (docs/your-app.md)",
+        "app_parts is not set: the app's containers (name, image, port, health, ...); "
+        "greenlight init writes it for your app (docs/your-app.md)"]
+    app = {"app_images": {"web": {"context": "."}}, "app_parts": [{"name": "web", "image": "web", "port": 80, "health": "/"}]}
+    assert settings.missing_settings(app) == []
+    assert settings.missing_settings({**app, "backend_migrate_command": ["migrate"]}) == [
+        "app_migrate_image is not set: which of app_images runs backend_migrate_command"]
+    assert settings.problems({**app, "backend_migrate_command": "python3 -m migrate"}) == [
+        "backend_migrate_command 'python3 -m migrate': a command as a list of arguments, like "
+        "[python3, -m, yourapp.migrate] ([] for none)"]
