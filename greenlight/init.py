@@ -10,6 +10,7 @@ commented setting that works as it stands and says what to change.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from dockerfile_parse import DockerfileParser
+from dockerfile_parse.util import WordSplitter
 
 from .pipeline import ENVIRONMENTS, settings
 from .scrub import scrub
@@ -107,36 +110,35 @@ def dockerfiles(repo: str) -> list[tuple[str, str]]:
 
 
 def image_from(path: str, text: str) -> Image:
+    """The image a Dockerfile builds, read by dockerfile-parse: the last stage's EXPOSE and
+    HEALTHCHECK (a builder stage's are not the image's), with its ARG and ENV values put in."""
     folder, _, base = path.rpartition("/")
     if base == "Dockerfile":
         name = folder.rsplit("/", 1)[-1] if folder else "app"
     else:
         name = base.removeprefix("Dockerfile.").removesuffix(".Dockerfile")
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode()), env_replace=True)
     port = None
     health = ""
-    for line in logical_lines(text):
-        word, _, rest = line.partition(" ")
-        if word.upper() == "EXPOSE" and port is None:
-            match = re.search(r"\b(\d{1,5})(/tcp)?\b", rest)
+    for instruction, context in zip(parser.structure, parser.context_structure):
+        word = instruction["instruction"]
+        value = instruction["value"]
+        if word == "FROM":
+            port, health = None, ""
+            continue
+        if word not in ("EXPOSE", "HEALTHCHECK"):
+            continue
+        try:
+            value = WordSplitter(value, args={**context.get_values("ARG"), **context.get_values("ENV")}).dequote()
+        except ValueError:  # an unbalanced quote: read it as written
+            pass
+        if word == "EXPOSE" and port is None:
+            match = re.search(r"\b(\d{1,5})(/tcp)?\b", value)
             port = int(match.group(1)) if match else None
-        elif word.upper() == "HEALTHCHECK":
-            match = re.search(r"(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0)(?::\d+)?(/[A-Za-z0-9._~/-]*)", rest)
+        elif word == "HEALTHCHECK":
+            match = re.search(r"(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0)(?::\d+)?(/[A-Za-z0-9._~/-]*)", value)
             health = match.group(1) if match else health
     return Image(slug(name) or "app", folder or ".", base, port, health)
-
-
-def logical_lines(text: str) -> list[str]:
-    """A Dockerfile's instructions, continuation lines joined, comments dropped."""
-    lines, current = [], ""
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        current += " " + stripped.rstrip("\\").strip() if current else stripped.rstrip("\\").strip()
-        if not stripped.endswith("\\"):
-            lines.append(current)
-            current = ""
-    return lines + ([current] if current else [])
 
 
 def slug(text: str) -> str:

@@ -148,3 +148,12 @@ def test_a_repository_url_with_a_token_goes_to_the_vault_not_the_inventory() -> 
 @pytest.mark.parametrize("text", ["{{ x }}", "{% if %}", "{# c #}", "#jinja2:variable_start_string:'[['\n[[ x ]]"])
 def test_template_text_in_any_form_is_written_as_data(text: str) -> None:
     assert settings.is_template(text) and init.dump({"context": text}).startswith("{context: !unsafe ")
+
+
+def test_a_multi_stage_dockerfile_is_read_from_its_last_stage_with_its_build_arguments() -> None:
+    text = ("ARG PORT=3000\nFROM node:20 AS build\nEXPOSE 9999\nHEALTHCHECK CMD curl -f http://localhost:9999/build\n"
+            "RUN make \\\n  all\nFROM debian\nARG PORT\nENV HEALTH=/up\nEXPOSE ${PORT}/tcp\n"
+            "HEALTHCHECK --interval=5s CMD curl -f http://localhost:${PORT}$HEALTH || exit 1\n")
+    assert init.image_from("Dockerfile", text) == init.Image("app", ".", "Dockerfile", 3000, "/up")
+    # A builder stage's EXPOSE is not the image's: a last stage without one is a worker.
+    assert init.image_from("Dockerfile", "FROM a AS build\nEXPOSE 80\nFROM b\nCMD run\n").port is None
