@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+import argcomplete
 import yaml
 
-from . import PROJECT_DIR, __version__, host, init
+from . import PROJECT_DIR, __version__, descriptor, host, init
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
@@ -201,15 +202,17 @@ def add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--verbose", action="store_true", default=default(False),
                         help="with --quiet, still print the one line of a run that had nothing to do")
     parser.add_argument("--log-file", type=Path, default=default(None),
-                        help="append progress here (default: STATE_DIR/greenlight.log)")
+                        help="append progress here (default: STATE_DIR/greenlight.log)"
+                        ).completer = argcomplete.completers.FilesCompleter()  # type: ignore[attr-defined]
     parser.add_argument("--json", action="store_true", default=default(False), help="print reports as JSON")
     parser.add_argument("-v", "--ansible-verbose", action="count", default=default(0), dest="verbosity",
                         help="also print Ansible's own output, unfiltered (-vv, -vvv: Ansible's verbosity)")
     parser.add_argument("--wait", type=float, default=default(0.0), metavar="SECONDS",
                         help="wait this long for another run's lock instead of exiting 75")
-    parser.add_argument("--inventories", type=Path,
-                        default=default(Path(os.environ.get("GREENLIGHT_INVENTORIES", PROJECT_DIR / "inventories"))),
-                        help="folder holding the staging/ and production/ inventories (default: the project's own)")
+    inventories = parser.add_argument(
+        "--inventories", type=Path, default=default(Path(os.environ.get("GREENLIGHT_INVENTORIES", PROJECT_DIR / "inventories"))),
+        help="folder holding the staging/ and production/ inventories (default: the project's own)")
+    inventories.completer = argcomplete.completers.DirectoriesCompleter()  # type: ignore[attr-defined]
     # Extra vars after the command go to their own list, so they add to those before it.
     parser.add_argument("-e", "--extra-vars", action="append", default=default([]), metavar="KEY=VALUE|@FILE",
                         dest="extra_vars_after" if suppress else "extra_vars",
@@ -276,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = commands.add_parser("logs", parents=[common], help="an environment's container logs: every part, or one")
     logs.add_argument("env", choices=ENVIRONMENTS)
-    logs.add_argument("part", nargs="?", default="", help="proxy, backend, frontend, mysql, ... (default: every part)")
+    logs.add_argument("part", nargs="?", default="", help="one of the app's parts, or proxy or mysql (default: every part)"
+                      ).completer = complete_parts  # type: ignore[attr-defined]
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines (Ctrl-C ends)")
     logs.add_argument("--since", default="", help="only lines since: 10m, 2h, 2026-11-28T10:00:00 (default: the --tail newest)")
     logs.add_argument("--tail", default="100", help="lines of each container to start from (default: 100; all: every line)")
@@ -285,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     execute = commands.add_parser("exec", parents=[common], help="run a command in one of an environment's containers")
     execute.add_argument("env", choices=ENVIRONMENTS)
-    execute.add_argument("part", help="proxy, backend, frontend, mysql, ...")
+    execute.add_argument("part", help="one of the app's parts, or proxy or mysql").completer = complete_parts  # type: ignore[attr-defined]
     execute.add_argument("--color", choices=host.COLOR_CHOICES, default="live",
                          help="which color's container of a part that has one per color (default: live)")
     execute.add_argument("--user", default="", metavar="USER[:GROUP]",
@@ -308,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("env", nargs="?", default="", choices=("", *ENVIRONMENTS), help="one environment's host (default: both)")
     prune.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
 
-    completion = commands.add_parser("completion", help="print the shell completion script: eval \"$(greenlight completion bash)\"")
+    completion = commands.add_parser("completion", help="print the shell completion script (argcomplete's): "
+                                                        "eval \"$(greenlight completion bash)\"")
     completion.add_argument("shell", choices=("bash", "zsh"))
 
     lock = commands.add_parser("lock", parents=[common], help="who holds the locks; release one whose holder is gone")
@@ -538,59 +543,16 @@ def print_report(args: argparse.Namespace, outcome: Outcome) -> None:
 
 
 def completion_script(shell: str) -> str:
-    """Bash completion of the commands, environments, parts and options (zsh through bashcompinit)."""
-    parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
-    words = {name: " ".join(sorted({o for a in sub._actions for o in a.option_strings if o.startswith("--")}))
-             for name, sub in commands.items()}
-    # Options followed by a value (--inventories DIR, --since 10m): that word is neither the
-    # command nor an environment, and after one the shell's file names are offered.
-    takes_value = " ".join(sorted({o for sub in (parser, *commands.values()) for a in sub._actions
-                                   if a.nargs != 0 and a.option_strings
-                                   and not isinstance(a, (argparse._HelpAction, argparse._VersionAction))
-                                   for o in a.option_strings}))
-    envs = " ".join(ENVIRONMENTS)
-    positional = {"completion": "bash zsh", "lock": f"status release {envs}", "backup": f"verify {envs}",
-                  "logs": f"{envs} {' '.join(host.PARTS)}", "exec": f"{envs} {' '.join(host.PARTS)}"}
-    cases = "\n".join(f"    {name}) options='{options}'; values='{positional.get(name, envs)}';;"
-                       for name, options in sorted(words.items()))
-    script = f"""_greenlight() {{
-  local current=${{COMP_WORDS[COMP_CWORD]}} command="" word options="" values="" value=""
-  local takes_value=" {takes_value} "
-  if [[ "$takes_value" == *" ${{COMP_WORDS[COMP_CWORD-1]}} "* ]]; then
-    COMPREPLY=($(compgen -f "$current"))
-    return
-  fi
-  local i
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    word=${{COMP_WORDS[i]}}
-    if [ -n "$value" ]; then value=""; continue; fi
-    case "$word" in
-      --*=*) ;;
-      -*) [[ "$takes_value" == *" $word "* ]] && value=1;;
-      *) [ -z "$command" ] && command=$word;;
-    esac
-  done
-  case "$command" in
-{cases}
-  esac
-  # Filtered here, not by compgen -W: zsh's compgen takes "--" for the word.
-  if [ -z "$command" ]; then
-    values="{' '.join(sorted(commands))} --version --help"
-  elif [[ "$current" == -* ]]; then
-    values=$options
-  fi
-  COMPREPLY=()
-  for word in $values; do
-    [[ "$word" == "$current"* ]] && COMPREPLY+=("$word")
-  done
-  return 0
-}}
-complete -F _greenlight greenlight
-"""
-    if shell == "zsh":  # the same function, through zsh's bash completion layer
-        return "autoload -U +X compinit && compinit -u\nautoload -U +X bashcompinit && bashcompinit\n" + script
-    return script
+    """The shell's half of the completion, argcomplete's: on TAB it runs greenlight, whose
+    parser completes the words (commands, environments, options, files) and whose part
+    arguments offer the parts the environment's last playbook reported (complete_parts)."""
+    return argcomplete.shellcode(["greenlight"], shell=shell)
+
+
+def complete_parts(prefix: str, parsed_args: argparse.Namespace, **_: object) -> list[str]:
+    """The environment's parts as its last playbook reported them, and greenlight's own."""
+    names = descriptor.parts(state_dir(), Path(parsed_args.inventories), getattr(parsed_args, "env", "") or "")
+    return [name for name in ("proxy", *names, "mysql") if name.startswith(prefix)]
 
 
 def attach(args: argparse.Namespace, outcome: Outcome) -> int:
@@ -615,6 +577,8 @@ def attach(args: argparse.Namespace, outcome: Outcome) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (completion_script); answers and exits
+        argcomplete.autocomplete(build_parser(), always_complete_options=False)
     args = parse_args(list(argv if argv is not None else sys.argv[1:]))
     if args.command == "completion":
         sys.stdout.write(completion_script(args.shell))

@@ -78,3 +78,17 @@ def load(state_dir: Path, inventory_dir: Path, env: str, project_dir: Path) -> d
     if saved.get("fingerprint") != fingerprint(inventory_dir, env, project_dir):
         return None
     return described
+
+
+def parts(state_dir: Path, inventory_dir: Path, env: str) -> list[str]:
+    """The app's part names the environment's last playbook reported (both environments' when
+    env is ""), for shell completion only: a suggestion, so a stale descriptor is good enough."""
+    names: list[str] = []
+    for one in ([env] if env else ["staging", "production"]):
+        try:
+            described = json.loads(_path(state_dir, inventory_dir, one).read_text()).get("environment", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        found = described.get("parts", []) if isinstance(described, dict) else []
+        names.extend(str(name) for name in found if isinstance(name, str) and str(name) not in names)
+    return names

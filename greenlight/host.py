@@ -25,8 +25,6 @@ from . import image_stream
 
 # Which color's container of a part that runs one per color.
 COLOR_CHOICES = ("live", "idle", "blue", "green")
-# The parts of the sample app's environments (shell completion offers them; any label works).
-PARTS = ("proxy", "backend", "frontend", "mysql")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
+import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -217,39 +219,72 @@ def test_v_counts_before_or_after_the_command(argv: list[str], verbosity: int) -
     assert build_parser().parse_args(argv).verbosity == verbosity
 
 
-@pytest.mark.parametrize(("line", "offered"), [
+@pytest.fixture
+def completing(tmp_path: Path) -> dict[str, str]:
+    """greenlight on PATH, a state folder whose production descriptor names the parts web and
+    worker (what the last playbook reported), and inventories beside it."""
+    from greenlight import descriptor
+
+    inventories = tmp_path / "inventories"
+    (inventories / "production").mkdir(parents=True)
+    saved = descriptor._path(tmp_path / "state", inventories, "production")
+    saved.parent.mkdir(parents=True)
+    saved.write_text(json.dumps({"fingerprint": "old", "environment": {"parts": ["web", "worker"]}}))
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "GREENLIGHT_STATE_DIR": str(tmp_path / "state"), "GREENLIGHT_INVENTORIES": str(inventories)}
+
+
+COMPLETIONS = [
     ("greenlight de", {"deploy"}),
     ("greenlight deploy st", {"staging"}),
-    ("greenlight logs production ba", {"backend"}),
-    ("greenlight logs production backend --fo", {"--follow"}),
+    ("greenlight logs production w", {"web", "worker"}),  # the app's own parts, from its descriptor
+    ("greenlight exec production ", {"proxy", "web", "worker", "mysql"}),
+    ("greenlight logs production web --fo", {"--follow"}),
     ("greenlight --quiet promote --la", {"--latest"}),
     # An option's value is not the command: --inventories DIR, then the command.
-    ("greenlight --inventories /tmp status st", {"staging"}),
-    ("greenlight logs --since 10m production ba", {"backend"}),
-])
-@pytest.mark.parametrize("shell", ["bash", "zsh"])
-def test_completion_offers_commands_environments_parts_and_options(shell: str, line: str, offered: set[str]) -> None:
-    # zsh runs the same function through bashcompinit; make unit installs zsh (Makefile: shells).
-    script = subprocess.run([sys.executable, "-m", "greenlight", "completion", shell], capture_output=True,
-                            text=True, check=True, timeout=60).stdout
-    words = line.split(" ")
-    call = (f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}; "
-            "_greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
-    # zsh's bashcompinit calls the function in sh emulation (arrays from 0), as here.
-    probe = f"{script}\n" + (f"() {{ emulate -L sh; setopt kshglob noshglob braceexpand; {call}; }}" if shell == "zsh" else call)
-    done = subprocess.run([shell, "-c", probe], capture_output=True, text=True, timeout=30)
+    ("greenlight --inventories /tmp status --js", {"--json"}),
+    ("greenlight logs --since 10m production w", {"web", "worker"}),
+]
+
+
+@pytest.mark.parametrize(("line", "offered"), COMPLETIONS)
+def test_completion_in_bash_offers_commands_environments_parts_and_options(completing, line: str, offered: set[str]) -> None:
+    """bash runs argcomplete's function from `greenlight completion bash`, which asks greenlight."""
+    script = subprocess.run(["greenlight", "completion", "bash"], capture_output=True, text=True, check=True,
+                            timeout=60, env=completing).stdout
+    probe = (f"{script}\nCOMP_LINE={shlex.quote(line)}; COMP_POINT={len(line)}; COMP_TYPE=9\n"
+             "_python_argcomplete greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60, env=completing)
     assert done.returncode == 0, done.stderr
-    assert set(done.stdout.split()) == offered
+    assert {word.strip() for word in done.stdout.split()} == offered
 
 
-def test_completion_offers_file_names_after_an_option_that_takes_a_path(tmp_path) -> None:
+@pytest.mark.parametrize(("line", "offered"), COMPLETIONS[:4])
+def test_completion_in_zsh_loads_and_greenlight_answers_its_protocol(completing, tmp_path: Path, line: str,
+                                                                      offered: set[str]) -> None:
+    """zsh: the script loads into zsh's completion system (make unit installs zsh), and
+    greenlight answers what that script asks as zsh asks it (word:description pairs)."""
+    script = subprocess.run(["greenlight", "completion", "zsh"], capture_output=True, text=True, check=True,
+                            timeout=60, env=completing).stdout
+    loaded = subprocess.run(["zsh", "-fc", f"autoload -U compinit && compinit -u -D\n{script}\nprint loaded"],
+                            capture_output=True, text=True, timeout=60, env=completing)
+    assert loaded.returncode == 0 and loaded.stdout.split() == ["loaded"], loaded.stderr
+    answers = tmp_path / "answers"
+    subprocess.run(["greenlight"], capture_output=True, timeout=60, env={
+        **completing, "_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": "zsh", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+        "_ARGCOMPLETE_STDOUT_FILENAME": str(answers), "IFS": "\013"})
+    words = {answer.split(":", 1)[0].replace("\\", "").strip() for answer in answers.read_text().split("\013") if answer}
+    assert words == offered
+
+
+def test_completion_offers_file_names_after_an_option_that_takes_a_path(completing, tmp_path) -> None:
     (tmp_path / "inventories-here").mkdir()
-    script = subprocess.run([sys.executable, "-m", "greenlight", "completion", "bash"], capture_output=True,
-                            text=True, check=True, timeout=60).stdout
-    probe = (f"{script}\ncd {tmp_path}; COMP_WORDS=(greenlight --inventories inv); COMP_CWORD=2\n"
-             "_greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
-    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30)
-    assert done.stdout.split() == ["inventories-here"], done.stderr
+    script = subprocess.run(["greenlight", "completion", "bash"], capture_output=True, text=True, check=True,
+                            timeout=60, env=completing).stdout
+    probe = (f"{script}\ncd {tmp_path}; COMP_LINE='greenlight --inventories inv'; COMP_POINT=28; COMP_TYPE=9\n"
+             "_python_argcomplete greenlight; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60, env=completing)
+    assert sorted(done.stdout.split()) == ["inventories-here/", "inventories/"], done.stderr  # the fixture made inventories/
 
 
 def test_help_lists_every_command_with_its_line() -> None:
