@@ -83,7 +83,7 @@ $(PROMTOOL):
 browser:
 	command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-# What a VPS has (README: A real server): sshd, sudo, and the python3 packages of Ansible's
+# What a VPS has (docs/getting-started.md): sshd, sudo, and the python3 packages of Ansible's
 # docker and mysql modules. tests/e2e/test_ssh.py deploys over SSH to this machine.
 vps-packages:
 	[ -x /usr/sbin/sshd ] && command -v sudo restic >/dev/null && /usr/bin/python3 -c 'import requests, pymysql' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo restic python3-requests python3-pymysql >/dev/null; }
