@@ -26,7 +26,7 @@ class BuildWithAnsibleContent(build_py):
             else:
                 shutil.copy2(source, target / name)
         # The checkout's demo vault password does not travel: an installed command takes the
-        # user's (ANSIBLE_VAULT_PASSWORD_FILE, README: A real server).
+        # user's (ANSIBLE_VAULT_PASSWORD_FILE, docs/getting-started.md).
         config = (HERE / "ansible.cfg").read_text().splitlines(keepends=True)
         (target / "ansible.cfg").write_text("".join(line for line in config if not line.startswith("vault_password_file")))
 

@@ -1,4 +1,4 @@
-"""`greenlight init DIR`: a ready inventory pair for a new app (README: Your app).
+"""`greenlight init DIR`: a ready inventory pair for a new app (docs/your-app.md).
 
 It asks nothing it can find out: the app's parts come from the Dockerfiles of its repository
 (EXPOSE: a web part on that port, HEALTHCHECK: its health path; no EXPOSE: a worker), the
@@ -327,7 +327,7 @@ def main_yml(app: App, env: str, ports: dict[str, int], base_image: str) -> str:
     migrate_image = default.name
     return f"""---
 # {env.capitalize()} of {app.name}, written by greenlight init. Every setting not here is a role
-# default (roles/*/defaults/main.yml); README's "Your app" explains each of these.
+# default (roles/*/defaults/main.yml); greenlight's docs/your-app.md explains each of these.
 
 # Where this environment runs: this machine (connection local) or a VPS over SSH.
 ansible_connection: "{{{{ 'local' if ansible_host in ['localhost', '127.0.0.1'] else 'ssh' }}}}"
@@ -347,7 +347,7 @@ app_version: main
 
 # The app's images, built from the repository: context folder, and Dockerfile in it.
 app_images: {dump(app_images)}
-# The app's parts (README: Your app, images and parts). A part with a port is a web part:
+# The app's parts (greenlight's docs/your-app.md). A part with a port is a web part:
 # one container per color behind the proxy. Exactly one has no paths: it takes every
 # request the others' paths do not.
 app_parts:
@@ -369,7 +369,7 @@ verify_version_path: ""
 # Your own check, run on the host after these (argv; VERIFY_URL in its environment):
 # verify_command: [sh, -c, 'curl -fsS "$VERIFY_URL/" | grep -q myapp']
 
-# How traffic moves to a new release: blue_green, canary or rolling (README: Strategies).
+# How traffic moves to a new release: blue_green, canary or rolling (greenlight's docs/strategies.md).
 deploy_strategy: {'canary' if production else 'blue_green'}
 # Canary: percent of the traffic on the new release at each step, and seconds each is watched.
 deploy_canary_steps: [5, 25, 50, 100]

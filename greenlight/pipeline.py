@@ -248,8 +248,8 @@ class Pipeline:
 
     def check_pair(self) -> None:
         """Before the first playbook: both inventories read (a vault that cannot be opened is
-        refused here), and what two environments on one host must not share (README: Input it
-        refuses). Only the command reads both inventories, so only it can check this."""
+        refused here), and what two environments on one host must not share (docs/security.md).
+        Only the command reads both inventories, so only it can check this."""
         self.pair_checked = True
         if not all((self.inventory_dir / env / "hosts.yml").is_file() for env in ENVIRONMENTS):
             return
@@ -513,7 +513,7 @@ class Pipeline:
 
     def refresh_staging(self, confirm: Callable[[dict], bool] = lambda backup: False) -> Outcome:
         """Staging's database replaced by an anonymized copy of production's newest backup
-        (README, Refreshing staging), once `confirm` (shown that backup) says yes."""
+        (docs/operations.md), once `confirm` (shown that backup) says yes."""
         command = "refresh-staging"
         for env in ENVIRONMENTS:
             check_env(env, self.inventory_dir)

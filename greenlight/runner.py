@@ -43,7 +43,7 @@ Progress = Callable[[str, str], None]
 # How often ansible-runner looks at the cancel flag while a playbook runs.
 CANCEL_POLL_S = 0.25
 def write_extravars(private_data_dir: str, extravars: dict) -> None:
-    """The playbook's extra variables, as data (README: Security).
+    """The playbook's extra variables, as data (docs/security.md).
 
     Everything greenlight hands a playbook may hold text from outside: a failed stage's
     message quoting an app's output, the digests and commit an earlier stage reported, a

@@ -1,5 +1,5 @@
 """Text from outside (an app's output, an HTTP answer, git, another host) as greenlight shows,
-logs, records and sends it: scrubbed at every boundary (README: Security)."""
+logs, records and sends it: scrubbed at every boundary (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ description:
     hash rule on every run.
   - O(state=checked) checks O(rules), and reads leaks_sql's output (O(counts)) when given: fails,
     naming the columns, when any row still holds its production value.
-  - module_utils/anonymize.py; README, Refreshing staging.
+  - module_utils/anonymize.py; docs/operations.md.
 options:
   rules: {description: "backup_anonymize: table -> column -> rule.", type: dict, required: true}
   state: {description: What to do., type: str, choices: [planned, checked], default: planned}

@@ -76,7 +76,7 @@ options:
     elements: str
     required: true
   thresholds:
-    description: The judge's settings (module_utils/canary_judge.py Thresholds; README, The judge); unset ones keep their defaults.
+    description: The judge's settings (module_utils/canary_judge.py Thresholds; docs/strategies.md); unset ones keep their defaults.
     type: dict
     default: {}
   rollback:

@@ -11,7 +11,7 @@ description:
   - Without O(record), reads the newest O(limit) records from the end of the file (safe in
     check mode); a line that is not a record is skipped and counted, never fatal.
   - With O(record), appends it as one line: the fields are checked and completed
-    (module_utils/history.py, documented in README's "The history").
+    (module_utils/history.py, documented in docs/commands.md).
 options:
   path: {description: The history file (JSON lines)., type: path, required: true}
   record: {description: The record to add., type: dict}

@@ -23,7 +23,7 @@ options:
   live_restore:
     description: >-
       Report an engine running without live-restore: restarting it (a docker.io update) would
-      stop every container, production's included (README, Host maintenance).
+      stop every container, production's included (docs/security.md).
     type: bool
     default: false
 author: greenlight

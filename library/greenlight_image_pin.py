@@ -10,7 +10,7 @@ short_description: Pin the images greenlight builds for itself by ID, and refuse
 description:
   - Records the ID each of O(images) names in the environment's pins file, the first time
     it is seen or when this run built it (O(built)); fails, changing nothing, when a tag
-    names another image than the one pinned (README, Security).
+    names another image than the one pinned (docs/security.md).
   - Returns the IDs, which the containers are then created from (never the tag).
 options:
   path: {description: The environment's pins file (JSON)., type: path, required: true}

@@ -83,7 +83,7 @@ def main() -> None:
     params = module.params
     if not shutil.which("restic"):
         module.fail_json(msg="restic is not installed on the host: apt-get install restic (scripts/ensure-docker.sh "
-                             "does it here; README: A real server)")
+                             "does it here; docs/getting-started.md)")
     if params["password"]:
         write_secret(params["password_file"], params["password"])
     repo = Repository(params["repository"], params["password_file"], params["host"])

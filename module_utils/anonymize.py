@@ -1,7 +1,7 @@
 """Anonymization rules (production inventory) -> a pynonymizer strategy, and the SQL that
 proves the anonymized copy kept no production value of an anonymized column.
 
-The rules, per table and column (README, Refreshing staging):
+The rules, per table and column (docs/operations.md):
   fake_name     a person's name from Faker          (pynonymizer: name)
   fake_email    an e-mail address from Faker, unique (pynonymizer: unique_email)
   masked_phone  every character but the last two replaced by *
@@ -43,7 +43,7 @@ def check_rules(rules: dict) -> dict[str, dict[str, str]]:
     """The rules as {table: {column: rule}}, or RuleError naming the first bad one."""
     if not isinstance(rules, dict) or not rules:
         raise RuleError("backup_anonymize is empty: name each table's columns to anonymize "
-                        "(README, Refreshing staging); staging never gets production data as it is")
+                        "(docs/operations.md); staging never gets production data as it is")
     checked: dict[str, dict[str, str]] = {}
     for table, columns in rules.items():
         quoted(table)

@@ -1,5 +1,5 @@
 """The app's repository URL without its credentials, and the credentials as git takes them
-from a file (README: Security).
+from a file (docs/security.md).
 
 `app_repo: https://deploy:TOKEN@git.example.com/shop.git` is how people give a private
 repository. Passed as it is, the token would be in the argv of every git command (any local

@@ -2,8 +2,8 @@
 
 One JSON object per line in <env dir>/history.jsonl, oldest first, appended by `append()`
 only (the greenlight_history, greenlight_recover and greenlight_rollback modules; the
-greenlight command's promote record goes through greenlight_history too). README's
-"The history" documents the fields.
+greenlight command's promote record goes through greenlight_history too). docs/commands.md
+documents the fields.
 
 The history is also the truth recovery goes back to: `recorded_live()` is what the
 newest deploy or rollback record says serves.

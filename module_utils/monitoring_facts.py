@@ -1,5 +1,5 @@
 """greenlight's own facts for Prometheus: what the history, the backups and the lock of an
-environment say, as node exporter textfile lines (roles/monitoring, README: Monitoring).
+environment say, as node exporter textfile lines (roles/monitoring, docs/operations.md).
 
 The monitoring stack's status container writes them every interval from each registered
 environment (a JSON file the monitoring role writes per environment, `registration`), so the

@@ -1,6 +1,6 @@
 """A one-off container (a migration, the test data's seed): run to its end, hardened, within a time.
 
-Like every container greenlight starts (README: Security, Containers): no capability, no
+Like every container greenlight starts (docs/security.md): no capability, no
 privilege gained through setuid, a read-only root with a /tmp in memory, memory, CPU and
 process limits, the environment's CPU weight, a rotated log. It runs in the foreground of its
 task; one that runs longer than its timeout is killed and removed, and the task fails saying

@@ -18,7 +18,7 @@ if ((${#need[@]})); then
 fi
 
 # Restarting the daemon (a docker.io update) must not cut the containers or their published
-# ports (README: Host maintenance): containers outlive the daemon (live-restore), and the ports
+# ports (docs/security.md): containers outlive the daemon (live-restore), and the ports
 # are forwarded by the kernel (iptables), not by docker-proxy processes that die with it.
 # Read when the daemon starts: an engine already running keeps what it had.
 python3 - <<'PY'

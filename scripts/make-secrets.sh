@@ -3,7 +3,7 @@
 # vault password (.greenlight/demo-vault-password, 0600) and, for each example inventory
 # without one, a vault.yml of random passwords encrypted with it. The plain text exists
 # only in this pipe. greenlight refuses this password for a host that is not this machine
-# (README: A real server).
+# (docs/getting-started.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 umask 077

@@ -472,7 +472,7 @@ def webhook_receiver() -> Iterator[tuple[int, list[bytes]]]:
         server.shutdown()
 
 
-# -- Every container greenlight starts, hardened (README: Containers) -----------------------
+# -- Every container greenlight starts, hardened (docs/security.md) -------------------------
 # The expected table: what each part may add to "no capability, no-new-privileges, read-only
 # root, memory, CPU and process limits, a rotated log, its environment's CPU weight".
 ADDED_CAPABILITIES = {"mysql": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},

@@ -208,7 +208,7 @@ def test_a_migration_that_hangs_is_killed_at_its_timeout_and_the_old_release_ser
                                                   "-e", "backend_one_off_timeout=5")
     process = subprocess.Popen(command, cwd=stack.REPO, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
-    # A one-off container is hardened like every other (README: Containers).
+    # A one-off container is hardened like every other (docs/security.md).
     migrate = stack.caught("e2e-staging-migrate", process, seconds=300)
     output = process.communicate(timeout=300)[0]
     assert stack.hardening_problems(migrate) == []

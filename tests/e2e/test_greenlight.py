@@ -192,7 +192,7 @@ def recorded_live_version(env: str) -> str:
     return [r["live"] for r in stack.history(env) if r.get("live")][-1]["version"]
 
 
-# -- Text from the app is data (README: Security) --------------------------------------------
+# -- Text from the app is data (docs/security.md) ---------------------------------------------
 # A release of the app may print a template expression (in a migration's error) or answer one
 # (its version): it must reach the history and the notification as it is, and never run.
 INJECTED = Path("/tmp/gl-inj")

@@ -1,4 +1,4 @@
-"""Host maintenance without downtime (README: Host maintenance).
+"""Host maintenance without downtime (docs/security.md).
 
 Restarting the Docker daemon, what a docker.io security update does on the VPS, must drop no
 request on the public ports. The client runs in a network namespace the test makes, behind a

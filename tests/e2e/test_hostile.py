@@ -1,4 +1,4 @@
-"""Hostile and mistaken input, through the real greenlight command (README: Input it refuses).
+"""Hostile and mistaken input, through the real greenlight command (docs/security.md).
 
 Every case runs the command on a copy of the real inventories changed for that case, with
 its own app (`hostile`) and state folder (greenlight_root /tmp/greenlight-hostile), and

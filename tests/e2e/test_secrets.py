@@ -1,4 +1,4 @@
-"""No secret in clear anywhere (README: Security): a promote that succeeds and one that fails,
+"""No secret in clear anywhere (docs/security.md): a promote that succeeds and one that fails,
 from a private repository whose URL carries a token, with a webhook whose URL carries one.
 
 While they run, every process's arguments and environment, every file that appears under the

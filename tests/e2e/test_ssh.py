@@ -1,13 +1,13 @@
-"""A real VPS path (README: A real server, Staging on a second host): staging on a second
+"""A real VPS path (docs/getting-started.md; docs/your-app.md): staging on a second
 VPS, reached over SSH, while production stays on this machine.
 
 The "second VPS" is this machine behind Debian's sshd on 127.0.0.1:VPS_SSH_PORT, with a Docker
 engine of its own: a second dockerd (its own socket, data root, address pool, no default
 bridge), which the sshd's sessions see at the usual /var/run/docker.sock (the sshd runs in a
-mount namespace where that path is the second engine's socket). The test takes the README's
-steps: a non-root deploy user with sudo and only key authentication, the VPS's host key in
-known_hosts (checking on), staging's inventory pointing there with ansible_user and
-ansible_become, and a vault of the user's own (not the demo's). `greenlight promote` then
+mount namespace where that path is the second engine's socket). The test takes the steps
+of docs/getting-started.md: a non-root deploy user with sudo and only key authentication,
+the VPS's host key in known_hosts (checking on), staging's inventory pointing there with
+ansible_user and ansible_become, and a vault of the user's own (not the demo's). `greenlight promote` then
 moves the images staging ran to production's engine (docker save there streamed through
 this machine into docker load here), checked by digest. It has its own app name, state folder and ports, and
 removes all of it (by its label, its names) at the end.
@@ -211,7 +211,8 @@ def vps() -> Iterator[Vps]:
     config.write_text(f"Port {VPS_SSH_PORT}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {ROOT}/sshd.pid\n"
                       "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n"
                       f"AllowUsers {USER}\nUsePAM no\nLogLevel VERBOSE\n")
-    # The client knows the VPS's host key before the first connection (README: ssh-keyscan, checked).
+    # The client knows the VPS's host key before the first connection (ssh-keyscan, checked:
+    # docs/getting-started.md).
     public = Path(f"{host_key}.pub").read_text().split()
     server.known_hosts.write_text(f"[127.0.0.1]:{VPS_SSH_PORT} {public[0]} {public[1]}\n")
     # The user's own vault: a password of theirs, and the secrets encrypted with it.

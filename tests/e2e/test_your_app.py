@@ -1,7 +1,7 @@
 """Another app's shape, from `greenlight init` to a promote under load, through its inventories
 only: examples/notes, one image with a web part (pages and API on port 3000, health at /up,
 its Dockerfile at the repository's root) and a worker (no port) consuming a jobs table, its
-own schema command, no test data. No role or code changes for it (README: Your app).
+own schema command, no test data. No role or code changes for it (docs/your-app.md).
 
 What the user writes after `greenlight init` is one more group_vars file per environment
 (USER_SETTINGS): the worker, the schema command, the reads verify makes, and the suite's
@@ -29,7 +29,7 @@ from .stack import BIN, REPO, ROOT, STATE
 
 APP = "notes-e2e"  # not e2e-...: the e2e app's environments are e2e-<env>
 INVENTORIES = ROOT / "notes-inventories"
-# A folder of the app's repository named like a template (README: Security): greenlight init
+# A folder of the app's repository named like a template (docs/security.md): greenlight init
 # says it skips it (greenlight takes a-z, A-Z, 0-9, . _ - in app_images), and nothing runs it.
 HOSTILE_FOLDER = "{{ lookup('ansible.builtin.pipe', 'touch greenlight-init-ran') }}"
 MARKERS = [Path(where) / "greenlight-init-ran" for where in ("/", str(REPO), str(ROOT))]

@@ -2,8 +2,8 @@
 # The README's commands on a stock Debian 12, as a new user runs them: a fresh clone of this
 # repository inside a container with every privilege made from Debian's bookworm (debootstrap minbase,
 # plus python3 and nothing else), with its own Docker engine (data under $WORK, overlay2 on
-# the host's filesystem). It runs `apt-get install make` (README: on a fresh machine), then
-# `make demo` or the target given:
+# the host's filesystem). It runs `apt-get install make` (the README's first lines, for a fresh
+# machine), then `make demo` or the target given:
 #   make fresh-debian                 # make demo
 #   make fresh-debian TARGET=test     # make test (about 50 minutes here)
 # Its output is also in $WORK/make.log. Removed at the start of the next run, by name.

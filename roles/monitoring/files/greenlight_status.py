@@ -1,4 +1,4 @@
-"""The monitoring stack's status container (roles/monitoring, README: Monitoring).
+"""The monitoring stack's status container (roles/monitoring, docs/operations.md).
 
 Every --interval seconds, for each environment registered on this host:
 - writes greenlight's own facts (history, backups, lock, containers) for node exporter's
