@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     completion = commands.add_parser("completion", help="print the shell completion script (argcomplete's): "
                                                         "eval \"$(greenlight completion bash)\"")
-    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
 
     lock = commands.add_parser("lock", parents=[common], help="who holds the locks; release one whose holder is gone")
     lock.add_argument("action", choices=("status", "release"))
