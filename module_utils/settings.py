@@ -333,7 +333,7 @@ def _app_problems(settings: dict) -> list[str]:
             found.append(f"{where} database {shown(part.get('database'))}: true or false")
         if part.get("cpus") not in (None, ""):
             found.extend(f"{where} {line}" for line in _number_problem(
-                "cpus", part.get("cpus"), 0.01, None, "CPU cores, 0.01 or more (empty: no limit)", whole=False))
+                "cpus", part.get("cpus"), 0.01, None, "CPU cores, 0.01 or more (empty: greenlight_part_cpus)", whole=False))
         if part.get("memory") not in (None, ""):
             found.extend(f"{where} {line}" for line in _memory_problem("memory", part.get("memory")))
         if part.get("stop_timeout") is not None:
