@@ -84,15 +84,18 @@ class Output:
         sys.stderr.write(f"\r\033[K{text}\n" if self.live else f"{text}\n")
         sys.stderr.flush()
 
-    def finish(self, outcome: Outcome, notify_errors: list[str], verbose: bool = False) -> None:
+    def finish(self, outcome: Outcome, notify_errors: list[str], verbose: bool = False,
+               record_errors: tuple[str, ...] | list[str] = ()) -> None:
         lines = [f"{outcome.command}: {'ok' if outcome.code == ExitCode.OK else 'FAILED'}"
                  + (f" - {outcome.message}" if outcome.message else "")]
         lines += [f"  {stage.name:<45} {stage.seconds:7.1f} s  {'ok' if stage.ok else 'failed'}"
                   for stage in outcome.stages]
         lines += [f"  notification failed: {error}" for error in notify_errors]
+        lines += [f"  {error}" for error in record_errors]
         text = scrub("\n".join(lines) + "\n")
         self.log.write(text)
-        failed = outcome.code != ExitCode.OK
+        # A lost history record is printed even under --quiet: promote --latest decides from it.
+        failed = outcome.code != ExitCode.OK or bool(record_errors)
         if self.live:
             self.stream.write("\r\033[K")
         if failed:
@@ -642,7 +645,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         output.finish(Outcome(args.command, ExitCode.USAGE, str(exc)), [])
         return int(ExitCode.USAGE)
-    output.finish(outcome, pipeline.notify_errors if pipeline else [], verbose=args.verbose)
+    output.finish(outcome, pipeline.notify_errors if pipeline else [], verbose=args.verbose,
+                  record_errors=pipeline.record_errors if pipeline else ())
     if outcome.code == ExitCode.OK and args.command in ("logs", "exec"):
         return attach(args, outcome)
     if outcome.code == ExitCode.OK or args.command == "check":

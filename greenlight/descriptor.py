@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from . import __version__
@@ -80,6 +81,9 @@ def load(state_dir: Path, inventory_dir: Path, env: str, project_dir: Path) -> d
     return described
 
 
+PART_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")  # module_utils/settings.py NAME
+
+
 def parts(state_dir: Path, inventory_dir: Path, env: str) -> list[str]:
     """The app's part names the environment's last playbook reported (both environments' when
     env is ""), for shell completion only: a suggestion, so a stale descriptor is good enough."""
@@ -89,6 +93,8 @@ def parts(state_dir: Path, inventory_dir: Path, env: str) -> list[str]:
             described = json.loads(_path(state_dir, inventory_dir, one).read_text()).get("environment", {})
         except (OSError, ValueError, AttributeError):
             continue
-        found = described.get("parts", []) if isinstance(described, dict) else []
-        names.extend(str(name) for name in found if isinstance(name, str) and str(name) not in names)
+        found = described.get("parts") if isinstance(described, dict) else None
+        # Only names the settings check allows reach the shell: no control character, no space.
+        names.extend(name for name in (found if isinstance(found, list) else [])
+                     if isinstance(name, str) and PART_NAME.fullmatch(name) and name not in names)
     return names

@@ -50,6 +50,18 @@ class InitError(Exception):
     """DIR or the repository is not as init needs them; the message says what to do."""
 
 
+class Unreadable(Exception):
+    """A Dockerfile init does not read (too large, or dockerfile-parse cannot): it is skipped."""
+
+
+# Bounds on a Dockerfile init reads: its size, its instructions, and the ARG and ENV lines that
+# refer to other variables (dockerfile-parse expands every one for every later instruction:
+# values that double line by line would take gigabytes; past this many, values stay as written).
+MAX_DOCKERFILE_BYTES = 256 * 1024
+MAX_INSTRUCTIONS = 1000
+MAX_REFERRING = 20
+
+
 @dataclass
 class Image:
     name: str
@@ -117,10 +129,22 @@ def image_from(path: str, text: str) -> Image:
         name = folder.rsplit("/", 1)[-1] if folder else "app"
     else:
         name = base.removeprefix("Dockerfile.").removesuffix(".Dockerfile")
-    parser = DockerfileParser(fileobj=io.BytesIO(text.encode()), env_replace=True)
+    if len(text.encode()) > MAX_DOCKERFILE_BYTES:
+        raise Unreadable(f"larger than {MAX_DOCKERFILE_BYTES // 1024} KiB")
+    try:
+        parser = DockerfileParser(fileobj=io.BytesIO(text.encode()), env_replace=True)
+        structure = parser.structure
+        if len(structure) > MAX_INSTRUCTIONS:
+            raise Unreadable(f"more than {MAX_INSTRUCTIONS} instructions")
+        referring = sum(1 for one in structure if one["instruction"] in ("ARG", "ENV") and "$" in one["value"])
+        contexts = parser.context_structure if referring <= MAX_REFERRING else [None] * len(structure)
+    except Unreadable:
+        raise
+    except Exception as exc:  # noqa: BLE001  (whatever the library raises on a hostile file: skip it)
+        raise Unreadable(f"dockerfile-parse cannot read it ({type(exc).__name__})") from None
     port = None
     health = ""
-    for instruction, context in zip(parser.structure, parser.context_structure):
+    for instruction, context in zip(structure, contexts):
         word = instruction["instruction"]
         value = instruction["value"]
         if word == "FROM":
@@ -128,10 +152,11 @@ def image_from(path: str, text: str) -> Image:
             continue
         if word not in ("EXPOSE", "HEALTHCHECK"):
             continue
-        try:
-            value = WordSplitter(value, args={**context.get_values("ARG"), **context.get_values("ENV")}).dequote()
-        except ValueError:  # an unbalanced quote: read it as written
-            pass
+        if context is not None:
+            try:
+                value = WordSplitter(value, args={**context.get_values("ARG"), **context.get_values("ENV")}).dequote()
+            except ValueError:  # an unbalanced quote: read it as written
+                pass
         if word == "EXPOSE" and port is None:
             match = re.search(r"\b(\d{1,5})(/tcp)?\b", value)
             port = int(match.group(1)) if match else None
@@ -221,7 +246,7 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
     if not found:
         raise InitError(f"{scrub(repo)} has no Dockerfile at its default branch; greenlight builds the app's images "
                         f"from Dockerfiles in its repository")
-    images, skipped = [], []
+    images, skipped, unreadable = [], [], []
     for path, text in found:
         # A folder or file name greenlight does not take in app_images (the settings check's
         # rule: a-z, A-Z, 0-9, . _ - only) is said, not written: a name like a template
@@ -229,11 +254,15 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
         if not settings.RELATIVE.fullmatch(path):
             skipped.append(path)
             continue
-        image = image_from(path, text)
+        try:
+            image = image_from(path, text)
+        except Unreadable as exc:
+            unreadable.append((path, str(exc)))
+            continue
         while image.name in {i.name for i in images}:
             image.name = f"{image.name}-{len(images) + 1}"
         images.append(image)
-    found = [(path, text) for path, text in found if path not in skipped]
+    found = [(path, text) for path, text in found if path not in skipped and path not in dict(unreadable)]
     the_app = App(name, repo, images)
     if not any(i.port for i in images):
         raise InitError("no Dockerfile of the repository EXPOSEs a port; greenlight needs one part that serves HTTP "
@@ -262,6 +291,7 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
              for (path, _), image in zip(found, images)]
     lines += [f"{scrub(path)!r}: skipped, its path holds characters greenlight does not take in app_images "
               f"(a-z, A-Z, 0-9, . _ - only); rename it to use it" for path in skipped]
+    lines += [f"{scrub(path)!r}: skipped, {reason}" for path, reason in unreadable]
     return lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
                     for env in ENVIRONMENTS]
 

@@ -192,6 +192,8 @@ class Pipeline:
         # Recorded in the history and the lock; a name is data, never a template (settings.actor_name).
         self.actor = settings.actor_name(os.environ.get("SUDO_USER") or getpass.getuser())
         self.notify_errors: list[str] = []
+        # What went wrong after the outcome was settled and must still be seen (cli: finish).
+        self.record_errors: list[str] = []
         self.pair_checked = False
 
     # -- stages -------------------------------------------------------------------------
@@ -749,8 +751,11 @@ class Pipeline:
         }
         if outcome.code in (ExitCode.LOCKED, ExitCode.UNREACHABLE, ExitCode.USAGE):
             return  # not the release's fault: nothing to remember about it
-        self.runner.run("record.yml", "production", {**self.extra_vars, "greenlight_record": record},
-                        cancellable=False)
+        written = self.runner.run("record.yml", "production", {**self.extra_vars, "greenlight_record": record},
+                                  cancellable=False)
+        if not written.ok:
+            # promote --latest decides from these records: say so, even under --quiet.
+            self.record_errors.append(f"the promotion's history record was not written: {scrub(written.error or written.status)}")
 
     def _notify(self, kind: str, outcome: Outcome, version: str, env: str = "staging -> production") -> None:
         try:

@@ -146,9 +146,18 @@ def missing_settings(settings: dict) -> list[str]:
     and for migrations with no image to run them in."""
     found = [f"{name} is not set: {what}; greenlight init writes it for your app (docs/your-app.md)"
              for name, what in REQUIRED.items() if settings.get(name) is None]
-    if settings.get("backend_migrate_command") and not settings.get("app_migrate_image"):
-        found.append("app_migrate_image is not set: which of app_images runs backend_migrate_command")
+    if not settings.get("app_migrate_image"):
+        if settings.get("backend_migrate_command"):
+            found.append("app_migrate_image is not set: which of app_images runs backend_migrate_command")
+        elif str(settings.get("backend_seed_test_data")).lower() in ("true", "yes", "on", "1") and settings.get("backend_seed_command"):
+            found.append("app_migrate_image is not set: which of app_images runs backend_seed_command")
     return found
+
+
+# Settings an older inventory may still give, and where their values go now.
+MOVED = {name: "give each part its cpus and memory in its app_parts entry (docs/your-app.md)"
+         for name in ("backend_cpus", "backend_memory", "frontend_cpus", "frontend_memory")}
+SETTING_NAME = re.compile(r"[a-z][a-z0-9_]{0,80}")
 
 
 def unknown_settings(given, declared) -> list[str]:
@@ -162,10 +171,14 @@ def unknown_settings(given, declared) -> list[str]:
     families = {name.split("_", 1)[0] + "_" for name in declared if "_" in name}
     found = []
     for name in sorted(str(name) for name in given):
+        if name in MOVED:
+            found.append(f"{name} is no setting any more: {MOVED[name]}")
+            continue
         if name in declared or not name.startswith(tuple(families)) or name.startswith("__"):
             continue
         close = difflib.get_close_matches(name, declared, n=1, cutoff=0.8)
-        found.append(f"unknown setting {name}: " + (f"did you mean {close[0]}?" if close else
+        shown_name = name if SETTING_NAME.fullmatch(name) else shown(name)
+        found.append(f"unknown setting {shown_name}: " + (f"did you mean {close[0]}?" if close else
                      "no role of greenlight declares it (roles/*/meta/argument_specs.yml); remove or rename it"))
     return found
 

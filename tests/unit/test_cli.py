@@ -297,3 +297,14 @@ def test_help_lists_every_command_with_its_line() -> None:
         assert choice.help.split()[0] in shown
     # No hand-written synopsis beside the generated list: the last one named 11 of 17 commands.
     assert not re.search(r"^\s+greenlight [a-z]", parser.description, re.M)
+
+
+def test_completion_offers_only_part_names_the_settings_check_allows(tmp_path: Path) -> None:
+    from greenlight import descriptor
+
+    saved = descriptor._path(tmp_path, tmp_path / "inv", "staging")
+    saved.parent.mkdir(parents=True)
+    saved.write_text(json.dumps({"environment": {"parts": ["web", "\x1b]0;x\x07", "a\x0bb", 5, "web", "api"]}}))
+    assert descriptor.parts(tmp_path, tmp_path / "inv", "staging") == ["web", "api"]
+    saved.write_text(json.dumps({"environment": {"parts": 5}}))
+    assert descriptor.parts(tmp_path, tmp_path / "inv", "staging") == []

@@ -157,3 +157,25 @@ def test_a_multi_stage_dockerfile_is_read_from_its_last_stage_with_its_build_arg
     assert init.image_from("Dockerfile", text) == init.Image("app", ".", "Dockerfile", 3000, "/up")
     # A builder stage's EXPOSE is not the image's: a last stage without one is a worker.
     assert init.image_from("Dockerfile", "FROM a AS build\nEXPOSE 80\nFROM b\nCMD run\n").port is None
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("FROM a\nENV A=1 B\nEXPOSE 80\n", "dockerfile-parse cannot read it"),
+    ("FROM a\nLABEL a=b c\nEXPOSE 80\n", "dockerfile-parse cannot read it"),
+    ("FROM a\nENV \nEXPOSE 80\n", "dockerfile-parse cannot read it"),
+    ("FROM a\n" + "RUN true\n" * 1001, "more than 1000 instructions"),
+    ("FROM a\nRUN " + "x" * 300_000 + "\n", "larger than 256 KiB"),
+])
+def test_a_dockerfile_init_cannot_read_is_skipped_with_its_reason(text: str, reason: str) -> None:
+    with pytest.raises(init.Unreadable, match=reason):
+        init.image_from("Dockerfile", text)
+
+
+def test_values_that_double_line_by_line_stay_as_written_and_cost_no_memory() -> None:
+    import resource
+
+    lines = ["FROM a", "ENV E0=xxxxxxxxxxxxxxxx"] + [f"ENV E{i}=${{E{i - 1}}}${{E{i - 1}}}" for i in range(1, 40)]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    image = init.image_from("Dockerfile", "\n".join(lines + ["EXPOSE 8080", "ENV P=${E39}"]) + "\n")
+    assert image.port == 8080
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB

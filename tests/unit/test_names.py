@@ -60,3 +60,26 @@ def test_every_setting_the_command_and_the_sample_inventories_give_is_declared()
     done = playbook("-e", '{"greenlight_notify_webhook_url": "", "greenlight_lock_alert_minutes": 30, '
                           '"app_repo": "/srv/app.git"}')
     assert done.returncode == 0, done.stdout
+
+
+def test_every_variable_the_command_passes_to_a_playbook_is_declared() -> None:
+    """The keys of every dict the command hands a playbook (Pipeline._stage, runner.run) pass
+    the unknown-setting check: a key no role declares would fail that playbook's first task."""
+    import ast
+    import importlib.util
+
+    from ansible.module_utils.settings import unknown_settings
+
+    keys: set[str] = set()
+    for path in (PROJECT / "greenlight").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("_stage", "run"):
+                for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+                    for inner in ast.walk(argument):
+                        if isinstance(inner, ast.Dict):
+                            keys |= {key.value for key in inner.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)}
+    assert {"greenlight_record", "app_version", "greenlight_actor"} <= keys
+    spec = importlib.util.spec_from_file_location("greenlight_settings_action", PROJECT / "action_plugins/greenlight_settings.py")
+    action = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(action)
+    assert unknown_settings(keys, action.declared_settings()) == []

@@ -380,3 +380,10 @@ def test_refresh_staging_without_a_production_backup_is_refused() -> None:
     runner = FakeRunner({("backups.yml", "production"): listing("production")})
     with pytest.raises(UsageError, match="production has no backup"):
         pipeline(runner).refresh_staging(confirm=lambda backup: True)
+
+
+def test_a_promotion_whose_history_record_fails_says_so() -> None:
+    runner = FakeRunner({("record.yml", "production"): failed("record.yml", "production", "unknown setting x")})
+    pipe = pipeline(runner)
+    assert pipe.promote("v2").code == ExitCode.OK
+    assert pipe.record_errors == ["the promotion's history record was not written: unknown setting x"]

@@ -308,3 +308,15 @@ def test_an_inventory_without_its_app_is_refused_naming_each_missing_setting() -
     assert settings.problems({**app, "backend_migrate_command": "python3 -m migrate"}) == [
         "backend_migrate_command 'python3 -m migrate': a command as a list of arguments, like "
         "[python3, -m, yourapp.migrate] ([] for none)"]
+
+
+def test_an_old_inventorys_part_limits_are_pointed_at_app_parts_and_odd_names_are_quoted() -> None:
+    assert settings.unknown_settings(["backend_cpus", "frontend_memory"], {"proxy_cpus"}) == [
+        "backend_cpus is no setting any more: give each part its cpus and memory in its app_parts entry (docs/your-app.md)",
+        "frontend_memory is no setting any more: give each part its cpus and memory in its app_parts entry (docs/your-app.md)"]
+    assert settings.unknown_settings(["proxy_\x1b[2Jx"], {"proxy_cpus"}) == [
+        "unknown setting 'proxy_\\x1b[2Jx': no role of greenlight declares it (roles/*/meta/argument_specs.yml); "
+        "remove or rename it"]
+    seeded = {"backend_seed_test_data": True, "backend_seed_command": ["seed"]}
+    assert settings.missing_settings({"app_images": {}, "app_parts": [], **seeded}) == [
+        "app_migrate_image is not set: which of app_images runs backend_seed_command"]

@@ -83,11 +83,16 @@ def test_every_part_runs_within_its_inventory_limits(env, env_vars, inspect, liv
     """Each part's CPU and memory limits, and its CPU weight, are the inventory's (staging
     lower than production, and weighted below it)."""
     settings = load_settings(env)
-    parts = {"mysql": "mysql", "proxy": "proxy", f"backend-{live_color}": "backend", f"frontend-{live_color}": "frontend"}
-    for container, part in parts.items():
+    # greenlight's own parts take <part>_cpus and <part>_memory; the app's, each app_parts entry's.
+    wanted = {"mysql": (settings["mysql_cpus"], settings["mysql_memory"]),
+              "proxy": (settings["proxy_cpus"], settings["proxy_memory"])}
+    for part in settings["app_parts"]:
+        wanted[f"{part['name']}-{live_color}"] = (part["cpus"], part["memory"])
+    assert len(wanted) == 4
+    for container, (cpus, memory) in wanted.items():
         limits = inspect(f"{env_vars['greenlight_prefix']}-{container}")["HostConfig"]
-        memory = str(settings[f"{part}_memory"])
-        assert limits["NanoCpus"] == int(float(settings[f"{part}_cpus"]) * 1e9), container
+        memory = str(memory)
+        assert limits["NanoCpus"] == int(float(cpus) * 1e9), container
         assert limits["Memory"] == int(memory[:-1]) * MEBIBYTE[memory[-1]], container
         assert limits["MemorySwap"] == limits["Memory"], f"{container} may swap"
         assert limits["CpuShares"] == settings["greenlight_cpu_shares"], container
