@@ -2,7 +2,10 @@
 role declares (a misspelt setting), found where the roles are, then the module's checks.
 
 The declared names are every role's defaults and the options of its argument specs
-(roles/*/defaults/main.yml, roles/*/meta/argument_specs.yml), read once per run.
+(roles/*/defaults/main.yml, roles/*/meta/argument_specs.yml), read once per run. The names
+checked are the host's variables without role defaults: the inventory's and the extra
+variables (-e, and what the greenlight command passes), plus anything registered or set
+earlier in the play, which is why roles/greenlight runs this as the first task of a play.
 """
 
 from __future__ import annotations
