@@ -118,3 +118,23 @@ def test_the_checks_catch_what_they_are_for():
     assert slug("The sample app (`examples/warehouse`)") == "the-sample-app-exampleswarehouse"
     assert slug("The engine's own time") == "the-engines-own-time"
     assert slug("Verify, status, rollback") == "verify-status-rollback"
+
+
+def test_the_settings_page_is_the_roles_declarations_and_every_default_is_declared():
+    """docs/settings.md is written from roles/*/meta/argument_specs.yml and defaults/main.yml
+    (scripts/settings-reference.py): it fails when they differ, and when a role default has no
+    declaration (type and description) in its role's argument specs."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/settings-reference.py"), "--check"], timeout=60)
+    assert done.returncode == 0, "docs/settings.md differs from the roles: run scripts/settings-reference.py"
+    undeclared = []
+    for defaults in sorted(ROOT.glob("roles/*/defaults/main.yml")):
+        specs = yaml.safe_load((defaults.parents[1] / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+        declared = {name: spec for entry in specs.values() for name, spec in ((entry or {}).get("options") or {}).items()}
+        undeclared += [f"{defaults.parts[-3]}: {name}" for name in yaml.safe_load(defaults.read_text()) or {}
+                       if name not in declared or not declared[name].get("description")]
+    assert not undeclared, undeclared
