@@ -132,7 +132,7 @@ bench-contention: setup
 	$(BIN)/python bench/contention.py
 
 # The whole kill matrix (tests/e2e/test_interruptions.py): greenlight killed at every point of a
-# production deploy, each followed by a plain rerun; `make test` runs two of the points.
+# production deploy, each followed by a plain rerun; `make test` runs three of the points.
 interruptions: setup
 	GREENLIGHT_KILL_MATRIX=all $(BIN)/pytest -q -s tests/e2e/test_interruptions.py
 

@@ -354,7 +354,8 @@ def main_yml(app: App, env: str, ports: dict[str, int], base_image: str) -> str:
         line(f"    memory: {'512m' if production else '256m'}")
         line("    stop_timeout: 30", "seconds to finish its work on docker stop")
         line("    # env: {LOG_LEVEL: info}    (settings that are not secrets: docker inspect shows them)")
-    migrate_image = default.name
+    # Migrations usually ship with the API; else the image that takes every request.
+    migrate_image = next((i.name for i in app.images if i.name in API_NAMES), default.name)
     return f"""---
 # {env.capitalize()} of {app.name}, written by greenlight init. Every setting not here is a role
 # default (roles/*/defaults/main.yml); greenlight's docs/your-app.md explains each of these.

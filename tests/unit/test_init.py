@@ -179,3 +179,15 @@ def test_values_that_double_line_by_line_stay_as_written_and_cost_no_memory() ->
     image = init.image_from("Dockerfile", "\n".join(lines + ["EXPOSE 8080", "ENV P=${E39}"]) + "\n")
     assert image.port == 8080
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB
+
+
+def test_migrations_are_run_in_the_api_image_when_there_is_one() -> None:
+    import yaml
+
+    images = [init.Image("backend", "backend", "Dockerfile", 5000, "/health"), init.Image("frontend", "frontend", "Dockerfile", 80, "")]
+    ports = {key: 1 for key in ("proxy_http_port", "proxy_https_port", "proxy_api_port", "proxy_preview_port",
+                                "proxy_metrics_port", "mysql_port", "monitoring_mysqld_exporter_port")}
+    written = yaml.safe_load(init.main_yml(init.App("shop", "/r", images), "production", ports, ""))
+    assert written["app_migrate_image"] == "backend" and written["backend_migrate_command"] == []
+    alone = yaml.safe_load(init.main_yml(init.App("shop", "/r", [images[1]]), "production", ports, ""))
+    assert alone["app_migrate_image"] == "frontend"
