@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages lint unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages pipx lint unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
 
 demo: setup
 	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -88,7 +88,11 @@ browser:
 vps-packages:
 	[ -x /usr/sbin/sshd ] && command -v sudo restic >/dev/null && /usr/bin/python3 -c 'import requests, pymysql' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo restic python3-requests python3-pymysql >/dev/null; }
 
-e2e: setup browser vps-packages
+# pipx: tests/e2e/test_day_two.py installs the built wheel with it, as a user would.
+pipx:
+	command -v pipx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pipx >/dev/null; }
+
+e2e: setup browser vps-packages pipx
 	$(BIN)/pytest -q -s --durations=40 tests/e2e
 
 molecule: setup

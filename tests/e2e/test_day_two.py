@@ -73,17 +73,22 @@ def test_logs_follow_prints_new_lines_until_interrupted() -> None:
 
 
 def test_the_wheel_installed_outside_the_checkout_checks_reports_and_deploys(tmp_path) -> None:
-    """pip install of the built wheel gives a working command: the playbooks, roles, modules and
-    filters travel in it; the inventories stay wherever the user keeps them."""
+    """pipx install of the built wheel (the distribution greenlight-deploy) gives a working
+    command: the playbooks, roles, modules and filters travel in it; the inventories stay
+    wherever the user keeps them."""
     import subprocess
     import sys
 
-    wheels, venv = tmp_path / "wheels", tmp_path / "venv"
+    wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(stack.REPO)],
                    check=True, capture_output=True, timeout=300, cwd=tmp_path)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    wheel = next(wheels.glob("greenlight_deploy-*.whl"))  # the distribution greenlight-deploy: "greenlight" on PyPI is another project
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=900)
+    wheel = next(wheels.glob("greenlight_deploy-*.whl"))  # "greenlight" on PyPI is another project
+    pipx = {**os.environ, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin")}
+    installed = subprocess.run(["pipx", "install", str(wheel)], capture_output=True, text=True, timeout=900, env=pipx,
+                               cwd=tmp_path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    venv = tmp_path / "pipx" / "venvs" / "greenlight-deploy"
+    assert (tmp_path / "bin" / "greenlight").resolve() == (venv / "bin" / "greenlight").resolve()
     located = subprocess.run([str(venv / "bin" / "python"), "-c", "import greenlight; print(greenlight.PROJECT_DIR)"],
                              capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
     assert located.startswith(str(venv)), located
