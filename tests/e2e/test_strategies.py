@@ -57,7 +57,11 @@ def test_rolling_deploy_under_load_drops_no_request() -> None:
     target = other_version()
     run, summary = deploy_under_load(target, "-e", "deploy_strategy=rolling")
     assert run.rc == 0, run.output[-3000:]
-    assert summary["requests"] > 2000, summary
+    # The load ran through the whole deploy (it wraps it); how long that is is the engine's
+    # speed, not a target (2063 requests in one run, 1879 in the next, same code): a floor of
+    # ten seconds at the rate only says the load really ran. That the deploy replaced both
+    # slots is asserted below.
+    assert summary["requests"] >= stack.LOAD_RATE * 10, summary
     stack.assert_no_failed(summary)
     # Both slots now serve the new release: nothing warm is left behind, both take traffic.
     assert stack.backend_versions("production") == {"blue": target, "green": target}
