@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 
 from . import __version__
@@ -81,12 +80,13 @@ def load(state_dir: Path, inventory_dir: Path, env: str, project_dir: Path) -> d
     return described
 
 
-PART_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")  # module_utils/settings.py NAME
-
-
 def parts(state_dir: Path, inventory_dir: Path, env: str) -> list[str]:
     """The app's part names the environment's last playbook reported (both environments' when
     env is ""), for shell completion only: a suggestion, so a stale descriptor is good enough."""
+    # The settings check's own rule for a part's name (imported here: greenlight/pipeline.py
+    # puts module_utils on the path after it imports this file).
+    from ansible.module_utils.settings import NAME
+
     names: list[str] = []
     for one in ([env] if env else ["staging", "production"]):
         try:
@@ -96,5 +96,5 @@ def parts(state_dir: Path, inventory_dir: Path, env: str) -> list[str]:
         found = described.get("parts") if isinstance(described, dict) else None
         # Only names the settings check allows reach the shell: no control character, no space.
         names.extend(name for name in (found if isinstance(found, list) else [])
-                     if isinstance(name, str) and PART_NAME.fullmatch(name) and name not in names)
+                     if isinstance(name, str) and NAME.fullmatch(name) and name not in names)
     return names
