@@ -242,7 +242,11 @@ def history(env: str) -> list[dict]:
 
 
 def docker(*args: str) -> str:
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(["docker", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        # The CLI's and the command's own error output, which CalledProcessError's message leaves out.
+        raise AssertionError(f"docker {' '.join(args[:3])} ... exited {done.returncode}:\n{done.stderr}{done.stdout}")
+    return done.stdout
 
 
 def containers() -> dict[str, str]:

@@ -322,13 +322,15 @@ def test_the_status_page_sees_docker_read_only_and_the_stack_takes_no_order_from
     def status_python(code: str) -> str:
         return stack.docker("exec", f"{NAME}-status", "python3", "-c", code).strip()
 
+    # A connection per request: what is tested is each request's answer, not keep-alive (the
+    # proxy may close an idle connection, and http.client would then reconnect to host "x").
     listed = status_python("import http.client, socket\n"
-                           "c = http.client.HTTPConnection('x'); c.sock = socket.socket(socket.AF_UNIX); "
-                           "c.sock.connect('/run/docker-api/docker.sock')\n"
                            "for method, path in (('GET', '/containers/json'), ('POST', '/containers/create'), "
                            "('POST', '/containers/x/kill'), ('GET', '/images/json')):\n"
+                           "    c = http.client.HTTPConnection('x'); c.sock = socket.socket(socket.AF_UNIX)\n"
+                           "    c.sock.connect('/run/docker-api/docker.sock')\n"
                            "    c.request(method, path, body=b'{}' if method == 'POST' else None); r = c.getresponse(); r.read()\n"
-                           "    print(method, path, r.status)")
+                           "    print(method, path, r.status); c.close()")
     assert listed.splitlines() == ["GET /containers/json 200", "POST /containers/create 403",
                                    "POST /containers/x/kill 403", "GET /images/json 403"], listed
     assert not stack.docker("exec", f"{NAME}-status", "sh", "-c", "ls /var/run/docker.sock 2>/dev/null || true").strip()
