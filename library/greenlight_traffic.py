@@ -46,6 +46,13 @@ options:
       running proxy and in the map a restarted proxy reads; a restore turns it on while it
       replaces the database. Leaves the traffic between colors as it is.
     type: bool
+  container:
+    description: The proxy's container; given, a proxy that is not running is an answer, not an error.
+    type: str
+  docker_socket:
+    description: The Docker engine's socket (with O(container)).
+    type: path
+    default: /var/run/docker.sock
   drain:
     description: >-
       With O(maintenance) true, wait at most this many seconds for the requests already in
@@ -64,6 +71,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+running: {description: "Whether the proxy's container runs (true when O(container) is not given).", returned: always, type: bool}
 servers: {description: "Per backend and server: weight, status, check_status and counters, after any change.", returned: always, type: dict}
 live_color: {description: The color with the largest share (on a tie the saved live color); empty when none has any., returned: always, type: str}
 serving_colors: {description: The colors that take traffic, the largest share first., returned: always, type: list}
@@ -72,6 +80,7 @@ maintenance: {description: Whether the maintenance page is on., returned: always
 elapsed_ms: {description: HAProxy's time to apply the change (0 when nothing was sent)., returned: always, type: float}
 """
 
+from ansible.module_utils import docker_api
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.haproxy_runtime import HAProxyError, live_color, serving_colors
 from ansible.module_utils.traffic import (CONFIGS_SPEC, PROXY_SPEC, Proxy, Traffic, config_for, matches,
@@ -90,14 +99,25 @@ def main() -> None:
             "preview": {"type": "str"},
             "maintenance": {"type": "bool"},
             "drain": {"type": "float", "default": 0},
+            "container": {"type": "str"},
+            "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
         },
-        mutually_exclusive=[("live", "weights", "maintenance")],
+        # A proxy that is not running answers only a read: a move must fail, never pass unnoticed.
+        mutually_exclusive=[("live", "weights", "maintenance"), ("container", "live"), ("container", "weights"),
+                            ("container", "maintenance")],
         required_by={"preview": "weights"},
         supports_check_mode=True,
     )
     params = module.params
     proxy = Proxy.from_params(params["proxy"])
     elapsed_ms, changed = 0.0, False
+    if params["container"]:
+        try:
+            found = docker_api.inspect_container(params["docker_socket"], params["container"])
+        except docker_api.DockerError as exc:
+            module.fail_json(msg=f"cannot read the proxy's container {params['container']}: {exc}")
+        if not ((found or {}).get("State") or {}).get("Running"):
+            module.exit_json(changed=False, running=False)
     try:
         wanted = None
         if params["live"]:
@@ -130,7 +150,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     servers = observed.servers
     first = proxy.pools[0].name
-    module.exit_json(changed=changed, servers=servers, elapsed_ms=elapsed_ms, sticky=observed.sticky,
+    module.exit_json(changed=changed, running=True, servers=servers, elapsed_ms=elapsed_ms, sticky=observed.sticky,
                      maintenance=observed.maintenance,
                      live_color=live_color(servers, saved_colors(proxy), first),
                      serving_colors=serving_colors(servers, first))

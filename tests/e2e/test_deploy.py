@@ -123,6 +123,21 @@ def test_rerun_of_the_live_release_changes_nothing() -> None:
     assert stack.proxy_worker("production") == worker, "a deploy that changed no setting reloaded the proxy"
 
 
+def test_a_rerun_skips_the_live_parts_only_while_they_run_as_it_would_leave_them() -> None:
+    # The rerun above started the live color's parts in full and wrote their stamp
+    # (roles/deploy/tasks/run-parts.yml); this one finds them as it would leave them.
+    skipped = stack.deploy("production", "v2")
+    assert skipped.rc == 0, skipped.output[-3000:]
+    assert "Start the part" not in skipped.output, skipped.output[-3000:]
+    # A part stopped by hand is no longer as the stamp says: the next rerun starts it again.
+    frontend = f"{stack.APP}-production-frontend-{stack.live_color('production')}"
+    stack.docker("stop", frontend)
+    mended = stack.deploy("production", "v2")
+    assert mended.rc == 0, mended.output[-3000:]
+    assert "Start the part frontend" in mended.output, mended.output[-3000:]
+    assert stack.docker("inspect", "--format", "{{.State.Running}}", frontend).strip() == "true"
+
+
 def test_live_color_survives_a_proxy_restart() -> None:
     stack.docker("restart", "e2e-production-proxy")
     status, body = 0, ""

@@ -96,7 +96,7 @@ class AfterRecovery(threading.Thread):
 
     def run(self) -> None:
         stage = stack.wait_for_log(r"stage: deploy production", self.after_line)
-        stack.wait_for_log(r"task: Create the environment's private network", stage)
+        stack.wait_for_log(r"task: Ensure the environment's network, the database", stage)
         self.seen = (weights(), sticky())
 
     def check(self) -> None:
