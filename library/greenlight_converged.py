@@ -11,7 +11,8 @@ description:
   - With O(state=checked), answers C(current) true when the stamp on the host holds the hash
     of O(inputs), is younger than O(max_age), and each of O(containers) runs, healthy, on
     its image and networks; else false with the C(reason).
-  - With O(state=marked), writes the stamp (the role then finished).
+  - With O(state=marked), writes the stamp (the role then finished), with the ID of each of
+    O(containers) as it runs now; a container that cannot be read leaves no stamp.
 options:
   stamp: {description: The stamp file on the host., type: path, required: true}
   inputs: {description: "What the part is made from (settings, hashes of files and secrets): never a secret itself.", type: raw, required: true}
@@ -64,7 +65,8 @@ def main() -> None:
     p = module.params
     if p["state"] == "marked":
         if not module.check_mode:
-            mark(p["stamp"], p["inputs"], files=p["files"])
+            mark(p["stamp"], p["inputs"], files=p["files"], containers=[c["name"] for c in p["containers"]],
+                 docker_socket=p["docker_socket"])
         module.exit_json(changed=False)
     try:
         pins = load(p["pins_file"]) if p["pins_file"] else {}

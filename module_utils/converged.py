@@ -7,7 +7,9 @@ host. The next run finds the stamp equal to its own hash, and the role's contain
 healthy, on their pinned images and networks, and skips the role. A changed setting, a new
 greenlight, a container that stopped or was changed by hand, a stamp older than `max_age`
 (a full run a day, which mends drift the checks cannot see), or a run killed before the role
-finished (no new stamp) run it in full.
+finished (no new stamp) run it in full. The stamp also holds each container's ID as the
+full run left it: a container created again since (by hand, or by another path of greenlight
+with other settings) is not the one the stamp speaks for, and runs the role in full.
 """
 
 from __future__ import annotations
@@ -63,18 +65,19 @@ def stale(stamp: str, inputs: object, containers: list[dict], docker_socket: str
         return "its settings or greenlight changed"
     if (now if now is not None else time.time()) - float(recorded.get("at", 0)) > max_age:
         return "its last full run is older than a day"
+    ids = recorded.get("ids") if isinstance(recorded.get("ids"), dict) else {}
     for wanted in containers:
         if wanted.get("tag"):
             if not (pins or {}).get(wanted["tag"]):
                 return f"{wanted['tag']} is not pinned"
             wanted = {**wanted, "image": pins[wanted["tag"]]}
-        problem = _container_problem(docker_socket, wanted)
+        problem = _container_problem(docker_socket, wanted, ids.get(wanted["name"]))
         if problem:
             return problem
     return ""
 
 
-def _container_problem(docker_socket: str, wanted: dict) -> str:
+def _container_problem(docker_socket: str, wanted: dict, recorded_id: str | None) -> str:
     name = wanted["name"]
     try:
         found = docker_api.inspect_container(docker_socket, name)
@@ -82,6 +85,8 @@ def _container_problem(docker_socket: str, wanted: dict) -> str:
         return f"{name} cannot be read ({exc})"
     if found is None:
         return f"{name} is missing"
+    if found.get("Id") != recorded_id:
+        return f"{name} was created again since the last full run"
     state = found.get("State") or {}
     if not state.get("Running") or state.get("Restarting"):
         return f"{name} is not running"
@@ -96,7 +101,23 @@ def _container_problem(docker_socket: str, wanted: dict) -> str:
     return ""
 
 
-def mark(stamp: str, inputs: object, now: float | None = None, files: list[str] | tuple = ()) -> None:
+def mark(stamp: str, inputs: object, now: float | None = None, files: list[str] | tuple = (),
+         containers: list[str] | tuple = (), docker_socket: str = "/var/run/docker.sock") -> None:
+    """Write the stamp: the inputs' hash and the ID of each of `containers` (by name). A container
+    that cannot be read leaves no stamp at all, so the next run is a full one."""
+    ids = {}
+    for name in containers:
+        try:
+            found = docker_api.inspect_container(docker_socket, name)
+        except docker_api.DockerError:
+            found = None
+        if not found:
+            try:
+                os.unlink(stamp)
+            except FileNotFoundError:
+                pass
+            return
+        ids[name] = found.get("Id")
     os.makedirs(os.path.dirname(stamp), mode=0o700, exist_ok=True)
-    write_atomically(stamp, json.dumps({"digest": digest(inputs, files), "at": now if now is not None else time.time()}),
-                     0o600)
+    write_atomically(stamp, json.dumps({"digest": digest(inputs, files), "at": now if now is not None else time.time(),
+                                        "ids": ids}), 0o600)

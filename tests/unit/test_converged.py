@@ -9,8 +9,11 @@ import pytest
 
 from ansible.module_utils import converged
 
-RUNNING = {"State": {"Running": True, "Health": {"Status": "healthy"}}, "Image": "sha256:aaa",
+RUNNING = {"Id": "c0ffee", "State": {"Running": True, "Health": {"Status": "healthy"}}, "Image": "sha256:aaa",
            "NetworkSettings": {"Networks": {"shop-production-net": {}}}}
+
+
+PROXY = "shop-production-proxy"
 
 
 @pytest.fixture
@@ -29,7 +32,7 @@ def check(stamp: Path, inputs: dict, now: float = 1000.0, **extra) -> str:
 def test_a_part_marked_with_the_same_inputs_and_sound_containers_is_current(tmp_path: Path, docker: dict) -> None:
     stamp, inputs = tmp_path / "converged" / "proxy.json", {"settings": "3f2a", "image": "greenlight/haproxy:c7"}
     assert check(stamp, inputs) == "never converged here"
-    converged.mark(str(stamp), inputs, now=1000.0)
+    converged.mark(str(stamp), inputs, now=1000.0, containers=[PROXY])
     assert check(stamp, inputs) == ""
     assert stamp.stat().st_mode & 0o777 == 0o600
 
@@ -43,6 +46,8 @@ def test_a_part_marked_with_the_same_inputs_and_sound_containers_is_current(tmp_
     (lambda d, i, f: d.update({"shop-production-proxy": {**RUNNING, "Image": "sha256:bbb"}}), "runs another image"),
     (lambda d, i, f: d.update({"shop-production-proxy": {**RUNNING, "NetworkSettings": {"Networks": {}}}}),
      "is not on shop-production-net"),
+    (lambda d, i, f: d.update({"shop-production-proxy": {**RUNNING, "Id": "5ca1ab1e"}}),
+     "shop-production-proxy was created again since the last full run"),
     (lambda d, i, f: f.write_text("a new certificate"), "its settings or greenlight changed"),
     (lambda d, i, f: f.unlink(), "its settings or greenlight changed"),
 ])
@@ -50,14 +55,14 @@ def test_any_change_of_an_input_a_file_or_a_container_runs_it_in_full(tmp_path: 
                                                                       reason: str) -> None:
     stamp, inputs, certificate = tmp_path / "proxy.json", {"settings": "3f2a"}, tmp_path / "site.pem"
     certificate.write_text("the certificate")
-    converged.mark(str(stamp), inputs, now=1000.0, files=[str(certificate)])
+    converged.mark(str(stamp), inputs, now=1000.0, files=[str(certificate)], containers=[PROXY])
     assert check(stamp, inputs, files=[str(certificate)]) == ""
     change(docker, inputs, certificate)
     assert reason in check(stamp, inputs, files=[str(certificate)])
 
 
 def test_a_stamp_older_than_a_day_runs_it_in_full(tmp_path: Path, docker: dict) -> None:
-    converged.mark(str(tmp_path / "proxy.json"), {}, now=1000.0)
+    converged.mark(str(tmp_path / "proxy.json"), {}, now=1000.0, containers=[PROXY])
     assert check(tmp_path / "proxy.json", {}, now=1000.0 + 86401) == "its last full run is older than a day"
 
 
@@ -67,3 +72,18 @@ def test_a_role_file_changed_changes_its_fingerprint(tmp_path: Path) -> None:
     before = converged.fingerprint(str(tmp_path))
     (tmp_path / "tasks" / "main.yml").write_text("- name: two\n")
     assert converged.fingerprint(str(tmp_path)) != before
+
+
+def test_a_stamp_without_the_containers_ids_runs_it_in_full(tmp_path: Path, docker: dict) -> None:
+    # A stamp that names no container ID (an older greenlight's) speaks for no container.
+    converged.mark(str(tmp_path / "proxy.json"), {}, now=1000.0)
+    assert check(tmp_path / "proxy.json", {}) == "shop-production-proxy was created again since the last full run"
+
+
+def test_a_container_that_cannot_be_read_when_marking_leaves_no_stamp(tmp_path: Path, docker: dict) -> None:
+    stamp = tmp_path / "proxy.json"
+    converged.mark(str(stamp), {}, now=1000.0, containers=[PROXY])
+    assert stamp.exists()
+    docker.pop(PROXY)
+    converged.mark(str(stamp), {}, now=1000.0, containers=[PROXY])
+    assert not stamp.exists()
