@@ -124,8 +124,8 @@ def test_rerun_of_the_live_release_changes_nothing() -> None:
 
 
 def test_a_rerun_skips_the_live_parts_only_while_they_run_as_it_would_leave_them() -> None:
-    # The rerun above started the live color's parts in full and wrote their stamp
-    # (roles/deploy/tasks/run-parts.yml); this one finds them as it would leave them.
+    # The deploy that started the live color's parts wrote their stamp
+    # (roles/deploy/tasks/run-parts.yml); a rerun finds them as it would leave them.
     skipped = stack.deploy("production", "v2")
     assert skipped.rc == 0, skipped.output[-3000:]
     assert "Start the part" not in skipped.output, skipped.output[-3000:]
