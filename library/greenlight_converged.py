@@ -10,7 +10,8 @@ short_description: Skip converging a part of an environment whose inputs, stamp 
 description:
   - With O(state=checked), answers C(current) true when the stamp on the host holds the hash
     of O(inputs), is younger than O(max_age), and each of O(containers) runs, healthy, on
-    its image and networks; else false with the C(reason).
+    its image and networks; else false with the C(reason), and removes the stamp (the full
+    run that follows writes it again when it finishes).
   - With O(state=marked), writes the stamp (the role then finished), with the ID of each of
     O(containers) as it runs now; a container that cannot be read leaves no stamp.
 options:
@@ -44,7 +45,7 @@ reason: {description: Why it may not ("" when it may)., returned: state checked,
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.converged import mark, stale
+from ansible.module_utils.converged import forget, mark, stale
 from ansible.module_utils.image_pins import load
 
 
@@ -74,6 +75,8 @@ def main() -> None:
         pins = {}
     reason = stale(p["stamp"], p["inputs"], p["containers"], p["docker_socket"], p["max_age"], pins=pins,
                    files=p["files"])
+    if reason and not module.check_mode:
+        forget(p["stamp"])
     module.exit_json(changed=False, current=not reason, reason=reason)
 
 

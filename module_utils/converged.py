@@ -7,7 +7,8 @@ host. The next run finds the stamp equal to its own hash, and the role's contain
 healthy, on their pinned images and networks, and skips the role. A changed setting, a new
 greenlight, a container that stopped or was changed by hand, a stamp older than `max_age`
 (a full run a day, which mends drift the checks cannot see), or a run killed before the role
-finished (no new stamp) run it in full. The stamp also holds each container's ID as the
+finished run it in full: a stamp found out of date is removed before the full run, which
+writes a new one only when it finishes. The stamp also holds each container's ID as the
 full run left it: a container created again since (by hand, or by another path of greenlight
 with other settings) is not the one the stamp speaks for, and runs the role in full.
 """
@@ -63,7 +64,12 @@ def stale(stamp: str, inputs: object, containers: list[dict], docker_socket: str
         return "its stamp cannot be read"
     if not isinstance(recorded, dict) or recorded.get("digest") != digest(inputs, files):
         return "its settings or greenlight changed"
-    if (now if now is not None else time.time()) - float(recorded.get("at", 0)) > max_age:
+    try:
+        age = (now if now is not None else time.time()) - float(recorded.get("at", 0))
+    except (TypeError, ValueError):
+        return "its stamp cannot be read"
+    # A stamp from the future (the clock was set back) is as old as can be.
+    if not 0 <= age <= max_age:
         return "its last full run is older than a day"
     ids = recorded.get("ids") if isinstance(recorded.get("ids"), dict) else {}
     for wanted in containers:
@@ -85,7 +91,7 @@ def _container_problem(docker_socket: str, wanted: dict, recorded_id: str | None
         return f"{name} cannot be read ({exc})"
     if found is None:
         return f"{name} is missing"
-    if found.get("Id") != recorded_id:
+    if not recorded_id or found.get("Id") != recorded_id:
         return f"{name} was created again since the last full run"
     state = found.get("State") or {}
     if not state.get("Running") or state.get("Restarting"):
@@ -101,6 +107,15 @@ def _container_problem(docker_socket: str, wanted: dict, recorded_id: str | None
     return ""
 
 
+def forget(stamp: str) -> None:
+    """Remove the stamp: a part found out of date has none until its full run finishes, so a
+    run that fails half way (its settings reverted after) is never taken for the last full one."""
+    try:
+        os.unlink(stamp)
+    except FileNotFoundError:
+        pass
+
+
 def mark(stamp: str, inputs: object, now: float | None = None, files: list[str] | tuple = (),
          containers: list[str] | tuple = (), docker_socket: str = "/var/run/docker.sock") -> None:
     """Write the stamp: the inputs' hash and the ID of each of `containers` (by name). A container
@@ -112,10 +127,7 @@ def mark(stamp: str, inputs: object, now: float | None = None, files: list[str] 
         except docker_api.DockerError:
             found = None
         if not found:
-            try:
-                os.unlink(stamp)
-            except FileNotFoundError:
-                pass
+            forget(stamp)
             return
         ids[name] = found.get("Id")
     os.makedirs(os.path.dirname(stamp), mode=0o700, exist_ok=True)

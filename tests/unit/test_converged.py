@@ -3,11 +3,17 @@ it is as a run would leave it (module_utils/converged.py)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from ansible.module_utils import converged
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 RUNNING = {"Id": "c0ffee", "State": {"Running": True, "Health": {"Status": "healthy"}}, "Image": "sha256:aaa",
            "NetworkSettings": {"Networks": {"shop-production-net": {}}}}
@@ -86,4 +92,39 @@ def test_a_container_that_cannot_be_read_when_marking_leaves_no_stamp(tmp_path: 
     assert stamp.exists()
     docker.pop(PROXY)
     converged.mark(str(stamp), {}, now=1000.0, containers=[PROXY])
+    assert not stamp.exists()
+
+
+@pytest.mark.parametrize("at", ["soon", None, 99999.0])
+def test_a_stamp_with_a_bad_or_future_time_runs_it_in_full(tmp_path: Path, docker: dict, at) -> None:
+    stamp = tmp_path / "proxy.json"
+    converged.mark(str(stamp), {}, now=1000.0, containers=[PROXY])
+    recorded = json.loads(stamp.read_text())
+    stamp.write_text(json.dumps({**recorded, "at": at}))
+    assert check(stamp, {}) in ("its stamp cannot be read", "its last full run is older than a day")
+
+
+def run_check(tmp_path: Path, stamp: Path, *args: str) -> subprocess.CompletedProcess:
+    """greenlight_converged, checked, in a real playbook (no container: only the inputs count)."""
+    playbook = tmp_path / "check.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"greenlight_converged": {"stamp": str(stamp), "inputs": {"settings": "new"}}, "register": "found"},
+        {"ansible.builtin.assert": {"that": ["not found.current"]}}]}]))
+    return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", f"ansible_python_interpreter={sys.executable}", *args, str(playbook)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ANSIBLE_LIBRARY": str(PROJECT / "library"),
+                               "ANSIBLE_MODULE_UTILS": str(PROJECT / "module_utils"),
+                               "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1"})
+
+
+def test_the_module_forgets_a_stamp_it_finds_out_of_date(tmp_path: Path) -> None:
+    # A full run that then fails leaves no stamp that a later run with the old settings could match.
+    stamp = tmp_path / "converged" / "proxy.json"
+    converged.mark(str(stamp), {"settings": "old"}, now=1000.0)
+    in_check_mode = run_check(tmp_path, stamp, "--check")
+    assert in_check_mode.returncode == 0, in_check_mode.stdout + in_check_mode.stderr
+    assert stamp.exists(), "check mode changed nothing"
+    done = run_check(tmp_path, stamp)
+    assert done.returncode == 0, done.stdout + done.stderr
     assert not stamp.exists()
