@@ -91,6 +91,9 @@ def remove_app() -> None:
         tags = stack.docker("images", repository, "--format", "{{.Repository}}:{{.Tag}}").split()
         if tags:
             stack.docker("rmi", *tags)
+    # The scheduled backups' cron entries (roles/backup/tasks/schedule.yml), by the app's name.
+    for env in ("staging", "production"):
+        Path(f"/etc/cron.d/greenlight-{APP}-{env}").unlink(missing_ok=True)
     shutil.rmtree(ROOT, ignore_errors=True)
 
 
