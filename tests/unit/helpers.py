@@ -1,10 +1,18 @@
-"""Small builders shared by the unit tests of module_utils: a proxy, containers, observed weights."""
+"""Small builders shared by the unit tests of module_utils: a proxy, containers, observed weights,
+and a playbook that runs greenlight's own modules."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from ansible.module_utils.docker_api import Container
 from ansible.module_utils.traffic import Observed, Pool, Proxy
 
+PROJECT = Path(__file__).resolve().parents[2]
 PREFIX = "shop-production"
 COLORS = ("blue", "green")
 V1, V2, V3 = "a" * 40, "b" * 40, "c" * 40
@@ -39,3 +47,16 @@ def observed(weights: dict[str, int], preview: str = "", sticky: bool = False,
         servers[pool] = {c: {"weight": weights.get(c, 0), "status": status.get(c, "UP")} for c in COLORS}
         servers[preview_pool] = {c: {"weight": 100 if c == preview else 0, "status": "UP"} for c in COLORS}
     return Observed(servers, sticky, maintenance)
+
+
+def run_tasks(folder: Path, tasks: list[dict], *args: str) -> subprocess.CompletedProcess:
+    """A real ansible-playbook on localhost running `tasks` with greenlight's modules and
+    module_utils, and no ansible.cfg; `args` go to ansible-playbook (--check, say)."""
+    playbook = folder / "tasks.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", f"ansible_python_interpreter={sys.executable}", *args, str(playbook)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ANSIBLE_LIBRARY": str(PROJECT / "library"),
+                               "ANSIBLE_MODULE_UTILS": str(PROJECT / "module_utils"),
+                               "ANSIBLE_CONFIG": str(folder / "none.cfg"), "ANSIBLE_NOCOLOR": "1"})

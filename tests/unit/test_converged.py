@@ -4,16 +4,15 @@ it is as a run would leave it (module_utils/converged.py)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ansible.module_utils import converged
 
-PROJECT = Path(__file__).resolve().parents[2]
+from .helpers import run_tasks
+
 
 RUNNING = {"Id": "c0ffee", "State": {"Running": True, "Health": {"Status": "healthy"}}, "Image": "sha256:aaa",
            "NetworkSettings": {"Networks": {"shop-production-net": {}}}}
@@ -106,16 +105,9 @@ def test_a_stamp_with_a_bad_or_future_time_runs_it_in_full(tmp_path: Path, docke
 
 def run_check(tmp_path: Path, stamp: Path, *args: str) -> subprocess.CompletedProcess:
     """greenlight_converged, checked, in a real playbook (no container: only the inputs count)."""
-    playbook = tmp_path / "check.yml"
-    playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
+    return run_tasks(tmp_path, [
         {"greenlight_converged": {"stamp": str(stamp), "inputs": {"settings": "new"}}, "register": "found"},
-        {"ansible.builtin.assert": {"that": ["not found.current"]}}]}]))
-    return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           "-e", f"ansible_python_interpreter={sys.executable}", *args, str(playbook)],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "ANSIBLE_LIBRARY": str(PROJECT / "library"),
-                               "ANSIBLE_MODULE_UTILS": str(PROJECT / "module_utils"),
-                               "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1"})
+        {"ansible.builtin.assert": {"that": ["not found.current"]}}], *args)
 
 
 def test_the_module_forgets_a_stamp_it_finds_out_of_date(tmp_path: Path) -> None:
