@@ -8,7 +8,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-CONTENT = ("playbooks", "roles", "library", "action_plugins", "filter_plugins", "module_utils", "requirements.yml")
+CONTENT = ("playbooks", "roles", "library", "action_plugins", "filter_plugins", "strategy_plugins", "module_utils", "requirements.yml")
 
 
 class BuildWithAnsibleContent(build_py):
