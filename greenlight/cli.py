@@ -29,7 +29,7 @@ from . import PROJECT_DIR, __version__, descriptor, host, init
 from .lock import HostLock, LockHeld, describe, host_lock_holder
 from .notify import Notice, NotifyConfig, notify
 from .pipeline import ENVIRONMENTS, ExitCode, Interrupted, Outcome, Pipeline, UsageError, contents, settings
-from .runner import Runner
+from .runner import Runner, state_dir_problem
 from .scrub import scrub, scrub_data
 
 # A second signal this soon after the first kills at once; later ones are ignored while recovery runs.
@@ -620,6 +620,8 @@ def main(argv: list[str] | None = None) -> int:
         extra_vars = parse_extra_vars(args.extra_vars + getattr(args, "extra_vars_after", []))
         if args.wait:
             extra_vars.setdefault("greenlight_lock_wait", int(args.wait))
+        if state_dir_problem(state_dir()):
+            raise UsageError(state_dir_problem(state_dir()))
         runner = Runner(PROJECT_DIR, inventories, state_dir(), progress=output.progress, cancelled=stopper.requested,
                         verbosity=args.verbosity)
         pipeline = Pipeline(runner, inventories, progress=output.progress, extra_vars=extra_vars,

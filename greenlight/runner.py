@@ -113,6 +113,10 @@ class Runner:
         bin_dir = str(Path(sys.executable).parent)
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        # Mitogen's debug switches (MITOGEN_LOG_LEVEL=debug, MITOGEN_ROUTER_DEBUG...) print every
+        # module's arguments, passwords among them, whatever no_log says (docs/security.md).
+        for name in [name for name in os.environ if name.startswith("MITOGEN_")]:
+            del os.environ[name]
         sweep_runs(self.runs_dir)
 
     def private_dir(self) -> str:
@@ -287,15 +291,36 @@ def inventory_error(inventory: Path, error: str, project_dir: Path) -> str:
     return f"cannot read {inventory}: {first[:300]}"
 
 
+# Mitogen makes its connection's socket in TMPDIR (<state>/runs/<pid>-<8>/tmp): mitogen_unix_<8>.sock,
+# and a socket's path is at most 107 bytes on Linux (sun_path).
+STATE_DIR_MAX = 107 - len("/runs/1234567-12345678/tmp/mitogen_unix_12345678.sock")
+
+
+def state_dir_problem(state_dir: Path) -> str:
+    """A line saying why playbooks cannot run with this state folder, "" when they can."""
+    if len(str(state_dir).encode()) <= STATE_DIR_MAX:
+        return ""
+    return (f"the state folder {state_dir} is longer than {STATE_DIR_MAX} bytes: a run's connection socket "
+            f"is made under it; set GREENLIGHT_STATE_DIR to a shorter path")
+
+
 def sweep_runs(runs_dir: Path, ansible_tmp: Path = Path.home() / ".ansible" / "tmp") -> None:
     """Remove what killed runs left: greenlight's private folders (named <pid>-...) and the
     folders Ansible's processes on this machine make for a module's files and arguments
-    (ansible-tmp-<time>-<pid>-<random>), both only when their process is gone."""
+    (ansible-tmp-<time>-<pid>-<random>), both only when their process is gone; and Mitogen's
+    (ansible_mitogen_action_*, ansible_mitogen_runner_*: a file copy's, a module's), which name
+    no process, only when no other greenlight run is alive on this machine."""
+    from .reaper import deploy_lock  # module_utils, as the command imports them
+
     folders = [(folder, folder.name.split("-", 1)[0]) for folder in _children(runs_dir)]
     folders += [(folder, folder.name.split("-")[3]) for folder in _children(ansible_tmp)
                 if folder.name.startswith("ansible-tmp-") and folder.name.count("-") >= 4]
     for folder, pid in folders:
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+    mitogen = [folder for folder in _children(ansible_tmp) if folder.name.startswith("ansible_mitogen_")]
+    if mitogen and not deploy_lock.run_processes(None):
+        for folder in mitogen:
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -117,11 +117,11 @@ def same_machine(holder: dict) -> bool:
     return holder.get("host") == socket.gethostname()
 
 
-def run_processes(run: str, orphans_only: bool = False) -> list[int]:
-    """The processes of this machine whose environment names greenlight's run `run`; with
-    `orphans_only`, only those whose greenlight command (GREENLIGHT_PID) is gone: whatever a
-    lock file says, a run whose command still runs is never one to end."""
-    needle = f"{RUN_VARIABLE}={run}".encode()
+def run_processes(run: str | None, orphans_only: bool = False) -> list[int]:
+    """The processes of this machine whose environment names greenlight's run `run` (None: any
+    run); with `orphans_only`, only those whose greenlight command (GREENLIGHT_PID) is gone:
+    whatever a lock file says, a run whose command still runs is never one to end."""
+    needle = f"{RUN_VARIABLE}={run or ''}".encode()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -131,7 +131,7 @@ def run_processes(run: str, orphans_only: bool = False) -> list[int]:
                 variables = stream.read().split(b"\0")
         except OSError:
             continue
-        if needle not in variables:
+        if not (needle in variables if run is not None else any(v.startswith(needle) for v in variables)):
             continue
         command = next((v.split(b"=", 1)[1] for v in variables if v.startswith(f"{PID_VARIABLE}=".encode())), b"")
         if orphans_only and command.isdigit() and process_start(int(command)):

@@ -116,3 +116,74 @@ def test_extra_vars_are_data_never_templated(tmp_path: Path) -> None:
     assert not marker.exists()
     assert result.stats == {"echoed": hostile, "nested": hostile, "listed": hostile, "key": hostile,
                             "types": ["str", "str", "str", "str"]}
+
+
+def test_mitogens_folders_are_swept_only_while_no_greenlight_run_is_alive(tmp_path, monkeypatch) -> None:
+    import os
+
+    from greenlight.reaper import deploy_lock
+
+    runs, ansible_tmp = tmp_path / "runs", tmp_path / "ansible-tmp"
+    left = [ansible_tmp / "ansible_mitogen_action_0123456789abcdef", ansible_tmp / "ansible_mitogen_runner_x1y2"]
+    for folder in left:
+        folder.mkdir(parents=True)
+        (folder / "dump.sql").write_text("secret")
+    (ansible_tmp / "theirs").mkdir()
+    run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                           env={**os.environ, "GREENLIGHT_RUN": "0123abcd"})
+    try:
+        sweep_runs(runs, ansible_tmp)
+        assert sorted(p.name for p in ansible_tmp.iterdir()) == sorted([p.name for p in left] + ["theirs"])
+    finally:
+        run.kill()
+        run.wait()
+    # No run alive (greenlight's own runs on this machine, a CI's e2e say, would keep them).
+    monkeypatch.setattr(deploy_lock, "run_processes", lambda run, orphans_only=False: [])
+    sweep_runs(runs, ansible_tmp)
+    assert [p.name for p in ansible_tmp.iterdir()] == ["theirs"]
+
+
+def test_mitogens_debug_switches_never_reach_a_playbook(tmp_path, monkeypatch) -> None:
+    import os
+
+    monkeypatch.setenv("MITOGEN_LOG_LEVEL", "debug")
+    monkeypatch.setenv("MITOGEN_ROUTER_DEBUG", "1")
+    runner = Runner(PROJECT, PROJECT / "inventories", tmp_path)
+    assert not [name for name in {**os.environ, **runner.envvars(str(tmp_path))} if name.startswith("MITOGEN_")]
+
+
+def test_a_state_folder_too_long_for_the_runs_socket_is_refused_in_one_line() -> None:
+    from greenlight.runner import STATE_DIR_MAX, state_dir_problem
+
+    assert state_dir_problem(Path("/var/lib/greenlight")) == ""
+    assert state_dir_problem(Path("/" + "s" * (STATE_DIR_MAX - 1))) == ""
+    problem = state_dir_problem(Path("/" + "s" * STATE_DIR_MAX))
+    assert "GREENLIGHT_STATE_DIR" in problem and "\n" not in problem
+
+
+@pytest.mark.parametrize("playbooks_vars", [False, True])
+def test_the_projects_ansible_cfg_runs_tasks_in_one_python_per_host_forked_for_each_task(tmp_path, playbooks_vars) -> None:
+    """Mitogen's persistent interpreter: without greenlight's playbooks/group_vars, two tasks'
+    commands have the same parent process (under Ansible's own strategy each task is a Python
+    of its own); with them, each task runs in a fork of its own."""
+    import json
+    import os
+    import shutil
+
+    playbook = tmp_path / "parents.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  connection: local\n  tasks:\n"
+        + "".join(f"    - ansible.builtin.command: sh -c 'echo $PPID'\n      register: p{i}\n" for i in (1, 2))
+        + "    - ansible.builtin.copy:\n        content: \"{{ [p1.stdout, p2.stdout] | to_json }}\"\n"
+        + f"        dest: {tmp_path / 'parents.json'}\n")
+    if playbooks_vars:
+        shutil.copytree(PROJECT / "playbooks" / "group_vars", tmp_path / "group_vars")
+    (tmp_path / "vault").write_text("not used\n")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
+         "-e", f"ansible_python_interpreter={sys.executable}", str(playbook)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "vault")})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    parents = json.loads((tmp_path / "parents.json").read_text())
+    assert (parents[0] != parents[1]) == playbooks_vars, parents
