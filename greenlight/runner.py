@@ -20,6 +20,7 @@ once this command is gone, however it ended.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -106,7 +107,8 @@ class Runner:
         self.progress = progress or (lambda kind, text: None)
         self.cancelled = cancelled or (lambda: False)
         self._inventories: dict[str, dict | Exception] = {}
-        self._inventory_lock = threading.Lock()
+        # One lock per environment: both environments' inventories are read at once (check_pair).
+        self._inventory_locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self.run_id = uuid.uuid4().hex
         self._reaper: subprocess.Popen | None = None
         # ansible-runner looks for ansible-playbook on PATH; cron's PATH lacks the virtualenv.
@@ -222,7 +224,7 @@ class Runner:
         Read once per run (a second of CPU): the notifications and the lock alert share it, and
         the command starts reading it in the background while the first playbook runs.
         """
-        with self._inventory_lock:
+        with self._inventory_locks[env]:
             if env not in self._inventories:
                 try:
                     self._inventories[env] = self._read_inventory(env)
