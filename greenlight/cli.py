@@ -620,8 +620,8 @@ def main(argv: list[str] | None = None) -> int:
         extra_vars = parse_extra_vars(args.extra_vars + getattr(args, "extra_vars_after", []))
         if args.wait:
             extra_vars.setdefault("greenlight_lock_wait", int(args.wait))
-        if state_dir_problem(state_dir()):
-            raise UsageError(state_dir_problem(state_dir()))
+        if problem := state_dir_problem(state_dir()):
+            raise UsageError(problem)
         runner = Runner(PROJECT_DIR, inventories, state_dir(), progress=output.progress, cancelled=stopper.requested,
                         verbosity=args.verbosity)
         pipeline = Pipeline(runner, inventories, progress=output.progress, extra_vars=extra_vars,

@@ -122,6 +122,7 @@ def run_processes(run: str | None, orphans_only: bool = False) -> list[int]:
     run); with `orphans_only`, only those whose greenlight command (GREENLIGHT_PID) is gone:
     whatever a lock file says, a run whose command still runs is never one to end."""
     needle = f"{RUN_VARIABLE}={run or ''}".encode()
+    names_the_run = (lambda entry: entry.startswith(needle)) if run is None else (lambda entry: entry == needle)
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -131,7 +132,7 @@ def run_processes(run: str | None, orphans_only: bool = False) -> list[int]:
                 variables = stream.read().split(b"\0")
         except OSError:
             continue
-        if not (needle in variables if run is not None else any(v.startswith(needle) for v in variables)):
+        if not any(names_the_run(entry) for entry in variables):
             continue
         command = next((v.split(b"=", 1)[1] for v in variables if v.startswith(f"{PID_VARIABLE}=".encode())), b"")
         if orphans_only and command.isdigit() and process_start(int(command)):
