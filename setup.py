@@ -1,6 +1,7 @@
-"""The wheel carries greenlight's Ansible content, so an installed command needs no checkout
-(greenlight/__init__.py: PROJECT_DIR). An editable install uses the checkout itself."""
+"""The wheel carries greenlight's Ansible collection, so an installed command needs no checkout
+(greenlight/__init__.py: PROJECT_DIR, COLLECTION). An editable install uses the checkout itself."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -8,7 +9,21 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-CONTENT = ("playbooks", "roles", "library", "action_plugins", "filter_plugins", "strategy_plugins", "module_utils", "requirements.yml")
+# The collection greenlight.deploy (galaxy.yml), as the wheel holds it below greenlight/project.
+COLLECTION = Path(".collections", "ansible_collections", "greenlight", "deploy")
+COLLECTION_CONTENT = ("galaxy.yml", "meta", "playbooks", "plugins", "roles", "requirements.yml", "README.md")
+# Beside it: the configuration the command runs Ansible with, and Mitogen's strategy pointer.
+PROJECT_CONTENT = ("strategy_plugins",)
+# The one declaration of the version (galaxy.yml), read without a YAML library: the build needs none.
+VERSION = re.search(r"^version: *([^ #\n]+)", (HERE / "galaxy.yml").read_text(), re.M).group(1)
+
+
+def copy(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
 
 
 class BuildWithAnsibleContent(build_py):
@@ -18,17 +33,14 @@ class BuildWithAnsibleContent(build_py):
             return
         target = Path(self.build_lib) / "greenlight" / "project"
         target.mkdir(parents=True, exist_ok=True)
-        for name in CONTENT:
-            source = HERE / name
-            if source.is_dir():
-                shutil.copytree(source, target / name, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(source, target / name)
+        for name in COLLECTION_CONTENT:
+            copy(HERE / name, target / COLLECTION / name)
+        for name in PROJECT_CONTENT:
+            copy(HERE / name, target / name)
         # The checkout's demo vault password does not travel: an installed command takes the
         # user's (ANSIBLE_VAULT_PASSWORD_FILE, docs/getting-started.md).
         config = (HERE / "ansible.cfg").read_text().splitlines(keepends=True)
         (target / "ansible.cfg").write_text("".join(line for line in config if not line.startswith("vault_password_file")))
 
 
-setup(cmdclass={"build_py": BuildWithAnsibleContent})
+setup(version=VERSION, cmdclass={"build_py": BuildWithAnsibleContent})

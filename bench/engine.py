@@ -18,7 +18,7 @@ every task's seconds (greenlight/runner.py):
 | verify | `greenlight verify staging` |
 
 Each row splits the wall time into configured waits (the canary holds and watch windows,
-the judge's baseline window: greenlight_canary and greenlight_baseline; the waits for health:
+the judge's baseline window: greenlight.deploy.canary and greenlight.deploy.baseline; the waits for health:
 tasks that retry until a container or a color is healthy) and the engine's overhead
 (everything else: Ansible's start, every other task, greenlight itself). Then the ten
 slowest tasks of each case. Prints markdown and writes it to /tmp/greenlight-engine/engine.md.
@@ -64,7 +64,7 @@ COMMANDS = {
     "verify": ["verify", "staging"],
 }
 # The modules whose time is a configured wait: canary holds, watch windows, the judge's baseline.
-WAIT_ACTIONS = ("greenlight_canary", "greenlight_baseline")
+WAIT_ACTIONS = ("canary", "baseline")
 # Tasks that wait for health (they retry until healthy), by the start of their name.
 HEALTH_WAITS = ("Wait until", "Wait for the database", "Wait for the throwaway database")
 
@@ -102,8 +102,8 @@ def set_up() -> None:
 
 
 def weights() -> dict[str, int]:
-    from greenlight import pipeline  # noqa: F401, PLC0415 (puts greenlight's module_utils under ansible.module_utils)
-    from ansible.module_utils.haproxy_runtime import read_servers  # noqa: PLC0415
+    import greenlight  # noqa: F401, PLC0415 (puts greenlight's collection on the path)
+    from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import read_servers  # noqa: PLC0415
 
     socket = ROOT / f"{APP}-production" / "proxy" / "run" / "admin.sock"
     return {color: info["weight"] for color, info in read_servers(str(socket))["api"].items()}

@@ -33,10 +33,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "module_utils"))
 
 from greenlight.load import Load, LoadReport  # noqa: E402
-from haproxy_runtime import HAProxyError, read_servers  # noqa: E402
+from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import HAProxyError, read_servers  # noqa: E402,I001
 
 APP = "bench"
 ROOT = Path("/tmp/greenlight-bench")

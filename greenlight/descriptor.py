@@ -18,10 +18,12 @@ import json
 import os
 from pathlib import Path
 
-from . import __version__
+from . import COLLECTION_PATH, __version__
 
-# What, besides the environment's inventory, could change the settings a playbook resolves.
-PROJECT_PARTS = ("roles", "playbooks", "library", "module_utils", "action_plugins", "filter_plugins", "ansible.cfg")
+# What, besides the environment's inventory, could change the settings a playbook resolves:
+# ansible.cfg and the collection's content (greenlight/__init__.py: COLLECTION_PATH), below the project.
+COLLECTION_PARTS = ("roles", "playbooks", "plugins")
+PROJECT_PARTS = ("ansible.cfg", *(str(COLLECTION_PATH / part) for part in COLLECTION_PARTS))
 VARIABLES = ("ANSIBLE_VAULT_PASSWORD_FILE", "ANSIBLE_CONFIG", "GREENLIGHT_BASE_IMAGE")
 
 
@@ -83,9 +85,8 @@ def load(state_dir: Path, inventory_dir: Path, env: str, project_dir: Path) -> d
 def parts(state_dir: Path, inventory_dir: Path, env: str) -> list[str]:
     """The app's part names the environment's last playbook reported (both environments' when
     env is ""), for shell completion only: a suggestion, so a stale descriptor is good enough."""
-    # The settings check's own rule for a part's name (imported here: greenlight/pipeline.py
-    # puts module_utils on the path after it imports this file).
-    from ansible.module_utils.settings import NAME
+    # The settings check's own rule for a part's name.
+    from ansible_collections.greenlight.deploy.plugins.module_utils.settings import NAME  # noqa: PLC0415
 
     names: list[str] = []
     for one in ([env] if env else ["staging", "production"]):

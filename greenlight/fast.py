@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import subprocess
 
-from ansible.module_utils import deploy_lock, history, rollback, status
-from ansible.module_utils.docker_api import DockerError, inspect_container
-from ansible.module_utils.haproxy_runtime import HAProxyError, live_color, read_servers
-from ansible.module_utils.traffic import Proxy, saved_colors
+from ansible_collections.greenlight.deploy.plugins.module_utils import deploy_lock, history, rollback, status
+from ansible_collections.greenlight.deploy.plugins.module_utils.docker_api import DockerError, inspect_container
+from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import HAProxyError, live_color, read_servers
+from ansible_collections.greenlight.deploy.plugins.module_utils.traffic import Proxy, saved_colors
 
 
 def proxy(described: dict) -> Proxy:
@@ -25,13 +25,13 @@ def proxy(described: dict) -> Proxy:
 
 
 def report(described: dict, limit: int) -> dict:
-    """What status.yml reports (module_utils/status.py), the lock judged here (this machine's)."""
+    """What status.yml reports (plugins/module_utils/status.py), the lock judged here (this machine's)."""
     return status.report(described["app"], described["env"], proxy(described), described["history"],
                          described["lock"], described["docker_socket"], described["prometheus"], limit)
 
 
 def roll_back(described: dict, actor: str, version: str, wait: float, run: str) -> dict:
-    """What greenlight_rollback answers (module_utils/rollback.py), the lock taken as its action plugin takes it."""
+    """What greenlight.deploy.rollback answers (plugins/module_utils/rollback.py), the lock taken as its action plugin takes it."""
     holder = deploy_lock.identity(os.getpid(), actor, run)
     lock = {"path": described["lock"], "purpose": {"kind": "rollback", "env": described["env"]}, "holder": holder}
 

@@ -27,7 +27,7 @@ from dockerfile_parse.util import WordSplitter
 from .pipeline import ENVIRONMENTS, settings
 from .scrub import scrub
 
-from ansible.module_utils import git_auth  # noqa: E402,I001  (found through the path .pipeline sets)
+from ansible_collections.greenlight.deploy.plugins.module_utils import git_auth  # noqa: I001  (greenlight/__init__.py puts it on the path)
 
 # greenlight's usual ports per environment (the demo's inventories); a taken one moves up.
 PORTS = {
@@ -101,7 +101,7 @@ class App:
 def dockerfiles(repo: str) -> list[tuple[str, str]]:
     """(path, text) of each Dockerfile at the repository's default branch."""
     with tempfile.TemporaryDirectory(prefix="greenlight-init-") as scratch:
-        # A token in the URL goes to git in its environment, never in its argv (module_utils/git_auth.py).
+        # A token in the URL goes to git in its environment, never in its argv (plugins/module_utils/git_auth.py).
         clone = subprocess.run(["git", "clone", "--quiet", "--bare", "--depth", "1", "--", git_auth.plain_url(repo),
                                 scratch + "/repo.git"], capture_output=True, text=True, timeout=300,
                                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **git_auth.environment(repo)})

@@ -4,7 +4,7 @@ An flock on a file: the kernel drops it when the holder exits, however it exits,
 lock left by a killed run is recovered by the next run with nothing to clean. The holder
 writes who it is into the file, for the message the next run prints and for
 `greenlight lock status`. Each environment has its own deploy lock besides, on its host
-(module_utils/deploy_lock.py), held by the playbook that changes it.
+(plugins/module_utils/deploy_lock.py), held by the playbook that changes it.
 """
 
 from __future__ import annotations

@@ -21,22 +21,17 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Protocol
 
-import ansible.module_utils
 import yaml
 
-from . import PROJECT_DIR, descriptor, host
+from . import COLLECTION_PATH, PROJECT_DIR, descriptor, host
 from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
 from .scrub import scrub
 
-# The checks of greenlight's input are the playbooks' own (module_utils/settings.py), imported
-# as Ansible ships them to a host.
-MODULE_UTILS = str(PROJECT_DIR / "module_utils")
-if MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(MODULE_UTILS)
-from ansible.module_utils import settings  # noqa: E402  (found through the path set just above)
+# The checks of greenlight's input are the playbooks' own (plugins/module_utils/settings.py).
+from ansible_collections.greenlight.deploy.plugins.module_utils import settings  # noqa: I001  (greenlight/__init__.py puts it on the path)
 
-from . import fast  # noqa: E402  (imports module_utils the same way)
+from . import fast
 
 ENVIRONMENTS = ("staging", "production")
 # A backup's label, part of its file name; a backup's file name.
@@ -132,7 +127,7 @@ def pair_variables(project_dir: Path, inventory: dict, extra_vars: dict) -> dict
     inventory, then `-e`, with `{{ name }}` references resolved."""
     variables: dict = {}
     for role in PAIR_DEFAULTS:
-        defaults = project_dir / "roles" / role / "defaults" / "main.yml"
+        defaults = project_dir / COLLECTION_PATH / "roles" / role / "defaults" / "main.yml"
         if defaults.is_file():
             variables.update(yaml.safe_load(defaults.read_text()) or {})
     return settings.resolve({**variables, **inventory, **extra_vars})

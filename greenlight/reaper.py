@@ -9,7 +9,7 @@ reach it), with the read end of a pipe as its stdin; only greenlight holds the w
 When greenlight's process ends, the kernel closes that end, the read here returns, and every
 process that carries the command's GREENLIGHT_RUN in its environment (ansible-playbook, its
 workers, the modules they run) is killed. The next run then recovers the environment as
-after any kill (module_utils/recovery.py), and takes a lock whose holder, the dead command,
+after any kill (plugins/module_utils/recovery.py), and takes a lock whose holder, the dead command,
 is gone, at once.
 
     python -m greenlight.reaper RUN   (stdin: the pipe)
@@ -20,14 +20,8 @@ from __future__ import annotations
 import os
 import sys
 
-import ansible.module_utils
-
-from . import PROJECT_DIR
-
-MODULE_UTILS = str(PROJECT_DIR / "module_utils")
-if MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(MODULE_UTILS)
-from ansible.module_utils import deploy_lock  # noqa: E402  (found through the path set just above)
+from . import COLLECTION_PATH  # noqa: F401  (importing greenlight puts its collection on the path)
+from ansible_collections.greenlight.deploy.plugins.module_utils import deploy_lock  # noqa: I001
 
 
 def main(argv: list[str]) -> int:

@@ -37,6 +37,7 @@ from pathlib import Path
 import ansible_runner
 import yaml
 
+from . import COLLECTION_PATH
 from .scrub import scrub
 
 Progress = Callable[[str, str], None]
@@ -193,7 +194,7 @@ class Runner:
             run = ansible_runner.run(
                 private_data_dir=private_data_dir,
                 project_dir=str(self.project_dir),
-                playbook=f"playbooks/{playbook}",
+                playbook=str(COLLECTION_PATH / "playbooks" / playbook),
                 inventory=str(self.inventory_dir / env),
                 envvars=self.envvars(private_data_dir),
                 event_handler=on_event,

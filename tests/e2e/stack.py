@@ -338,7 +338,7 @@ def admin_socket(env: str) -> str:
 
 def proxy_worker(env: str) -> str:
     """The pid of the proxy's worker: a reload starts a new one."""
-    from ansible.module_utils.haproxy_runtime import send
+    from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import send
 
     info = dict(line.split(": ", 1) for line in send(admin_socket(env), ["show info"]).splitlines() if ": " in line)
     return info["Pid"]

@@ -20,8 +20,8 @@ import urllib.request
 import pymysql
 import pytest
 
-from ansible.module_utils.haproxy_runtime import read_servers
-from ansible.module_utils.synthetic import Probe
+from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import read_servers
+from ansible_collections.greenlight.deploy.plugins.module_utils.synthetic import Probe
 
 from . import stack
 
@@ -154,7 +154,7 @@ def test_live_color_survives_a_proxy_restart() -> None:
 
 
 def test_the_preview_sends_a_request_naming_a_color_to_it_whatever_the_weights() -> None:
-    # How the judge's control GETs reach the old color (module_utils/synthetic.py): the live
+    # How the judge's control GETs reach the old color (plugins/module_utils/synthetic.py): the live
     # color has weight 0 in the preview, which sends other requests to the idle color.
     before = read_servers(stack.admin_socket("production"))
     live = next(color for color, info in before["api"].items() if info["weight"] > 0)

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.deploy_lock import identity
-from ansible.module_utils.haproxy_runtime import parse_map, read_servers, send
+from ansible_collections.greenlight.deploy.plugins.module_utils.deploy_lock import identity
+from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import parse_map, read_servers, send
 
 from . import stack
 

@@ -390,7 +390,7 @@ def test_a_compromised_staging_cannot_retag_what_production_runs(vps: Vps) -> No
     own = docker2("inspect", "-f", "{{.Config.Image}}", f"{APP}-staging-backend-{color}").strip()
     genuine = docker2("images", "-q", "--no-trunc", proxy_tag).strip()
     # Its docker, asked to save, tags the app's image as the proxy's for the stream only (its own
-    # proxy, pinned, would refuse it in its next deploy: greenlight_image_pin).
+    # proxy, pinned, would refuse it in its next deploy: greenlight.deploy.image_pin).
     (VPS_BIN / "docker").write_text(
         "#!/bin/sh\n# A compromised host: its docker save slips another tag in.\n"
         f'if [ "$1" = save ]; then shift; /usr/bin/docker tag {own} {proxy_tag}; /usr/bin/docker save "$@" {proxy_tag}; '

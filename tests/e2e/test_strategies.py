@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from ansible.module_utils.haproxy_runtime import read_servers
+from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import read_servers
 
 from . import stack
 

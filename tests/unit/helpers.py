@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansible.module_utils.docker_api import Container
-from ansible.module_utils.traffic import Observed, Pool, Proxy
+from greenlight import COLLECTIONS_DIR
+
+from ansible_collections.greenlight.deploy.plugins.module_utils.docker_api import Container
+from ansible_collections.greenlight.deploy.plugins.module_utils.traffic import Observed, Pool, Proxy
 
 PROJECT = Path(__file__).resolve().parents[2]
 PREFIX = "shop-production"
@@ -50,13 +52,13 @@ def observed(weights: dict[str, int], preview: str = "", sticky: bool = False,
 
 
 def run_tasks(folder: Path, tasks: list[dict], *args: str) -> subprocess.CompletedProcess:
-    """A real ansible-playbook on localhost running `tasks` with greenlight's modules and
-    module_utils, and no ansible.cfg; `args` go to ansible-playbook (--check, say)."""
+    """A real ansible-playbook on localhost running `tasks` with greenlight's collection (its
+    modules by their full names, greenlight.deploy.*), and no ansible.cfg; `args` go to
+    ansible-playbook (--check, say)."""
     playbook = folder / "tasks.yml"
     playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            "-e", f"ansible_python_interpreter={sys.executable}", *args, str(playbook)],
                           capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "ANSIBLE_LIBRARY": str(PROJECT / "library"),
-                               "ANSIBLE_MODULE_UTILS": str(PROJECT / "module_utils"),
+                          env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_DIR),
                                "ANSIBLE_CONFIG": str(folder / "none.cfg"), "ANSIBLE_NOCOLOR": "1"})

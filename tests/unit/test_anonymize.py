@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils.anonymize import RuleError, leaks, leaks_sql, snapshot_sql, strategy
+from ansible_collections.greenlight.deploy.plugins.module_utils.anonymize import RuleError, leaks, leaks_sql, snapshot_sql, strategy
 
 RULES = {"supplier_contacts": {"contact_name": "fake_name", "contact_email": "fake_email",
                                "contact_phone": "masked_phone", "notes": "null", "tax_id": "hash",

@@ -1,4 +1,4 @@
-"""Row counts read from a dump (module_utils/backup_dump.py), on dumps in mariadb-dump's format."""
+"""Row counts read from a dump (plugins/module_utils/backup_dump.py), on dumps in mariadb-dump's format."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from ansible.module_utils.backup_dump import DumpError, inspect, read_dump, rows_in
+from ansible_collections.greenlight.deploy.plugins.module_utils.backup_dump import DumpError, inspect, read_dump, rows_in
 
 DUMP = rb"""-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)
 --

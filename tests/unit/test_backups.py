@@ -1,4 +1,4 @@
-"""An environment's backups on disk (module_utils/backups.py): recording, listing, retention."""
+"""An environment's backups on disk (plugins/module_utils/backups.py): recording, listing, retention."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible.module_utils.backups import (BackupError, check_name, compare_counts, count_sql, leftovers, listing, load,
+from ansible_collections.greenlight.deploy.plugins.module_utils.backups import (BackupError, check_name, compare_counts, count_sql, leftovers, listing, load,
                                          mark_verified, past_retention, record, remove)
 
 DUMP = b"""-- MariaDB dump 10.19

@@ -1,6 +1,6 @@
 """The canary judge: per-request samples, relative and absolute rules, health states, evidence.
 
-Requests are built the way HAProxy logs them (module_utils/request_log.py); one test reads
+Requests are built the way HAProxy logs them (plugins/module_utils/request_log.py); one test reads
 lines a real HAProxy 2.6 wrote to its ring buffer (fixtures/judge-ring.log).
 """
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.canary_judge import (FAIL, INCONCLUSIVE, PASS, Sample, Thresholds, binomial_tail,
+from ansible_collections.greenlight.deploy.plugins.module_utils.canary_judge import (FAIL, INCONCLUSIVE, PASS, Sample, Thresholds, binomial_tail,
                                                critical_errors, detection_power, judge, needed_requests,
                                                percentile, thin)
-from ansible.module_utils.request_log import Request, parse, route
+from ansible_collections.greenlight.deploy.plugins.module_utils.request_log import Request, parse, route
 
 RING = Path(__file__).parent / "fixtures" / "judge-ring.log"
 

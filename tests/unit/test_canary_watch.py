@@ -1,9 +1,9 @@
-"""The hold of a judged window (greenlight_canary.watch): how long it lasts, when it asks
+"""The hold of a judged window (greenlight.deploy.canary.watch): how long it lasts, when it asks
 for synthetic requests, when it stops early.
 
 The clock is simulated: the window's `collect` moves it forward, live requests arrive at
 a set rate, and the synthetic requests the watcher asks for are answered at the probe's
-rate (module_utils/synthetic.py MAX_RATE). The judge itself is the real one.
+rate (plugins/module_utils/synthetic.py MAX_RATE). The judge itself is the real one.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import threading
 
 import pytest
 
-from ansible.module_utils.canary_judge import FAIL, PASS, Sample, Thresholds, judge
-from ansible.module_utils.request_log import Request, route
-from ansible.module_utils.synthetic import MAX_RATE
+from ansible_collections.greenlight.deploy.plugins.module_utils.canary_judge import FAIL, PASS, Sample, Thresholds, judge
+from ansible_collections.greenlight.deploy.plugins.module_utils.request_log import Request, route
+from ansible_collections.greenlight.deploy.plugins.module_utils.synthetic import MAX_RATE
 
 from .test_canary_window import canary
 

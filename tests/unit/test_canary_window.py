@@ -7,7 +7,6 @@ middle, as a restarting proxy does. The real HAProxy is exercised by the e2e sui
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import threading
 import time
@@ -15,21 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.canary_judge import Sample, Thresholds
-from ansible.module_utils.request_log import Request, Stream, parse_line
+from ansible_collections.greenlight.deploy.plugins.module_utils.canary_judge import Sample, Thresholds
+from ansible_collections.greenlight.deploy.plugins.module_utils.request_log import Request, Stream, parse_line
 
-ROOT = Path(__file__).resolve().parents[2]
 LINES = (Path(__file__).parent / "fixtures" / "judge-ring.log").read_text().splitlines()
 
 
-def load_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "library" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-canary = load_module("greenlight_canary")
+from ansible_collections.greenlight.deploy.plugins.modules import canary  # noqa: E402
 
 
 class FakeRuntimeAPI(threading.Thread):
@@ -111,8 +102,8 @@ def test_the_reference_is_the_old_color_over_the_same_window_when_it_answered_en
 
 
 def test_the_old_colors_sample_has_its_live_requests_and_the_control_gets_through_the_preview(monkeypatch) -> None:
-    from ansible.module_utils.request_log import route
-    from ansible.module_utils.traffic import stable
+    from ansible_collections.greenlight.deploy.plugins.module_utils.request_log import route
+    from ansible_collections.greenlight.deploy.plugins.module_utils.traffic import stable
 
     from .helpers import proxy
 
@@ -158,7 +149,7 @@ class RestartingStream:
 
 
 def test_a_proxy_that_restarts_mid_window_gets_the_windows_traffic_back(monkeypatch) -> None:
-    from ansible.module_utils.traffic import canary as canary_state, stable
+    from ansible_collections.greenlight.deploy.plugins.module_utils.traffic import canary as canary_state, stable
 
     from .helpers import observed, proxy
 
@@ -186,9 +177,9 @@ def test_a_proxy_that_restarts_mid_window_gets_the_windows_traffic_back(monkeypa
 
 
 def test_the_baseline_counts_live_requests_only_since_the_newest_record(tmp_path: Path) -> None:
-    from ansible.module_utils.history import append
+    from ansible_collections.greenlight.deploy.plugins.module_utils.history import append
 
-    baseline = load_module("greenlight_baseline")
+    from ansible_collections.greenlight.deploy.plugins.modules import baseline  # noqa: PLC0415
     history = tmp_path / "history.jsonl"
     assert baseline.last_change(str(history)) == 0.0  # no history: the whole ring counts
     append(str(history), {"kind": "deploy", "env": "production", "outcome": "failed",

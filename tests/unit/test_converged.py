@@ -1,5 +1,5 @@
 """A part of an environment is skipped only when its inputs, its stamp and its containers say
-it is as a run would leave it (module_utils/converged.py)."""
+it is as a run would leave it (plugins/module_utils/converged.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils import converged
+from ansible_collections.greenlight.deploy.plugins.module_utils import converged
 
 from .helpers import run_tasks
 
@@ -104,9 +104,9 @@ def test_a_stamp_with_a_bad_or_future_time_runs_it_in_full(tmp_path: Path, docke
 
 
 def run_check(tmp_path: Path, stamp: Path, *args: str) -> subprocess.CompletedProcess:
-    """greenlight_converged, checked, in a real playbook (no container: only the inputs count)."""
+    """greenlight.deploy.converged, checked, in a real playbook (no container: only the inputs count)."""
     return run_tasks(tmp_path, [
-        {"greenlight_converged": {"stamp": str(stamp), "inputs": {"settings": "new"}}, "register": "found"},
+        {"greenlight.deploy.converged": {"stamp": str(stamp), "inputs": {"settings": "new"}}, "register": "found"},
         {"ansible.builtin.assert": {"that": ["not found.current"]}}], *args)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils import deploy_lock
-from ansible.module_utils.deploy_lock import acquire, alive, holds, identity, read, release, run_holder, take
+from ansible_collections.greenlight.deploy.plugins.module_utils import deploy_lock
+from ansible_collections.greenlight.deploy.plugins.module_utils.deploy_lock import acquire, alive, holds, identity, read, release, run_holder, take
 
 
 @pytest.fixture

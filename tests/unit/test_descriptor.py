@@ -19,8 +19,9 @@ def layout(tmp_path: Path) -> tuple[Path, Path, Path]:
     state, inventories, project = tmp_path / "state", tmp_path / "inventories", tmp_path / "project"
     (inventories / "production" / "group_vars" / "all").mkdir(parents=True)
     (inventories / "production" / "group_vars" / "all" / "main.yml").write_text("proxy_http_port: 80\n")
-    (project / "roles" / "proxy" / "defaults").mkdir(parents=True)
-    (project / "roles" / "proxy" / "defaults" / "main.yml").write_text("proxy_cpus: 1\n")
+    roles = project / ".collections" / "ansible_collections" / "greenlight" / "deploy" / "roles"
+    (roles / "proxy" / "defaults").mkdir(parents=True)
+    (roles / "proxy" / "defaults" / "main.yml").write_text("proxy_cpus: 1\n")
     (project / "ansible.cfg").write_text("[defaults]\n")
     return state, inventories, project
 
@@ -37,7 +38,8 @@ def test_the_last_playbooks_settings_serve_until_an_inventory_or_greenlight_chan
     (inventories / "production" / "group_vars" / "all" / "main.yml").write_text("proxy_http_port: 8080\n")
     assert descriptor.load(state, inventories, "production", project) is None
     descriptor.save(state, inventories, "production", project, DESCRIBED)
-    (project / "roles" / "proxy" / "defaults" / "main.yml").write_text("proxy_cpus: 2\n")
+    (project / ".collections" / "ansible_collections" / "greenlight" / "deploy" / "roles" / "proxy" / "defaults"
+     / "main.yml").write_text("proxy_cpus: 2\n")
     assert descriptor.load(state, inventories, "production", project) is None
     descriptor.save(state, inventories, "production", project, DESCRIBED)
     monkeypatch.setenv("ANSIBLE_VAULT_PASSWORD_FILE", "/elsewhere/vault-password")

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from ansible.module_utils import files, history
+from ansible_collections.greenlight.deploy.plugins.module_utils import files, history
 
 
 def short_writes(monkeypatch) -> list[int]:

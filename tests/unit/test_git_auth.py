@@ -1,4 +1,4 @@
-"""A repository URL's credentials reach git as a header from a file, never in argv (module_utils/git_auth.py)."""
+"""A repository URL's credentials reach git as a header from a file, never in argv (plugins/module_utils/git_auth.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 import subprocess
 from pathlib import Path
 
-from ansible.module_utils.git_auth import auth_config, environment, plain_url
+from ansible_collections.greenlight.deploy.plugins.module_utils.git_auth import auth_config, environment, plain_url
 
 
 def test_the_url_loses_its_credentials_and_the_header_carries_them() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils import haproxy_runtime as runtime
+from ansible_collections.greenlight.deploy.plugins.module_utils import haproxy_runtime as runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,4 +1,4 @@
-"""A color's health in one call: HAProxy's checks UP, then the smoke checks (module_utils/health.py)."""
+"""A color's health in one call: HAProxy's checks UP, then the smoke checks (plugins/module_utils/health.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ansible.module_utils import health
+from ansible_collections.greenlight.deploy.plugins.module_utils import health
 
 
 def test_the_wait_ends_as_soon_as_every_pool_is_up_and_says_what_haproxy_reports_when_it_is_not(monkeypatch) -> None:

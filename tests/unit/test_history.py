@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils import history
-from ansible.module_utils.history import Live, append, make_record, read, recorded_live
+from ansible_collections.greenlight.deploy.plugins.module_utils import history
+from ansible_collections.greenlight.deploy.plugins.module_utils.history import Live, append, make_record, read, recorded_live
 
 from .helpers import V1, V2
 

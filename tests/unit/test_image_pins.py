@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.image_pins import decide, load, save
+from ansible_collections.greenlight.deploy.plugins.module_utils.image_pins import decide, load, save
 
 PROXY = "greenlight/haproxy:c72489616b07"
 

@@ -13,7 +13,7 @@ import yaml
 
 from greenlight import init
 from greenlight.cli import main
-from module_utils import settings
+from ansible_collections.greenlight.deploy.plugins.module_utils import settings
 
 REPO = Path(__file__).parents[2]
 

@@ -8,8 +8,8 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ansible.module_utils import backups, deploy_lock, history, monitoring_facts
-from ansible.module_utils.monitoring_facts import Registration
+from ansible_collections.greenlight.deploy.plugins.module_utils import backups, deploy_lock, history, monitoring_facts
+from ansible_collections.greenlight.deploy.plugins.module_utils.monitoring_facts import Registration
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc).timestamp()

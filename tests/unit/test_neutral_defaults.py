@@ -20,8 +20,7 @@ EXEMPT = {"roles/verify/tasks/main.yml", "roles/verify/meta/argument_specs.yml",
 def product_files() -> list[Path]:
     found = [*PROJECT.glob("roles/*/defaults/*.yml"), *PROJECT.glob("roles/*/vars/*.yml"),
              *PROJECT.glob("roles/*/meta/*.yml"), *PROJECT.glob("roles/*/tasks/*.yml"),
-             *PROJECT.glob("roles/*/templates/*"), *PROJECT.glob("playbooks/*.yml"), *PROJECT.glob("library/*.py"),
-             *PROJECT.glob("module_utils/*.py"), *PROJECT.glob("action_plugins/*.py"), *PROJECT.glob("filter_plugins/*.py")]
+             *PROJECT.glob("roles/*/templates/*"), *PROJECT.glob("playbooks/*.yml"), *PROJECT.glob("plugins/*/*.py")]
     return [path for path in found if str(path.relative_to(PROJECT)) not in EXEMPT]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils.one_off import OneOff, size_bytes
+from ansible_collections.greenlight.deploy.plugins.module_utils.one_off import OneOff, size_bytes
 
 
 def test_a_one_off_is_hardened_and_limited() -> None:

@@ -3,7 +3,7 @@ environment, whatever a container uses, anything young, and the newest of greenl
 
 from __future__ import annotations
 
-from ansible.module_utils.prune import Image, Tree, kept_commits, plan
+from ansible_collections.greenlight.deploy.plugins.module_utils.prune import Image, Tree, kept_commits, plan
 
 A, B, C, D, E = (letter * 40 for letter in "abcde")
 NOW = 1_000_000.0

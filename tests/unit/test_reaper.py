@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils import deploy_lock
+from ansible_collections.greenlight.deploy.plugins.module_utils import deploy_lock
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ansible.module_utils.docker_api import Container
-from ansible.module_utils.history import Live
+from ansible_collections.greenlight.deploy.plugins.module_utils.docker_api import Container
+from ansible_collections.greenlight.deploy.plugins.module_utils.history import Live
 import pytest
 
-from ansible.module_utils.recovery import finished, pending_restore, plan
+from ansible_collections.greenlight.deploy.plugins.module_utils.recovery import finished, pending_restore, plan
 
 from .helpers import PREFIX, V1, V2, V3, color, observed, proxy
 

@@ -1,4 +1,4 @@
-"""A release resolved in one step on the host's copy of the repository (module_utils/release.py)."""
+"""A release resolved in one step on the host's copy of the repository (plugins/module_utils/release.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.release import ReleaseError, resolve
+from ansible_collections.greenlight.deploy.plugins.module_utils.release import ReleaseError, resolve
 
 ENV = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"}

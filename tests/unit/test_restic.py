@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils.restic import Repository, explain
+from ansible_collections.greenlight.deploy.plugins.module_utils.restic import Repository, explain
 
 
 @pytest.mark.parametrize(("stderr", "message"), [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils.haproxy_runtime import live_color
-from ansible.module_utils.history import Live, recorded_live
-from ansible.module_utils.rollback_plan import NoRollback, plan_rollback
+from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import live_color
+from ansible_collections.greenlight.deploy.plugins.module_utils.history import Live, recorded_live
+from ansible_collections.greenlight.deploy.plugins.module_utils.rollback_plan import NoRollback, plan_rollback
 
 from .helpers import PREFIX, V1, V2, color, container, observed, proxy
 

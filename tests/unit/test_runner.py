@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from greenlight import COLLECTION_PATH
 from greenlight.runner import Runner, sweep_runs
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -74,8 +75,9 @@ def test_the_sweep_removes_what_dead_processes_left_and_nothing_of_live_ones(tmp
 
 @pytest.mark.parametrize("verbosity", [0, 1])
 def test_v_prints_ansibles_own_output_and_only_then(tmp_path: Path, capfd, verbosity: int) -> None:
-    (tmp_path / "playbooks").mkdir()
-    (tmp_path / "playbooks" / "hello.yml").write_text(
+    playbooks = tmp_path / COLLECTION_PATH / "playbooks"
+    playbooks.mkdir(parents=True)
+    (playbooks / "hello.yml").write_text(
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug:\n        msg: hello-from-ansible\n")
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     (tmp_path / "inventories" / "staging").mkdir(parents=True)
@@ -93,8 +95,9 @@ def test_extra_vars_are_data_never_templated(tmp_path: Path) -> None:
     reported) may hold an app's own output: Ansible must not template it."""
     marker = tmp_path / "ran"
     hostile = f"{{{{ lookup('ansible.builtin.pipe', 'touch {marker}') }}}}"
-    (tmp_path / "playbooks").mkdir()
-    (tmp_path / "playbooks" / "echo.yml").write_text(
+    playbooks = tmp_path / COLLECTION_PATH / "playbooks"
+    playbooks.mkdir(parents=True)
+    (playbooks / "echo.yml").write_text(
         "- hosts: all\n  gather_facts: false\n  tasks:\n"
         "    - ansible.builtin.set_stats:\n        per_host: false\n"
         "        data: {echoed: \"{{ given }}\", nested: \"{{ record.error }}\", listed: \"{{ record.stages[0] }}\",\n"

@@ -1,4 +1,4 @@
-"""greenlight_secret writes several secret files in one call, only when they change, never printing them."""
+"""greenlight.deploy.secret writes several secret files in one call, only when they change, never printing them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .helpers import run_tasks
 def run(tmp_path: Path) -> subprocess.CompletedProcess:
     folder = tmp_path / "secrets"
     return run_tasks(tmp_path, [{
-        "greenlight_secret": {"files": [{"path": f"{folder}/app.password", "content": "s3cret-value", "mode": "0444"},
+        "greenlight.deploy.secret": {"files": [{"path": f"{folder}/app.password", "content": "s3cret-value", "mode": "0444"},
                                         {"path": f"{folder}/app.env", "content": "DB_HOST=db\n"}]},
         "register": "written"}, {"ansible.builtin.debug": {"var": "written"}}])
 

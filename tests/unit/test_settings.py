@@ -1,9 +1,9 @@
-"""What greenlight accepts as input (module_utils/settings.py): one line per problem, naming the setting."""
+"""What greenlight accepts as input (plugins/module_utils/settings.py): one line per problem, naming the setting."""
 
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils import settings
+from ansible_collections.greenlight.deploy.plugins.module_utils import settings
 
 GOOD = {
     "greenlight_app": "warehouse", "greenlight_env": "production", "greenlight_root": "/var/lib/greenlight",

@@ -1,4 +1,4 @@
-"""The judge's synthetic GETs (module_utils/synthetic.py) against a real HTTP server on loopback."""
+"""The judge's synthetic GETs (plugins/module_utils/synthetic.py) against a real HTTP server on loopback."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ansible.module_utils.synthetic import Probe
+from ansible_collections.greenlight.deploy.plugins.module_utils.synthetic import Probe
 
 
 class Server:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils.traffic import canary, commands, config_for, matches, stable, wanted_weights
+from ansible_collections.greenlight.deploy.plugins.module_utils.traffic import canary, commands, config_for, matches, stable, wanted_weights
 
 from .helpers import observed, proxy
 
@@ -107,7 +107,7 @@ class FakeRuntime:
 
 
 def test_the_maintenance_page_goes_on_in_the_file_first_and_off_in_the_proxy_first(monkeypatch, tmp_path) -> None:
-    from ansible.module_utils import traffic
+    from ansible_collections.greenlight.deploy.plugins.module_utils import traffic
 
     runtime = FakeRuntime({"canary": "off", "maintenance": "off"})
     monkeypatch.setattr(traffic, "send", runtime.send)
@@ -128,7 +128,7 @@ def test_the_maintenance_page_goes_on_in_the_file_first_and_off_in_the_proxy_fir
 
 
 def test_a_proxy_started_from_a_map_without_the_key_gets_it_added(monkeypatch, tmp_path) -> None:
-    from ansible.module_utils import traffic
+    from ansible_collections.greenlight.deploy.plugins.module_utils import traffic
 
     runtime = FakeRuntime({"canary": "off"})
     monkeypatch.setattr(traffic, "send", runtime.send)
@@ -140,7 +140,7 @@ def test_a_proxy_started_from_a_map_without_the_key_gets_it_added(monkeypatch, t
 
 
 def test_the_maintenance_page_waits_for_the_requests_in_flight_then_gives_up_at_its_limit(monkeypatch) -> None:
-    from ansible.module_utils import traffic
+    from ansible_collections.greenlight.deploy.plugins.module_utils import traffic
 
     left = iter([3, 1, 0])
     monkeypatch.setattr(traffic, "in_flight", lambda proxy: next(left))
@@ -152,8 +152,8 @@ def test_the_maintenance_page_waits_for_the_requests_in_flight_then_gives_up_at_
 
 
 def test_a_page_that_cannot_drain_the_requests_in_flight_is_an_error(monkeypatch, tmp_path) -> None:
-    from ansible.module_utils import traffic
-    from ansible.module_utils.haproxy_runtime import HAProxyError
+    from ansible_collections.greenlight.deploy.plugins.module_utils import traffic
+    from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import HAProxyError
 
     runtime = FakeRuntime({"canary": "off", "maintenance": "off"})
     monkeypatch.setattr(traffic, "send", runtime.send)

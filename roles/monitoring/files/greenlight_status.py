@@ -24,9 +24,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from ansible.module_utils import backups, docker_api, history, monitoring_facts
-from ansible.module_utils.files import write_atomically
-from ansible.module_utils.monitoring_facts import Registration
+from ansible_collections.greenlight.deploy.plugins.module_utils import backups, docker_api, history, monitoring_facts
+from ansible_collections.greenlight.deploy.plugins.module_utils.files import write_atomically
+from ansible_collections.greenlight.deploy.plugins.module_utils.monitoring_facts import Registration
 
 # The status page's charts: the last hour, a point a minute.
 CHART_SECONDS = 3600

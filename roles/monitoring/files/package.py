@@ -1,1 +1,0 @@
-"""Makes greenlight's module_utils importable as ansible.module_utils.* in the status container."""
