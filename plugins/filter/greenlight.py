@@ -13,7 +13,6 @@ a worker, a rollback or a promotion finds them from the commit alone.
 
 from __future__ import annotations
 
-import os
 
 from ansible_collections.greenlight.deploy.plugins.module_utils.converged import fingerprint
 from ansible_collections.greenlight.deploy.plugins.module_utils.git_auth import auth_config, plain_url

@@ -22,7 +22,7 @@ description:
       plugins/module_utils/anonymize.py; docs/operations.md.
 options:
   rules: {description: "backup_anonymize: table -> column -> rule.", type: dict, required: true}
-  state: {description: What to do., type: str, choices: [planned, checked], default: planned}
+  state: {description: "What to do.", type: str, choices: [planned, checked], default: planned}
   keys: {description: "table -> its one-column primary key (TAB-separated TABLE COLUMN lines from information_schema).", type: str, default: ""}
   counts: {description: "leaks_sql's output (to check).", type: str, default: ""}
 author: greenlight
@@ -36,11 +36,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-strategy: {description: pynonymizer's strategy file (YAML)., returned: planned, type: str}
-snapshot_sql: {description: Copies the original values aside., returned: planned, type: str}
-leaks_sql: {description: Counts rows still holding their original value., returned: planned, type: str}
-drop_sql: {description: Drops the copies., returned: planned, type: str}
-tables: {description: The tables anonymized., returned: planned, type: list}
+strategy: {description: "pynonymizer's strategy file (YAML).", returned: planned, type: str}
+snapshot_sql: {description: "Copies the original values aside.", returned: planned, type: str}
+leaks_sql: {description: "Counts rows still holding their original value.", returned: planned, type: str}
+drop_sql: {description: "Drops the copies.", returned: planned, type: str}
+tables: {description: "The tables anonymized.", returned: planned, type: list}
 """
 
 import secrets

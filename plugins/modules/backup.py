@@ -8,31 +8,34 @@ DOCUMENTATION = r"""
 module: backup
 short_description: Record a dump as a backup and apply retention, list the backups, or record a verification
 description:
-  - O(state=recorded) reads the dump O(name) in O(folder), written by mariadb-dump and renamed
-    when whole; refuses one that is truncated, not gzip, or of another database than
-    O(database). Writes NAME.sql.gz.sha256 and NAME.json (environment, database, release,
-    time, size, checksum, rows of each table counted in the dump), each 0600 and renamed
-    when whole. Then removes the backups of O(database) past the newest O(keep) (never the
-    new one, never one in O(protect)), and the leftovers of interrupted runs an hour old.
-  - O(state=listed) lists the whole backups of O(database), newest first, with their
-    metadata, and counts the files of interrupted runs. With O(name), returns that backup
-    only, after checking its file against its checksum, and the query that counts its
-    tables' rows (count_sql). Changes nothing.
-  - O(state=verified) compares O(counts) (count_sql's output on a database restored from
-    O(name)) with the rows the dump holds, writes the result into the metadata, and fails
-    when they differ.
+  - >-
+      O(state=recorded) reads the dump O(name) in O(folder), written by mariadb-dump and renamed
+      when whole; refuses one that is truncated, not gzip, or of another database than
+      O(database). Writes NAME.sql.gz.sha256 and NAME.json (environment, database, release,
+      time, size, checksum, rows of each table counted in the dump), each 0600 and renamed
+      when whole. Then removes the backups of O(database) past the newest O(keep) (never the
+      new one, never one in O(protect)), and the leftovers of interrupted runs an hour old.
+  - >-
+      O(state=listed) lists the whole backups of O(database), newest first, with their
+      metadata, and counts the files of interrupted runs. With O(name), returns that backup
+      only, after checking its file against its checksum, and the query that counts its
+      tables' rows (count_sql). Changes nothing.
+  - >-
+      O(state=verified) compares O(counts) (count_sql's output on a database restored from
+      O(name)) with the rows the dump holds, writes the result into the metadata, and fails
+      when they differ.
 options:
-  folder: {description: The environment's backup folder., type: path, required: true}
-  database: {description: The database the backups hold., type: str, required: true}
-  state: {description: What to do., type: str, choices: [recorded, listed, verified], default: listed}
+  folder: {description: "The environment's backup folder.", type: path, required: true}
+  database: {description: "The database the backups hold.", type: str, required: true}
+  state: {description: "What to do.", type: str, choices: [recorded, listed, verified], default: listed}
   name: {description: "A backup's file name (NAME.sql.gz); required to record and to verify.", type: str}
-  env: {description: The environment (to record)., type: str}
-  label: {description: Why the backup was taken (before-v2, scheduled, before-restore)., type: str, default: manual}
+  env: {description: "The environment (to record).", type: str}
+  label: {description: "Why the backup was taken (before-v2, scheduled, before-restore).", type: str, default: manual}
   release: {description: "The live release: version, commit.", type: dict, default: {}}
-  keep: {description: Backups kept (1 or more; to record)., type: int}
-  protect: {description: Backup files retention must not remove (one being restored)., type: list, elements: str, default: []}
+  keep: {description: "Backups kept (1 or more; to record).", type: int}
+  protect: {description: "Backup files retention must not remove (one being restored).", type: list, elements: str, default: []}
   counts: {description: "count_sql's output on the restored database (to verify).", type: str}
-  seconds: {description: How long the verification took (to verify)., type: float, default: 0}
+  seconds: {description: "How long the verification took (to verify).", type: float, default: 0}
 author: greenlight
 """
 
@@ -51,10 +54,10 @@ EXAMPLES = r"""
 RETURN = r"""
 backup: {description: "A backup's metadata (file, sha256, size, tables, rows, verified, ...).", returned: with name, type: dict}
 count_sql: {description: "The query counting the rows of the backup's tables.", returned: listed with name, type: str}
-removed: {description: Files removed by retention and as leftovers., returned: recorded, type: list}
+removed: {description: "Files removed by retention and as leftovers.", returned: recorded, type: list}
 files: {description: "The new backup's files (metadata, checksum, dump).", returned: recorded, type: list}
 backups: {description: "Each whole backup's metadata, newest first.", returned: listed without name, type: list}
-leftovers: {description: Files of interrupted runs (removed by the next backup once an hour old)., returned: listed without name, type: int}
+leftovers: {description: "Files of interrupted runs (removed by the next backup once an hour old).", returned: listed without name, type: int}
 """
 
 import hashlib

@@ -24,12 +24,12 @@ description:
   - >-
       Changes nothing; a first deploy (nothing serving) returns an empty profile.
 options:
-  proxy: {description: How to drive the proxy (the proxy role's C(proxy_runtime))., type: dict, required: true}
-  seconds: {description: How far back live requests count., type: float, default: 300}
+  proxy: {description: "How to drive the proxy (the proxy role's C(proxy_runtime)).", type: dict, required: true}
+  seconds: {description: "How far back live requests count.", type: float, default: 300}
   history: {description: "The environment's history; live requests count only from its newest record's end.", type: str, required: false}
-  synthetic_url: {description: Base URL on 127.0.0.1 that reaches the live release., type: str, required: true}
+  synthetic_url: {description: "Base URL on 127.0.0.1 that reaches the live release.", type: str, required: true}
   synthetic_paths: {description: "Paths the judge's synthetic GETs use (deploy_judge_synthetic_paths).", type: list, elements: str, required: true}
-  per_route: {description: Answers wanted for each synthetic path., type: int, default: 30}
+  per_route: {description: "Answers wanted for each synthetic path.", type: int, default: 30}
 author: greenlight
 """
 
@@ -44,8 +44,8 @@ EXAMPLES = r"""
 RETURN = r"""
 baseline: {description: "The profile: requests, errors, client_errors, latencies per route (ms, sorted).", returned: always, type: dict}
 summary: {description: "requests, errors, p50/p95/p99 in ms.", returned: always, type: dict}
-colors: {description: The colors that served users., returned: always, type: list}
-synthetic_requests: {description: Synthetic GETs sent., returned: always, type: int}
+colors: {description: "The colors that served users.", returned: always, type: list}
+synthetic_requests: {description: "Synthetic GETs sent.", returned: always, type: int}
 """
 
 from ansible.module_utils.basic import AnsibleModule

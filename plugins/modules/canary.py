@@ -24,7 +24,7 @@ description:
   - >-
       The hold adapts to traffic: it lasts at least O(hold) seconds and is extended, up to
       O(max_hold), until the window holds enough requests to catch a release failing
-      O(detect_rate) more requests with probability O(power). When live traffic is too thin
+      C(detect_rate) more requests with probability C(power) (both in O(thresholds)). When live traffic is too thin
       to get there in time, synthetic GETs go to O(synthetic_url) (the new release alone,
       loopback only), paced to reach that count by the end of the hold. With O(control_url)
       and an old color, each is followed by the same GET to the old color (named with the

@@ -8,14 +8,16 @@ DOCUMENTATION = r"""
 module: converged
 short_description: Skip converging a part of an environment whose inputs, stamp and containers say it is done
 description:
-  - With O(state=checked), answers C(current) true when the stamp on the host holds the hash
-    of O(inputs), is younger than O(max_age), and each of O(containers) runs, healthy, on
-    its image and networks; else false with the C(reason), and removes the stamp (the full
-    run that follows writes it again when it finishes).
-  - With O(state=marked), writes the stamp (the role then finished), with the ID of each of
-    O(containers) as it runs now; a container that cannot be read leaves no stamp.
+  - >-
+      With O(state=checked), answers C(current) true when the stamp on the host holds the hash
+      of O(inputs), is younger than O(max_age), and each of O(containers) runs, healthy, on
+      its image and networks; else false with the C(reason), and removes the stamp (the full
+      run that follows writes it again when it finishes).
+  - >-
+      With O(state=marked), writes the stamp (the role then finished), with the ID of each of
+      O(containers) as it runs now; a container that cannot be read leaves no stamp.
 options:
-  stamp: {description: The stamp file on the host., type: path, required: true}
+  stamp: {description: "The stamp file on the host.", type: path, required: true}
   inputs: {description: "What the part is made from (settings, hashes of files and secrets): never a secret itself.", type: raw, required: true}
   containers:
     description: "The part's containers: name, and optionally tag (its image must be the one O(pins_file) pins for it) and networks."
@@ -24,9 +26,9 @@ options:
     default: []
   pins_file: {description: "The environment's image pins (greenlight.deploy.image_pin).", type: path, default: ""}
   files: {description: "Files on the host the part reads (a certificate): their content counts as an input.", type: list, elements: path, default: []}
-  max_age: {description: Seconds after which the part runs in full anyway., type: float, default: 86400}
-  state: {description: checked or marked., type: str, choices: [checked, marked], default: checked}
-  docker_socket: {description: The Docker engine's socket., type: path, default: /var/run/docker.sock}
+  max_age: {description: "Seconds after which the part runs in full anyway.", type: float, default: 86400}
+  state: {description: "checked or marked.", type: str, choices: [checked, marked], default: checked}
+  docker_socket: {description: "The Docker engine's socket.", type: path, default: /var/run/docker.sock}
 author: greenlight
 """
 
@@ -40,8 +42,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-current: {description: Whether the part may be skipped., returned: state checked, type: bool}
-reason: {description: Why it may not ("" when it may)., returned: state checked, type: str}
+current: {description: "Whether the part may be skipped.", returned: state checked, type: bool}
+reason: {description: "Why it may not (\"\" when it may).", returned: state checked, type: str}
 """
 
 from ansible.module_utils.basic import AnsibleModule

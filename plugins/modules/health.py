@@ -8,14 +8,15 @@ DOCUMENTATION = r"""
 module: health
 short_description: Wait until HAProxy finds a color healthy, then smoke-test it through the preview port
 description:
-  - Asks HAProxy every 0.1 s until every pool's server of O(color) is UP (at most O(timeout)
-    seconds), then sends each of O(checks) to O(preview_url). Fails saying what HAProxy
-    reported, or which check answered what. Changes nothing.
+  - >-
+      Asks HAProxy every 0.1 s until every pool's server of O(color) is UP (at most O(timeout)
+      seconds), then sends each of O(checks) to O(preview_url). Fails saying what HAProxy
+      reported, or which check answered what. Changes nothing.
 options:
-  socket: {description: HAProxy's admin socket., type: path, required: true}
-  pools: {description: The pools whose server of the color must be UP., type: list, elements: str, required: true}
-  color: {description: The color., type: str, required: true}
-  timeout: {description: Seconds the color has to get healthy., type: float, default: 60}
+  socket: {description: "HAProxy's admin socket.", type: path, required: true}
+  pools: {description: "The pools whose server of the color must be UP.", type: list, elements: str, required: true}
+  color: {description: "The color.", type: str, required: true}
+  timeout: {description: "Seconds the color has to get healthy.", type: float, default: 60}
   preview_url: {description: "The preview port's URL (http://127.0.0.1:PORT).", type: str, required: true}
   checks: {description: "Requests to send: path, status (default 200).", type: list, elements: dict, default: []}
 author: greenlight
@@ -32,8 +33,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-servers: {description: HAProxy's state of the color's server in each pool., returned: success, type: dict}
-checks: {description: Each smoke check and its status., returned: success, type: list}
+servers: {description: "HAProxy's state of the color's server in each pool.", returned: success, type: dict}
+checks: {description: "Each smoke check and its status.", returned: success, type: list}
 """
 
 from ansible.module_utils.basic import AnsibleModule

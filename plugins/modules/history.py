@@ -8,15 +8,17 @@ DOCUMENTATION = r"""
 module: history
 short_description: Read an environment's history of deploys, rollbacks and promotions, or add a record
 description:
-  - Without O(record), reads the newest O(limit) records from the end of the file (safe in
-    check mode); a line that is not a record is skipped and counted, never fatal.
-  - With O(record), appends it as one line; the fields are checked and completed
-    (plugins/module_utils/history.py, documented in docs/commands.md).
+  - >-
+      Without O(record), reads the newest O(limit) records from the end of the file (safe in
+      check mode); a line that is not a record is skipped and counted, never fatal.
+  - >-
+      With O(record), appends it as one line; the fields are checked and completed
+      (plugins/module_utils/history.py, documented in docs/commands.md).
 options:
-  path: {description: The history file (JSON lines)., type: path, required: true}
-  record: {description: The record to add., type: dict}
+  path: {description: "The history file (JSON lines).", type: path, required: true}
+  record: {description: "The record to add.", type: dict}
   limit: {description: "Newest records returned (0: all that the reader keeps).", type: int, default: 20}
-  colors: {description: The color slots (for what the history says serves)., type: list, elements: str, default: []}
+  colors: {description: "The color slots (for what the history says serves).", type: list, elements: str, default: []}
 author: greenlight
 """
 
@@ -27,10 +29,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-records: {description: The newest records, oldest first., returned: when reading, type: list}
-skipped: {description: Lines that are not a record., returned: when reading, type: int}
+records: {description: "The newest records, oldest first.", returned: when reading, type: list}
+skipped: {description: "Lines that are not a record.", returned: when reading, type: int}
 live: {description: "What the history says serves: version, commit, color, serving, warm ({} when nothing).", returned: when reading, type: dict}
-record: {description: The record as added., returned: when adding, type: dict}
+record: {description: "The record as added.", returned: when adding, type: dict}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -8,18 +8,20 @@ DOCUMENTATION = r"""
 module: host_check
 short_description: Check the host an environment runs on, changing nothing; every problem found
 description:
-  - Docker answers on its socket; each of the environment's ports is free or published by one
-    of its own containers; the folders greenlight writes to have room; the app's repository
-    can be read.
-  - Never fails for a problem: returns them all in C(problems), one line each.
+  - >-
+      Docker answers on its socket; each of the environment's ports is free or published by one
+      of its own containers; the folders greenlight writes to have room; the app's repository
+      can be read.
+  - >-
+      Never fails for a problem: returns them all in C(problems), one line each.
 options:
   ports: {description: "The environment's published ports, by setting name.", type: dict, default: {}}
   labels: {description: "Labels every container of the environment carries (greenlight_labels).", type: dict, required: true}
   paths: {description: "Folders whose filesystem needs room (the state folder, Docker's).", type: list, elements: path, default: []}
   min_free_mb: {description: "Free space each of them needs.", type: int, default: 2048}
   repo: {description: "The app's git repository as the host sees it, without credentials.", type: str, default: ""}
-  repo_auth: {description: "The git configuration that sends the repository URL's credentials (filter greenlight.deploy.git_auth_config).", type: str, default: "", no_log: true}
-  docker_socket: {description: The Docker engine's socket on the host., type: path, default: /var/run/docker.sock}
+  repo_auth: {description: "The git configuration that sends the repository URL's credentials (filter greenlight.deploy.git_auth_config).", type: str, default: ""}
+  docker_socket: {description: "The Docker engine's socket on the host.", type: path, default: /var/run/docker.sock}
   live_restore:
     description: >-
       Report an engine running without live-restore: restarting it (a docker.io update) would
@@ -39,8 +41,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-problems: {description: Every problem found, one line each., returned: always, type: list}
-docker_answers: {description: Whether Docker answered., returned: always, type: bool}
+problems: {description: "Every problem found, one line each.", returned: always, type: list}
+docker_answers: {description: "Whether Docker answered.", returned: always, type: bool}
 """
 
 import errno

@@ -8,14 +8,16 @@ DOCUMENTATION = r"""
 module: image_pin
 short_description: Pin the images greenlight builds for itself by ID, and refuse a re-tagged one
 description:
-  - Records the ID each of O(images) names in the environment's pins file, the first time
-    it is seen or when this run built it (O(built)); fails, changing nothing, when a tag
-    names another image than the one pinned (docs/security.md).
-  - Returns the IDs, which the containers are then created from (never the tag).
+  - >-
+      Records the ID each of O(images) names in the environment's pins file, the first time
+      it is seen or when this run built it (O(built)); fails, changing nothing, when a tag
+      names another image than the one pinned (docs/security.md).
+  - >-
+      Returns the IDs, which the containers are then created from (never the tag).
 options:
-  path: {description: The environment's pins file (JSON)., type: path, required: true}
+  path: {description: "The environment's pins file (JSON).", type: path, required: true}
   images: {description: "Each tag, and the ID it names now (C(docker_image_info)'s Id).", type: dict, required: true}
-  built: {description: The tags this run built., type: list, elements: str, default: []}
+  built: {description: "The tags this run built.", type: list, elements: str, default: []}
 author: greenlight
 """
 

@@ -8,21 +8,25 @@ DOCUMENTATION = r"""
 module: lock
 short_description: Take, release or read an environment's deploy lock
 description:
-  - A JSON file on the environment's host names the run that holds the environment
-    (plugins/module_utils/deploy_lock.py). Use it through the action plugin of the same name, which
-    runs on the controller; it names the holder (the ansible-playbook process), decides
-    whether a holder found in the file is gone, and then takes its lock over.
-  - With O(state=acquired), takes the lock for O(holder), or returns the lock that holds it;
-    with O(takeover) equal to that lock's token, replaces it.
-  - With O(state=released), removes the lock whose token is O(token).
-  - With O(state=read), returns the lock, if any.
+  - >-
+      A JSON file on the environment's host names the run that holds the environment
+      (plugins/module_utils/deploy_lock.py). Use it through the action plugin of the same name, which
+      runs on the controller; it names the holder (the ansible-playbook process), decides
+      whether a holder found in the file is gone, and then takes its lock over.
+  - >-
+      With O(state=acquired), takes the lock for O(holder), or returns the lock that holds it;
+      with O(takeover) equal to that lock's token, replaces it.
+  - >-
+      With O(state=released), removes the lock whose token is O(token).
+  - >-
+      With O(state=read), returns the lock, if any.
 options:
-  path: {description: The lock file., type: path, required: true}
-  state: {description: What to do., type: str, choices: [acquired, released, read], default: acquired}
+  path: {description: "The lock file.", type: path, required: true}
+  state: {description: "What to do.", type: str, choices: [acquired, released, read], default: acquired}
   holder: {description: "Who takes it: pid, host, boot_id, pid_start, user (the action plugin fills it).", type: dict, default: {}}
   purpose: {description: "What the holder does, for the message a blocked run prints and for recovery: kind, version.", type: dict, default: {}}
-  token: {description: The token of the lock to release., type: str, default: ""}
-  takeover: {description: The token of a gone holder's lock to replace., type: str, default: ""}
+  token: {description: "The token of the lock to release.", type: str, default: ""}
+  takeover: {description: "The token of a gone holder's lock to replace.", type: str, default: ""}
 author: greenlight
 """
 
@@ -34,11 +38,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-acquired: {description: Whether the lock is now ours., returned: state is acquired, type: bool}
+acquired: {description: "Whether the lock is now ours.", returned: state is acquired, type: bool}
 lock: {description: "Our lock (state acquired), or the lock found (state read).", returned: always, type: dict}
-held_by: {description: The lock of the run that holds the environment., returned: when not acquired, type: dict}
-took_over: {description: The gone holder's lock that ours replaced., returned: when taken over, type: dict}
-released: {description: Whether a lock was removed., returned: state is released, type: bool}
+held_by: {description: "The lock of the run that holds the environment.", returned: when not acquired, type: dict}
+took_over: {description: "The gone holder's lock that ours replaced.", returned: when taken over, type: dict}
+released: {description: "Whether a lock was removed.", returned: state is released, type: bool}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -8,29 +8,31 @@ DOCUMENTATION = r"""
 module: one_off
 short_description: Run a one-off container (a migration) to its end, hardened, within a time limit
 description:
-  - Creates the container with no capability, no-new-privileges, a read-only root with
-    C(/tmp) in memory, memory, CPU and process limits, the environment's CPU weight and a
-    rotated log; starts it, waits for it to end, and removes it.
-  - Fails when it exits non-zero, or runs longer than O(timeout) (it is then killed), with
-    its last output in the message.
+  - >-
+      Creates the container with no capability, no-new-privileges, a read-only root with
+      C(/tmp) in memory, memory, CPU and process limits, the environment's CPU weight and a
+      rotated log; starts it, waits for it to end, and removes it.
+  - >-
+      Fails when it exits non-zero, or runs longer than O(timeout) (it is then killed), with
+      its last output in the message.
 options:
-  name: {description: The container's name (a leftover of that name is removed first)., type: str, required: true}
-  image: {description: The image (reference or ID)., type: str, required: true}
-  command: {description: The command and its arguments (default the image's)., type: list, elements: str, default: []}
+  name: {description: "The container's name (a leftover of that name is removed first).", type: str, required: true}
+  image: {description: "The image (reference or ID).", type: str, required: true}
+  command: {description: "The command and its arguments (default the image's).", type: list, elements: str, default: []}
   network: {description: "The network it joins (default: none).", type: str, default: ""}
-  env_file: {description: A file of KEY=value lines on the host (settings that are not secrets)., type: path}
-  env: {description: More environment variables., type: dict, default: {}}
+  env_file: {description: "A file of KEY=value lines on the host (settings that are not secrets).", type: path}
+  env: {description: "More environment variables.", type: dict, default: {}}
   binds: {description: "Host paths mounted, host:container[:ro].", type: list, elements: str, default: []}
-  labels: {description: Labels of the container., type: dict, default: {}}
+  labels: {description: "Labels of the container.", type: dict, default: {}}
   user: {description: "The user it runs as (default: the image's).", type: str, default: ""}
-  timeout: {description: Seconds it may run before it is killed., type: float, required: true}
-  memory: {description: Its memory limit (512m)., type: str, default: 512m}
-  cpus: {description: Its CPU limit., type: float, default: 1.0}
-  pids_limit: {description: Its process limit., type: int, default: 256}
-  cpu_shares: {description: Its CPU weight., type: int, default: 1024}
-  security_opts: {description: Docker security options., type: list, elements: str, default: ["no-new-privileges:true"]}
-  log_options: {description: The json-file log driver's options., type: dict, default: {}}
-  docker_socket: {description: The Docker engine's socket., type: path, default: /var/run/docker.sock}
+  timeout: {description: "Seconds it may run before it is killed.", type: float, required: true}
+  memory: {description: "Its memory limit (512m).", type: str, default: 512m}
+  cpus: {description: "Its CPU limit.", type: float, default: 1.0}
+  pids_limit: {description: "Its process limit.", type: int, default: 256}
+  cpu_shares: {description: "Its CPU weight.", type: int, default: 1024}
+  security_opts: {description: "Docker security options.", type: list, elements: str, default: ["no-new-privileges:true"]}
+  log_options: {description: "The json-file log driver's options.", type: dict, default: {}}
+  docker_socket: {description: "The Docker engine's socket.", type: path, default: /var/run/docker.sock}
 author: greenlight
 """
 
@@ -45,9 +47,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-rc: {description: Its exit code (-1 when it was killed for its time)., returned: always, type: int}
-output: {description: The last lines it printed., returned: always, type: str}
-seconds: {description: How long it ran., returned: always, type: float}
+rc: {description: "Its exit code (-1 when it was killed for its time).", returned: always, type: int}
+output: {description: "The last lines it printed.", returned: always, type: str}
+seconds: {description: "How long it ran.", returned: always, type: float}
 """
 
 from ansible.module_utils.basic import AnsibleModule

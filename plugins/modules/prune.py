@@ -17,13 +17,13 @@ description:
 options:
   labels: {description: "Labels every container of the environment carries (greenlight_labels).", type: dict, required: true}
   histories: {description: "A glob of the history files of every environment of the app on this host (greenlight_app_histories).", type: str, required: true}
-  colors: {description: The color slots., type: list, elements: str, required: true}
+  colors: {description: "The color slots.", type: list, elements: str, required: true}
   release_dir: {description: "The app's release folder (its src/ holds one source tree per commit).", type: path, required: true}
   app_repositories: {description: "The app's image repositories (tag = commit[:12]).", type: list, elements: str, required: true}
   own_repositories: {description: "greenlight's own image repositories (proxy, database, monitoring, anonymizer).", type: list, elements: str, required: true}
-  keep_releases: {description: Successful releases of each environment kept besides the live and warm ones., type: int, default: 3}
-  min_age_s: {description: Nothing younger than this goes (another run may be building it)., type: float, default: 3600}
-  docker_socket: {description: The Docker engine's socket on the host., type: path, default: /var/run/docker.sock}
+  keep_releases: {description: "Successful releases of each environment kept besides the live and warm ones.", type: int, default: 3}
+  min_age_s: {description: "Nothing younger than this goes (another run may be building it).", type: float, default: 3600}
+  docker_socket: {description: "The Docker engine's socket on the host.", type: path, default: /var/run/docker.sock}
 author: greenlight
 """
 
@@ -41,9 +41,9 @@ EXAMPLES = r"""
 RETURN = r"""
 images: {description: "Image tags removed (or that would be): ref, id, size, freed bytes.", returned: always, type: list}
 trees: {description: "Source trees removed: name, size.", returned: always, type: list}
-containers: {description: Abandoned one-shot containers removed., returned: always, type: list}
-in_use: {description: Tags Docker refused to remove because a container started using them meanwhile., returned: always, type: list}
-freed_bytes: {description: Disk space freed (or that would be)., returned: always, type: int}
+containers: {description: "Abandoned one-shot containers removed.", returned: always, type: list}
+in_use: {description: "Tags Docker refused to remove because a container started using them meanwhile.", returned: always, type: list}
+freed_bytes: {description: "Disk space freed (or that would be).", returned: always, type: int}
 kept: {description: "The commits kept, and why.", returned: always, type: dict}
 """
 

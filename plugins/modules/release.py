@@ -8,18 +8,20 @@ DOCUMENTATION = r"""
 module: release
 short_description: Fetch the app's repository into the host's copy and resolve a version to its commit
 description:
-  - Refuses a version that is not a plain git ref, one that is both a branch and a tag, one
-    the repository lacks, and (with O(expected_commit)) one that no longer names the commit
-    an earlier stage deployed.
-  - Fetches into a bare copy on the host; the repository's credentials, when its URL has
-    some, reach git from a file of the secrets folder, never its argv or the copy's config.
+  - >-
+      Refuses a version that is not a plain git ref, one that is both a branch and a tag, one
+      the repository lacks, and (with O(expected_commit)) one that no longer names the commit
+      an earlier stage deployed.
+  - >-
+      Fetches into a bare copy on the host; the repository's credentials, when its URL has
+      some, reach git from a file of the secrets folder, never its argv or the copy's config.
 options:
   repo: {description: "The app's repository as the host sees it, without credentials (a path, or an https/ssh URL).", type: str, required: true}
-  auth: {description: "The git configuration that sends the URL's credentials (filter greenlight.deploy.git_auth_config); empty for none.", type: str, default: "", no_log: true}
-  version: {description: Tag, branch or commit., type: str, required: true}
-  dest: {description: The host's bare copy., type: path, required: true}
-  credentials_file: {description: Where the repository's credentials are written for git (0600)., type: path, required: true}
-  expected_commit: {description: Commit the version must name (a promotion); empty for any., type: str, default: ""}
+  auth: {description: "The git configuration that sends the URL's credentials (filter greenlight.deploy.git_auth_config); empty for none.", type: str, default: ""}
+  version: {description: "Tag, branch or commit.", type: str, required: true}
+  dest: {description: "The host's bare copy.", type: path, required: true}
+  credentials_file: {description: "Where the repository's credentials are written for git (0600).", type: path, required: true}
+  expected_commit: {description: "Commit the version must name (a promotion); empty for any.", type: str, default: ""}
 author: greenlight
 """
 
@@ -33,8 +35,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-commit: {description: The version's commit (40 hexadecimal characters)., returned: success, type: str}
-tags: {description: The tags at that commit., returned: success, type: list}
+commit: {description: "The version's commit (40 hexadecimal characters).", returned: success, type: str}
+tags: {description: "The tags at that commit.", returned: success, type: list}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -21,14 +21,14 @@ description:
       restic 0.14's errors (all exit 1) are told apart by what it printed (plugins/module_utils/restic.py).
 options:
   repository: {description: "The repository: a folder, sftp:user@host:/path, s3:https://host/bucket.", type: str, required: true}
-  password_file: {description: The file holding the repository's password., type: path, required: true}
-  password: {description: "The password, written to O(password_file) (0600) when it differs; empty: the file as it is.", type: str, default: "", no_log: true}
+  password_file: {description: "The file holding the repository's password.", type: path, required: true}
+  password: {description: "The password, written to O(password_file) (0600) when it differs; empty: the file as it is.", type: str, default: ""}
   host: {description: "The snapshots' host name (one per environment: retention groups by it).", type: str, required: true}
-  state: {description: What to do., type: str, choices: [stored, checked], default: stored}
-  files: {description: The backup's files (to store)., type: list, elements: path, default: []}
-  tags: {description: Tags of the snapshot (to store)., type: list, elements: str, default: []}
-  keep_last: {description: Snapshots kept at least (1 or more)., type: int, default: 10}
-  keep_daily: {description: And the last snapshot of each of this many days., type: int, default: 14}
+  state: {description: "What to do.", type: str, choices: [stored, checked], default: stored}
+  files: {description: "The backup's files (to store).", type: list, elements: path, default: []}
+  tags: {description: "Tags of the snapshot (to store).", type: list, elements: str, default: []}
+  keep_last: {description: "Snapshots kept at least (1 or more).", type: int, default: 10}
+  keep_daily: {description: "And the last snapshot of each of this many days.", type: int, default: 14}
 author: greenlight
 """
 
@@ -43,9 +43,9 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-snapshot: {description: The new snapshot's id., returned: stored, type: str}
-created: {description: Whether the repository was created., returned: stored, type: bool}
-forgotten: {description: Snapshots removed by retention., returned: checked, type: list}
+snapshot: {description: "The new snapshot's id.", returned: stored, type: str}
+created: {description: "Whether the repository was created.", returned: stored, type: bool}
+forgotten: {description: "Snapshots removed by retention.", returned: checked, type: list}
 """
 
 import os

@@ -27,15 +27,15 @@ description:
       environment's deploy lock itself; its action plugin (on the controller) names the holder
       and takes a gone holder's lock over, as greenlight.deploy.lock's does.
 options:
-  env: {description: The environment's name (for messages and the record)., type: str, required: true}
+  env: {description: "The environment's name (for messages and the record).", type: str, required: true}
   proxy: {description: "How to drive the proxy (the proxy role's C(proxy_runtime)).", type: dict, required: true}
   configs: {description: "haproxy.cfg rendered for each stable state (the proxy role's C(proxy_configs)).", type: list, elements: dict, required: true}
-  history: {description: The environment's history file., type: path, required: true}
+  history: {description: "The environment's history file.", type: path, required: true}
   labels: {description: "Labels every container of the environment carries (greenlight_labels).", type: dict, required: true}
-  docker_socket: {description: The Docker engine's socket on the host., type: path, default: /var/run/docker.sock}
+  docker_socket: {description: "The Docker engine's socket on the host.", type: path, default: /var/run/docker.sock}
   lock: {description: "The deploy lock: path, purpose (the action plugin adds holder and takeover).", type: dict, required: true}
-  wait: {description: Seconds to wait for another run's lock (handled by the action plugin)., type: float, default: 0}
-  actor: {description: Who asked for the rollback., type: str, default: unknown}
+  wait: {description: "Seconds to wait for another run's lock (handled by the action plugin).", type: float, default: 0}
+  actor: {description: "Who asked for the rollback.", type: str, default: unknown}
   version: {description: "The release to go back to (a version as deployed, or a commit); empty: the previous one.", type: str, default: ""}
   restore_pending:
     description: The file of a restore under way (greenlight_restore_pending_file); when recovery finds one, the rollback stops and says so.
@@ -56,12 +56,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 mode: {description: "instant after a switch, recovered when undoing an interrupted deploy was the rollback; otherwise redeploy, nothing or ambiguous.", returned: always, type: str}
-from_version: {description: The release that was live (or being deployed, when recovered)., returned: always, type: str}
-to_version: {description: The release rolled back to (or to redeploy)., returned: always, type: str}
-to_commit: {description: Its commit., returned: always, type: str}
-color: {description: The color now live., returned: when mode is instant or recovered, type: str}
-switch_ms: {description: Milliseconds HAProxy took to move the traffic., returned: when mode is instant, type: float}
-recovered: {description: What recovery did first, one line each., returned: always, type: list}
+from_version: {description: "The release that was live (or being deployed, when recovered).", returned: always, type: str}
+to_version: {description: "The release rolled back to (or to redeploy).", returned: always, type: str}
+to_commit: {description: "Its commit.", returned: always, type: str}
+color: {description: "The color now live.", returned: when mode is instant or recovered, type: str}
+switch_ms: {description: "Milliseconds HAProxy took to move the traffic.", returned: when mode is instant, type: float}
+recovered: {description: "What recovery did first, one line each.", returned: always, type: list}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -8,15 +8,17 @@ DOCUMENTATION = r"""
 module: secret
 short_description: Write files that hold a secret, atomically, only when their content changes
 description:
-  - The content travels in the module's arguments (piped to the host, never written to a
-    temporary file as M(ansible.builtin.copy) and M(ansible.builtin.template) do on both ends),
-    and is written next to its destination, synced, then renamed over it
-    (plugins/module_utils/files.py).
-  - One file (O(path), O(content)) or several in one call (O(files)); a missing folder is
-    made 0700. Nothing is printed of the content, changed or not.
+  - >-
+      The content travels in the module's arguments (piped to the host, never written to a
+      temporary file as M(ansible.builtin.copy) and M(ansible.builtin.template) do on both ends),
+      and is written next to its destination, synced, then renamed over it
+      (plugins/module_utils/files.py).
+  - >-
+      One file (O(path), O(content)) or several in one call (O(files)); a missing folder is
+      made 0700. Nothing is printed of the content, changed or not.
 options:
-  path: {description: The file., type: path}
-  content: {description: What it holds., type: str, no_log: true}
+  path: {description: "The file.", type: path}
+  content: {description: "What it holds.", type: str}
   mode: {description: "Its mode, as an octal string.", type: str, default: "0600"}
   owner: {description: "Its owner's uid (a container's user); the writer's when not given.", type: int}
   files:
@@ -35,7 +37,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed_files: {description: The files written (the others already held their content)., returned: always, type: list}
+changed_files: {description: "The files written (the others already held their content).", returned: always, type: list}
 """
 
 import os

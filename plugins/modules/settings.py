@@ -20,12 +20,12 @@ description:
 options:
   settings: {description: "The environment's settings, name to value; a null value is not checked.", type: dict, default: {}}
   tls_certificate: {description: "The proxy's certificate and key, one PEM file on the host ('': none).", type: str, default: ""}
-  history: {description: The environment's history (JSON lines)., type: path}
-  live_color_file: {description: The proxy's live-color file., type: path}
+  history: {description: "The environment's history (JSON lines).", type: path}
+  live_color_file: {description: "The proxy's live-color file.", type: path}
   state_file: {description: "HAProxy's saved server state.", type: path}
   problems: {description: "Problems found before this check (the caller's); reported first.", type: list, elements: str, default: []}
   report_only: {description: "Return every problem in C(problems) instead of failing (greenlight check).", type: bool, default: false}
-  colors: {description: The color slots., type: list, elements: str, default: []}
+  colors: {description: "The color slots.", type: list, elements: str, default: []}
 author: greenlight
 """
 
@@ -38,7 +38,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-problems: {description: Every problem found, one line each., returned: always, type: list}
+problems: {description: "Every problem found, one line each.", returned: always, type: list}
 """
 
 import os

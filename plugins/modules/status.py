@@ -8,18 +8,20 @@ DOCUMENTATION = r"""
 module: status
 short_description: Report an environment's live and idle colors, health, containers, history and alerts
 description:
-  - Reads the proxy (HAProxy's runtime API), the colors' containers (Docker's API), the
-    history and the host's Prometheus; changes nothing (safe in check mode).
-  - The deploy lock is read by the caller where its holder can be judged (M(greenlight.deploy.lock),
-    on the controller); with O(lock) set, here.
+  - >-
+      Reads the proxy (HAProxy's runtime API), the colors' containers (Docker's API), the
+      history and the host's Prometheus; changes nothing (safe in check mode).
+  - >-
+      The deploy lock is read by the caller where its holder can be judged (M(greenlight.deploy.lock),
+      on the controller); with O(lock) set, here.
 options:
-  app: {description: The app., type: str, required: true}
-  env: {description: The environment., type: str, required: true}
-  proxy: {description: How to drive the proxy (the proxy role's C(proxy_runtime))., type: dict, required: true}
-  history: {description: The environment's history file., type: path, required: true}
+  app: {description: "The app.", type: str, required: true}
+  env: {description: "The environment.", type: str, required: true}
+  proxy: {description: "How to drive the proxy (the proxy role's C(proxy_runtime)).", type: dict, required: true}
+  history: {description: "The environment's history file.", type: path, required: true}
   lock: {description: "The deploy lock, judged here; empty: not read.", type: path, default: ""}
-  docker_socket: {description: The Docker engine's socket., type: path, default: /var/run/docker.sock}
-  prometheus_url: {description: The host's Prometheus., type: str, default: "http://127.0.0.1:9090"}
+  docker_socket: {description: "The Docker engine's socket.", type: path, default: /var/run/docker.sock}
+  prometheus_url: {description: "The host's Prometheus.", type: str, default: "http://127.0.0.1:9090"}
   limit: {description: "Newest history records reported (0: all).", type: int, default: 20}
 author: greenlight
 """

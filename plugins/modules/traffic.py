@@ -76,11 +76,11 @@ EXAMPLES = r"""
 RETURN = r"""
 running: {description: "Whether the proxy's container runs (true when O(container) is not given).", returned: always, type: bool}
 servers: {description: "Per backend and server: weight, status, check_status and counters, after any change.", returned: when running, type: dict}
-live_color: {description: The color with the largest share (on a tie the saved live color); empty when none has any., returned: when running, type: str}
-serving_colors: {description: The colors that take traffic, the largest share first., returned: when running, type: list}
-sticky: {description: Whether canary stickiness is on., returned: when running, type: bool}
-maintenance: {description: Whether the maintenance page is on., returned: when running, type: bool}
-elapsed_ms: {description: HAProxy's time to apply the change (0 when nothing was sent)., returned: when running, type: float}
+live_color: {description: "The color with the largest share (on a tie the saved live color); empty when none has any.", returned: when running, type: str}
+serving_colors: {description: "The colors that take traffic, the largest share first.", returned: when running, type: list}
+sticky: {description: "Whether canary stickiness is on.", returned: when running, type: bool}
+maintenance: {description: "Whether the maintenance page is on.", returned: when running, type: bool}
+elapsed_ms: {description: "HAProxy's time to apply the change (0 when nothing was sent).", returned: when running, type: float}
 """
 
 from ansible_collections.greenlight.deploy.plugins.module_utils import docker_api
