@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages pipx lint unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages pipx lint collection unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
 
 demo: setup
 	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -51,9 +51,18 @@ base-image: docker
 	    "$$(cat .greenlight/base-image)" > inventories/$$env/group_vars/all/base_image.yml; done
 	echo "base image: $$(cat .greenlight/base-image) (inventories/*/group_vars/all/base_image.yml)"
 
-lint: venv docs
+lint: venv docs collection
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint
+
+# The Ansible collection greenlight.deploy (galaxy.yml; the checkout is its root, reached as
+# Ansible finds it through .collections): its modules', filters' and roles' documentation passes
+# the Ansible ecosystem's own check, and ansible-galaxy builds its archive.
+COLLECTION := .collections/ansible_collections/greenlight/deploy
+collection: venv
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION)
+	$(BIN)/ansible-galaxy collection build --force --output-path .cache/collection . >/dev/null
+	@echo "collection: $$(ls .cache/collection/greenlight-deploy-*.tar.gz)"
 
 # The documentation site (mkdocs.yml, docs/decisions.md): strict, so a broken link or anchor
 # is an error. Its output only on failure: mkdocs's --quiet would also drop the warnings that
