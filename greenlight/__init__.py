@@ -18,8 +18,10 @@ COLLECTION = PROJECT_DIR / COLLECTION_PATH
 # The command imports the collection's module_utils by their one name, as Ansible's own
 # collection loader and the modules do: ansible_collections.greenlight.deploy.plugins.module_utils.*
 # (ansible_collections is a namespace package; the ansible distribution holds the rest of it).
+# First on the path: a folder met earlier (the working folder of `python -m greenlight`) must
+# not supply a module_utils of that name.
 if str(COLLECTIONS_DIR) not in sys.path:
-    sys.path.append(str(COLLECTIONS_DIR))
+    sys.path.insert(0, str(COLLECTIONS_DIR))
 
 # The version is the collection's, declared once in its galaxy.yml (setup.py reads it for the wheel).
 __version__ = re.search(r"^version: *([^ #\n]+)", (COLLECTION / "galaxy.yml").read_text(), re.M).group(1)

@@ -314,3 +314,14 @@ def test_completion_offers_only_part_names_the_settings_check_allows(tmp_path: P
     assert descriptor.parts(tmp_path, tmp_path / "inv", "staging") == ["web", "api"]
     saved.write_text(json.dumps({"environment": {"parts": 5}}))
     assert descriptor.parts(tmp_path, tmp_path / "inv", "staging") == []
+
+
+def test_a_module_utils_of_greenlights_name_in_the_working_folder_is_never_imported(tmp_path: Path) -> None:
+    """python -m greenlight puts the working folder first on the path: greenlight's own collection
+    goes before it (greenlight/__init__.py), so a planted ansible_collections/greenlight/deploy is ignored."""
+    planted = tmp_path / "ansible_collections" / "greenlight" / "deploy" / "plugins" / "module_utils"
+    planted.mkdir(parents=True)
+    (planted / "settings.py").write_text("raise SystemExit('planted module_utils imported')\n")
+    done = subprocess.run([sys.executable, "-m", "greenlight", "--version"], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("greenlight "), done.stdout + done.stderr
