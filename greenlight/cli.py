@@ -181,7 +181,7 @@ class LockAlert:
     def _watch(self) -> None:
         started = time.monotonic()
         try:
-            variables = {**self.runner.inventory_vars("production"), **self.extra_vars}
+            variables = self.runner.settings("production", self.extra_vars)
             minutes = float(variables.get("greenlight_lock_alert_minutes", LOCK_ALERT_MINUTES))
             config = NotifyConfig.from_vars(variables)
         except Exception:  # noqa: BLE001 - best effort: the run's own notification reports bad settings

@@ -21,9 +21,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Protocol
 
-import yaml
 
-from . import COLLECTION_PATH, PROJECT_DIR, descriptor, host
+from . import PROJECT_DIR, descriptor, host
 from .notify import Notice, NotifyConfig, notify
 from .runner import PlaybookResult
 from .scrub import scrub
@@ -68,7 +67,7 @@ class Runner(Protocol):
 
     def run(self, playbook: str, env: str, extravars: dict | None = None,
             cancellable: bool = True) -> PlaybookResult: ...
-    def inventory_vars(self, env: str) -> dict: ...
+    def settings(self, env: str, extra_vars: dict) -> dict: ...
 
 
 class UsageError(Exception):
@@ -117,22 +116,6 @@ def check_version(version: str) -> None:
         raise UsageError(problem)
 
 
-# Role defaults of the settings the two environments must not share (the pair check reads them
-# from the roles, so a default changes in one place).
-PAIR_DEFAULTS = ("greenlight", "proxy", "mysql", "monitoring")
-
-
-def pair_variables(project_dir: Path, inventory: dict, extra_vars: dict) -> dict:
-    """One environment's variables as the pair check compares them: role defaults, then the
-    inventory, then `-e`, with `{{ name }}` references resolved."""
-    variables: dict = {}
-    for role in PAIR_DEFAULTS:
-        defaults = project_dir / COLLECTION_PATH / "roles" / role / "defaults" / "main.yml"
-        if defaults.is_file():
-            variables.update(yaml.safe_load(defaults.read_text()) or {})
-    return settings.resolve({**variables, **inventory, **extra_vars})
-
-
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -142,8 +125,7 @@ def engine(variables: dict) -> tuple[str, str]:
     environments on one engine share images; on two, promote moves them."""
     host = str(variables.get("ansible_host") or "localhost")
     connection = str(variables.get("ansible_connection") or "")
-    # The inventories' own rule ("local" for localhost, else ssh) when it is the template.
-    local = connection == "local" or (connection in ("", "smart") or "{{" in connection) and host in LOCAL_HOSTS
+    local = connection == "local" or connection in ("", "smart") and host in LOCAL_HOSTS
     where = "this machine" if local else (f"{variables.get('ansible_user') or ''}@{host}:"
                                           f"{variables.get('ansible_port') or 22}")
     return where, str(variables.get("greenlight_docker_socket") or "/var/run/docker.sock")
@@ -252,15 +234,14 @@ class Pipeline:
         if not all((self.inventory_dir / env / "hosts.yml").is_file() for env in ENVIRONMENTS):
             return
         try:
-            # Each read is an ansible-inventory of half a second: both at once.
+            # Each read is most of a second of Ansible (greenlight/variables.py): both at once.
             with concurrent.futures.ThreadPoolExecutor(len(ENVIRONMENTS)) as pool:
-                inventories = list(pool.map(self.runner.inventory_vars, ENVIRONMENTS))
+                inventories = list(pool.map(lambda env: self.runner.settings(env, self.extra_vars), ENVIRONMENTS))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if not all(inventories):
             return  # an inventory with no host: its playbook says so
-        found = settings.pair_problems(*(pair_variables(PROJECT_DIR, inventory, self.extra_vars)
-                                         for inventory in inventories))
+        found = settings.pair_problems(*inventories)
         if found:
             raise UsageError(found[0])
 
@@ -320,7 +301,7 @@ class Pipeline:
         verified = verify.stats.get("greenlight_verify", {})
 
         # Staging on another Docker engine (a second VPS): its images go to production's.
-        if engine(self.runner.inventory_vars("staging")) != engine(self.runner.inventory_vars("production")):
+        if engine(self.runner.settings("staging", self.extra_vars)) != engine(self.runner.settings("production", self.extra_vars)):
             error = self._move_images(stages, release, version)
             if error:
                 return Outcome(command, ExitCode.FAILED, f"promote of {name} stopped: staging's images did not reach "
@@ -582,7 +563,7 @@ class Pipeline:
         for name in names:
             check_env(name, self.inventory_dir)
             try:
-                variables[name] = pair_variables(PROJECT_DIR, self.runner.inventory_vars(name), self.extra_vars)
+                variables[name] = self.runner.settings(name, self.extra_vars)
             except ValueError as exc:
                 report[name] = [str(exc)]
         if not env and len(variables) == 2:
@@ -757,7 +738,7 @@ class Pipeline:
 
     def _notify(self, kind: str, outcome: Outcome, version: str, env: str = "staging -> production") -> None:
         try:
-            config = NotifyConfig.from_vars({**self.runner.inventory_vars("production"), **self.extra_vars})
+            config = NotifyConfig.from_vars(self.runner.settings("production", self.extra_vars))
         except ValueError as exc:
             self.notify_errors.append(f"notification settings: {exc}")
             return

@@ -219,16 +219,19 @@ class Runner:
             stats=custom,
         )
 
-    def inventory_vars(self, env: str) -> dict:
-        """The variables of the environment's host, as the inventory sets them (not templated).
+    def settings(self, env: str, extra_vars: dict) -> dict:
+        """The environment's settings the command reads, as Ansible resolves them (role
+        defaults, the inventory, then `extra_vars`, templated by Ansible: greenlight/variables.py).
 
         Read once per run (a second of CPU): the notifications and the lock alert share it, and
-        the command starts reading it in the background while the first playbook runs.
-        """
+        the pair check reads both environments at once (one lock per environment). A process
+        of its own, read from a pipe, not through ansible-runner, which writes a command's
+        output to its artifacts: the decrypted vault on disk (tests/e2e/test_secrets.py caught
+        it there)."""
         with self._inventory_locks[env]:
             if env not in self._inventories:
                 try:
-                    self._inventories[env] = self._read_inventory(env)
+                    self._inventories[env] = self._read_settings(env, extra_vars)
                 except ValueError as exc:
                     self._inventories[env] = exc
             found = self._inventories[env]
@@ -236,17 +239,12 @@ class Runner:
             raise found
         return dict(found)
 
-    def _read_inventory(self, env: str) -> dict:
-        """The environment's variables as Ansible resolves them, vault values decrypted: read
-        from ansible-inventory's output in memory. Not through ansible-runner, which writes a
-        command's output to its artifacts (stdout, an event per line) while it runs: the
-        decrypted vault on disk (tests/e2e/test_secrets.py caught it there)."""
+    def _read_settings(self, env: str, extra_vars: dict) -> dict:
         inventory = self.inventory_dir / env
         private_data_dir = self.private_dir()
-        beside = Path(sys.executable).parent / "ansible-inventory"  # the Ansible greenlight was installed with
-        command = str(beside) if beside.is_file() else shutil.which("ansible-inventory") or "ansible-inventory"
         try:
-            done = subprocess.run([command, "--list", "-i", str(inventory)], capture_output=True, text=True,
+            done = subprocess.run([sys.executable, "-m", "greenlight.variables", str(inventory)],
+                                  input=json.dumps(extra_vars, default=str), capture_output=True, text=True,
                                   cwd=str(self.project_dir), env={**os.environ, **self.envvars(private_data_dir)},
                                   timeout=300, check=False)
         except (OSError, subprocess.TimeoutExpired) as error:
@@ -254,14 +252,12 @@ class Runner:
         finally:
             shutil.rmtree(private_data_dir, ignore_errors=True)
         try:
-            listing = json.loads(done.stdout) if done.returncode == 0 else None
+            found = json.loads(done.stdout) if done.returncode == 0 else None
         except ValueError:
-            listing = None
-        if not isinstance(listing, dict):
+            found = None
+        if not isinstance(found, dict):
             raise ValueError(inventory_error(inventory, done.stderr or done.stdout, self.project_dir))
-        hostvars = next(iter(listing.get("_meta", {}).get("hostvars", {}).values()), {})
-        return {key: _dereference(value, hostvars) for key, value in hostvars.items()}
-
+        return found
 
 # Events that end a task on a host, with its duration (ansible-runner's event data).
 TIMED_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable")
@@ -331,13 +327,6 @@ def _children(folder: Path) -> list[Path]:
     return list(folder.iterdir()) if folder.is_dir() else []
 
 
-def _dereference(value: object, variables: dict) -> object:
-    """Follow the inventories' `name: "{{ vault_name }}"` convention, one level, nothing else."""
-    if isinstance(value, str):
-        match = re.fullmatch(r"\{\{\s*(\w+)\s*\}\}", value.strip())
-        if match and match.group(1) in variables:
-            return variables[match.group(1)]
-    return value
 
 
 def _custom_stats(events: object) -> dict:

@@ -522,8 +522,8 @@ def pair_problems(staging: dict, production: dict) -> list[str]:
     """What the two environments share that they must not, when they run on one host: a
     published port, the app prefix, the Docker network, the database (name and port).
 
-    Each side is its variables with `{{ name }}` references resolved (`resolve`); a value
-    still holding a template is not compared.
+    Each side is its settings as Ansible resolved them (greenlight/variables.py); a value
+    still holding a template marker is not compared.
     """
     if _host(staging) != _host(production):
         return []  # two hosts: the same ports and names do not meet
@@ -563,32 +563,6 @@ def _identity(variables: dict, key: str) -> object:
 
 def _untemplated(value: object) -> bool:
     return not isinstance(value, str) or is_template(value)
-
-
-def resolve(variables: dict, depth: int = 5) -> dict:
-    """`{{ name }}` references replaced by the variable's value (as role defaults and the
-    inventories write them); anything else (filters, expressions) is left as it is."""
-    resolved = dict(variables)
-    reference = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-
-    def plain(name: str) -> bool:
-        value = resolved.get(name)
-        return isinstance(value, (str, int)) and not isinstance(value, bool) and "{{" not in str(value)
-
-    for _ in range(depth):
-        before = dict(resolved)
-        for key, value in before.items():
-            if not isinstance(value, str) or "{{" not in value:
-                continue
-            whole = reference.fullmatch(value.strip())
-            if whole and plain(whole.group(1)):
-                resolved[key] = resolved[whole.group(1)]
-            else:
-                resolved[key] = reference.sub(lambda m: str(resolved[m.group(1)]) if plain(m.group(1)) else m.group(0),
-                                              value)
-        if resolved == before:
-            break
-    return resolved
 
 
 # -- files on the host that greenlight reads ------------------------------------------------

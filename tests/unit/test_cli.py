@@ -157,7 +157,7 @@ class SettingsRunner:
     def __init__(self, variables: dict) -> None:
         self.variables = variables
 
-    def inventory_vars(self, env: str) -> dict:
+    def settings(self, env: str, extra_vars: dict) -> dict:
         return self.variables
 
 

@@ -106,15 +106,14 @@ def test_a_repository_without_a_web_dockerfile_is_refused_with_what_to_do(tmp_pa
 
 from greenlight.pipeline import engine  # noqa: E402
 
-TEMPLATE = "{{ 'local' if ansible_host in ['localhost', '127.0.0.1'] else 'ssh' }}"
-
-
+# The settings as Ansible resolved them (greenlight/variables.py): init's inventories set
+# ansible_connection to "local" for localhost and "ssh" for any other host.
 @pytest.mark.parametrize(("staging", "production", "same"), [
-    ({"ansible_host": "localhost", "ansible_connection": TEMPLATE}, {"ansible_host": "127.0.0.1"}, True),
-    ({"ansible_host": "203.0.113.7", "ansible_connection": TEMPLATE}, {"ansible_host": "localhost"}, False),
+    ({"ansible_host": "localhost", "ansible_connection": "local"}, {"ansible_host": "127.0.0.1"}, True),
+    ({"ansible_host": "203.0.113.7", "ansible_connection": "ssh"}, {"ansible_host": "localhost"}, False),
     # The second-engine test: staging over SSH to this machine's port 18022, production local.
     ({"ansible_host": "127.0.0.1", "ansible_connection": "ssh", "ansible_port": 18022, "ansible_user": "d"},
-     {"ansible_host": "localhost", "ansible_connection": TEMPLATE}, False),
+     {"ansible_host": "localhost", "ansible_connection": "local"}, False),
     ({"ansible_host": "vps", "ansible_user": "d"}, {"ansible_host": "vps", "ansible_user": "d", "ansible_port": 22}, True),
     ({"ansible_host": "vps"}, {"ansible_host": "vps", "greenlight_docker_socket": "/run/other.sock"}, False),
 ])

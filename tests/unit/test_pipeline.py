@@ -31,7 +31,7 @@ class FakeRunner:
         self.cancellable.append(cancellable)
         return self.answers.get((playbook, env), ok(playbook, env))
 
-    def inventory_vars(self, env: str) -> dict:
+    def settings(self, env: str, extra_vars: dict) -> dict:
         return {}
 
     def playbooks(self) -> list[tuple[str, str]]:

@@ -145,11 +145,14 @@ def test_an_actor_name_keeps_only_plain_characters() -> None:
 
 
 def pair(**changes: object) -> dict:
-    base = {"greenlight_app": "shop", "greenlight_env": "staging", "greenlight_prefix": "{{ greenlight_app }}-{{ greenlight_env }}",
-            "greenlight_network": "{{ greenlight_prefix }}-net", "mysql_database": "{{ greenlight_app }}",
-            "proxy_http_port": 8080, "proxy_https_port": 8443, "proxy_api_port": 5001, "proxy_preview_port": 9081,
-            "proxy_metrics_port": 8405, "mysql_port": 3308, "ansible_host": "localhost"}
-    return settings.resolve({**base, **changes})
+    """One environment's settings as Ansible resolves them (greenlight/variables.py): the names
+    derived by the roles' defaults follow the app and the environment unless set."""
+    given = {"greenlight_app": "shop", "greenlight_env": "staging",
+             "proxy_http_port": 8080, "proxy_https_port": 8443, "proxy_api_port": 5001, "proxy_preview_port": 9081,
+             "proxy_metrics_port": 8405, "mysql_port": 3308, "ansible_host": "localhost", **changes}
+    prefix = given.get("greenlight_prefix", f"{given['greenlight_app']}-{given['greenlight_env']}")
+    return {"greenlight_prefix": prefix, "greenlight_network": f"{prefix}-net", "mysql_database": given["greenlight_app"],
+            **given}
 
 
 PRODUCTION = {"greenlight_env": "production", "proxy_http_port": 80, "proxy_https_port": 443, "proxy_api_port": 5000,
