@@ -120,6 +120,8 @@ class Runner:
         # module's arguments, passwords among them, whatever no_log says (docs/security.md).
         for name in [name for name in os.environ if name.startswith("MITOGEN_")]:
             del os.environ[name]
+        # The older spelling of ANSIBLE_COLLECTIONS_PATH (envvars sets that one).
+        os.environ.pop("ANSIBLE_COLLECTIONS_PATHS", None)
         sweep_runs(self.runs_dir)
 
     def private_dir(self) -> str:
@@ -146,6 +148,9 @@ class Runner:
         temporary = os.path.join(private_data_dir, "tmp")
         os.makedirs(temporary, mode=0o700, exist_ok=True)
         return {"ANSIBLE_CONFIG": str(self.project_dir / "ansible.cfg"),
+                # greenlight.deploy is the one beside this ansible.cfg: a collections path of the
+                # user's (which beats ansible.cfg's) must not bring another copy of it.
+                "ANSIBLE_COLLECTIONS_PATH": str(self.project_dir / COLLECTION_PATH.parts[0]),
                 "GREENLIGHT_RUN": self.run_id, "GREENLIGHT_PID": str(os.getpid()),
                 "TMPDIR": temporary, "ANSIBLE_LOCAL_TEMP": temporary,
                 # ansible-runner turns SSH host key checking off unless told otherwise: a VPS

@@ -18,6 +18,9 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 PAGE = PROJECT / "docs" / "settings.md"
+sys.path.insert(0, str(PROJECT))
+import greenlight  # noqa: E402, F401  (puts the collection on the path)
+from ansible_collections.greenlight.deploy.plugins.module_utils.settings import RESERVED  # noqa: E402
 
 
 def cell(text: str) -> str:
@@ -49,7 +52,8 @@ def reference() -> str:
         options: dict[str, dict] = {}
         for entry in entries.values():
             for name, spec in ((entry or {}).get("options") or {}).items():
-                options.setdefault(name, spec or {})
+                if name not in RESERVED:  # a playbook's own, never a setting
+                    options.setdefault(name, spec or {})
         if not options:
             continue
         summary = next((str(entry.get("short_description", "")).strip() for entry in entries.values()

@@ -18,7 +18,7 @@ import yaml
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.greenlight.deploy.plugins.module_utils.settings import unknown_settings
+from ansible_collections.greenlight.deploy.plugins.module_utils.settings import reserved_settings, unknown_settings
 
 # The collection's root (plugins/action/ is two folders below it).
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -49,5 +49,10 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         # hostvars: the inventory's variables and the extra variables, without role defaults.
         given = task_vars["hostvars"][task_vars["inventory_hostname"]].keys()
+        reserved = reserved_settings(given)
+        if reserved:
+            # Before anything else, and even for greenlight check (report_only): the frame must
+            # not run steps, or take the lock, that an inventory or -e chose.
+            return {**result, "failed": True, "msg": reserved[0], "problems": reserved, "greenlight_error": "usage"}
         args["problems"] = unknown_settings(given, declared_settings()) + list(args.get("problems") or [])
         return {**result, **self._execute_module("greenlight.deploy.settings", module_args=args, task_vars=task_vars)}

@@ -158,6 +158,16 @@ def missing_settings(settings: dict) -> list[str]:
 MOVED = {name: "give each part its cpus and memory in its app_parts entry (docs/your-app.md)"
          for name in ("backend_cpus", "backend_memory", "frontend_cpus", "frontend_memory")}
 SETTING_NAME = re.compile(r"[a-z][a-z0-9_]{0,80}")
+# What a playbook tells its frame (roles/greenlight/tasks/frame.yml): which steps run, whether
+# they hold the deploy lock, when the play started. Never a setting: given by an inventory or
+# `-e`, they would choose the task file a play runs, or take the lock in a read-only command.
+RESERVED = ("greenlight_steps", "greenlight_lock_purpose", "greenlight_started")
+
+
+def reserved_settings(given) -> list[str]:
+    """A problem for each name of `given` (the inventory's and `-e`'s) that only a playbook sets."""
+    return [f"{name} is set by greenlight's playbooks, never by an inventory or -e: remove it"
+            for name in sorted(str(name) for name in given) if name in RESERVED]
 
 
 def unknown_settings(given, declared) -> list[str]:
@@ -174,7 +184,7 @@ def unknown_settings(given, declared) -> list[str]:
         if name in MOVED:
             found.append(f"{name} is no setting any more: {MOVED[name]}")
             continue
-        if name in declared or not name.startswith(tuple(families)) or name.startswith("__"):
+        if name in declared or name in RESERVED or not name.startswith(tuple(families)) or name.startswith("__"):
             continue
         close = difflib.get_close_matches(name, declared, n=1, cutoff=0.8)
         shown_name = name if SETTING_NAME.fullmatch(name) else shown(name)

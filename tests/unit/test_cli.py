@@ -318,7 +318,10 @@ def test_completion_offers_only_part_names_the_settings_check_allows(tmp_path: P
 
 def test_a_module_utils_of_greenlights_name_in_the_working_folder_is_never_imported(tmp_path: Path) -> None:
     """python -m greenlight puts the working folder first on the path: greenlight's own collection
-    goes before it (greenlight/__init__.py), so a planted ansible_collections/greenlight/deploy is ignored."""
+    goes before it (greenlight/__init__.py), so planted namespace folders
+    ansible_collections/greenlight/deploy are ignored. (A planted regular package, with an
+    __init__.py, still wins, as a planted yaml.py or greenlight/ would: python -m runs what the
+    working folder holds.)"""
     planted = tmp_path / "ansible_collections" / "greenlight" / "deploy" / "plugins" / "module_utils"
     planted.mkdir(parents=True)
     (planted / "settings.py").write_text("raise SystemExit('planted module_utils imported')\n")

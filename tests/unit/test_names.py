@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from greenlight import COLLECTION_PATH
+
 PROJECT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "fixtures" / "names"
 
@@ -80,3 +84,43 @@ def test_every_variable_the_command_passes_to_a_playbook_is_declared() -> None:
     assert {"greenlight_record", "app_version", "greenlight_actor"} <= keys
     from ansible_collections.greenlight.deploy.plugins.action import settings as action  # noqa: PLC0415
     assert unknown_settings(keys, action.declared_settings()) == []
+
+
+@pytest.mark.parametrize(("where", "playbook_name"), [("inventory", "check.yml"), ("-e", "status.yml")])
+def test_what_a_playbook_tells_its_frame_is_never_taken_from_an_inventory_or_e(tmp_path: Path, where: str,
+                                                                                  playbook_name: str) -> None:
+    """greenlight_lock_purpose would take the deploy lock and run recovery in a read-only command,
+    greenlight_steps would choose the task file a play runs: both refused first, even by
+    greenlight check, which otherwise reports problems and goes on (roles/greenlight/tasks/frame.yml)."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(FIXTURE / "inventory", inventory)
+    extra: list[str] = []
+    if where == "inventory":
+        with (inventory / "group_vars" / "all" / "main.yml").open("a") as stream:
+            stream.write("greenlight_lock_purpose: {kind: backup}\n")
+    else:
+        extra = ["-e", "greenlight_steps=restore"]
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+         str(PROJECT / COLLECTION_PATH / "playbooks" / playbook_name), *extra],
+        cwd=PROJECT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
+    assert done.returncode != 0
+    name = "greenlight_lock_purpose" if where == "inventory" else "greenlight_steps"
+    assert f"{name} is set by greenlight's playbooks, never by an inventory or -e" in done.stdout, done.stdout
+    assert "Take the lock" not in done.stdout and "Run the play's steps" not in done.stdout
+
+
+def test_a_setting_of_the_wrong_type_is_a_usage_error_reported_as_data() -> None:
+    """The role's argument specs are checked inside the frame's block (roles/greenlight/tasks/frame.yml),
+    so the failure reaches the caller as greenlight_result with code usage (exit 2), not as a bare failure."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(FIXTURE / "inventory"),
+         str(PROJECT / COLLECTION_PATH / "playbooks" / "status.yml"), "-e", "greenlight_labels=soon"],
+        cwd=PROJECT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+             "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.tree", "ANSIBLE_SHOW_CUSTOM_STATS": "1"})
+    assert done.returncode != 0
+    assert "greenlight_labels" in done.stdout and "Report the failure to the caller" in done.stdout, done.stdout
+    stats = done.stdout[done.stdout.index("CUSTOM STATS"):]
+    assert "'code': 'usage'" in stats or '"code": "usage"' in stats, stats
