@@ -1,5 +1,6 @@
-"""The controller's half of greenlight_settings: the names the inventory and `-e` set that no
-role declares (a misspelt setting), found where the roles are, then the module's checks.
+"""The controller's half of greenlight.deploy.settings: the names the inventory and `-e` set that no
+role declares (a misspelt setting), found where the roles are; the settings the module judges
+(settings.CHECKED), templated by Ansible; then the module's checks.
 
 The declared names are every role's defaults and the options of its argument specs
 (roles/*/defaults/main.yml, roles/*/meta/argument_specs.yml), read once per run. The names
@@ -18,7 +19,7 @@ import yaml
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.greenlight.deploy.plugins.module_utils.settings import reserved_settings, unknown_settings
+from ansible_collections.greenlight.deploy.plugins.module_utils.settings import CHECKED, reserved_settings, unknown_settings
 
 # The collection's root (plugins/action/ is two folders below it).
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,4 +56,8 @@ class ActionModule(ActionBase):
             # not run steps, or take the lock, that an inventory or -e chose.
             return {**result, "failed": True, "msg": reserved[0], "problems": reserved, "greenlight_error": "usage"}
         args["problems"] = unknown_settings(given, declared_settings()) + list(args.get("problems") or [])
+        if "settings" not in args:
+            # The settings the module judges (settings.CHECKED), as Ansible templates them; an
+            # unset one is not judged: its role default is right.
+            args["settings"] = {name: self._templar.template(task_vars[name]) for name in CHECKED if name in task_vars}
         return {**result, **self._execute_module("greenlight.deploy.settings", module_args=args, task_vars=task_vars)}

@@ -193,6 +193,18 @@ def unknown_settings(given, declared) -> list[str]:
     return found
 
 
+# Every setting `problems` and `missing_settings` judge, beside the rules that judge them: the
+# settings action (plugins/action/settings.py) hands the module these, as Ansible templates
+# them. tests/unit/test_settings.py fails when a rule reads a name that is not here.
+CHECKED = (*REQUIRED, "greenlight_app", "greenlight_env", "greenlight_root", "app_version", "app_repo",
+           "app_migrate_image", "backend_migrate_command", "backend_seed_command", "backend_seed_test_data",
+           "deploy_strategy", "deploy_canary_steps", "deploy_judge_latency_percentiles", "deploy_judge_latency_floors_ms",
+           "mysql_database", "proxy_bind_address", "proxy_tls_certificate", "proxy_allow_from",
+           "proxy_basic_auth_user", "proxy_basic_auth_password", *NUMBERS, *INTEGERS, *PORTS, *MONITORING_PORTS,
+           "greenlight_notify_smtp_port", "monitoring_smtp_port", *URLS, *ADDRESS_LISTS, *ADDRESSES,
+           *MEMORY_SETTINGS, *HOSTS)
+
+
 def problems(settings: dict) -> list[str]:
     """Every problem of one environment's settings, one line each; [] when they are fine.
 

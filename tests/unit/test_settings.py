@@ -323,3 +323,22 @@ def test_an_old_inventorys_part_limits_are_pointed_at_app_parts_and_odd_names_ar
     seeded = {"backend_seed_test_data": True, "backend_seed_command": ["seed"]}
     assert settings.missing_settings({"app_images": {}, "app_parts": [], **seeded}) == [
         "app_migrate_image is not set: which of app_images runs backend_seed_command"]
+
+
+def test_every_setting_a_rule_reads_is_handed_to_the_check() -> None:
+    """The settings action hands the module the settings of settings.CHECKED only: a rule reading
+    a declared setting missing there would never see a value, and never refuse one."""
+    import ast
+    import inspect
+
+    from ansible_collections.greenlight.deploy.plugins.action.settings import declared_settings
+
+    declared = declared_settings()
+    source = ast.parse(inspect.getsource(settings))
+    rules = [node for node in source.body if isinstance(node, ast.FunctionDef)
+             and node.name in ("problems", "missing_settings", "_app_problems", "_latency_problems")]
+    read = {node.value for rule in rules for node in ast.walk(rule)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in declared}
+    tables = set(settings.NUMBERS) | set(settings.INTEGERS) | set(settings.PORTS) | set(settings.URLS)
+    assert len(read) > 20 and tables <= declared
+    assert sorted((read | tables) - set(settings.CHECKED)) == []
