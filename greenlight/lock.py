@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import IO
 
 
+# The host lock's file, in the command's state folder (runner.state_dir).
+HOST_LOCK = "greenlight.lock"
+
+
 class LockHeld(Exception):
     def __init__(self, path: Path, holder: dict) -> None:
         self.path = path

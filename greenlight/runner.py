@@ -300,6 +300,14 @@ def inventory_error(inventory: Path, error: str, project_dir: Path) -> str:
 STATE_DIR_MAX = 107 - len("/runs/1234567-12345678/tmp/mitogen_unix_12345678.sock")
 
 
+def state_dir() -> Path:
+    """The command's state folder: its log, its host lock, its runs (docs/operations.md)."""
+    configured = os.environ.get("GREENLIGHT_STATE_DIR")
+    if configured:
+        return Path(configured)
+    return Path("/var/lib/greenlight") if os.geteuid() == 0 else Path.home() / ".local/state/greenlight"
+
+
 def state_dir_problem(state_dir: Path) -> str:
     """A line saying why playbooks cannot run with this state folder, "" when they can."""
     if len(str(state_dir).encode()) <= STATE_DIR_MAX:

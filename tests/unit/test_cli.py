@@ -104,7 +104,7 @@ def test_restore_without_yes_and_without_a_terminal_is_refused(monkeypatch) -> N
 
 
 def test_restore_asks_for_the_environments_name(monkeypatch, capsys) -> None:
-    from greenlight.cli import ask_restore
+    from greenlight.commands.restore import ask_restore
 
     backup = {"file": "shop-1.sql.gz", "env": "production", "database": "shop", "rows": 12, "tables": {"shop.a": 12}}
     monkeypatch.setattr("builtins.input", lambda prompt: "production")
