@@ -89,10 +89,12 @@ def test_the_wheel_installed_outside_the_checkout_checks_reports_and_deploys(tmp
     assert installed.returncode == 0, installed.stdout + installed.stderr
     venv = tmp_path / "pipx" / "venvs" / "greenlight-deploy"
     assert (tmp_path / "bin" / "greenlight").resolve() == (venv / "bin" / "greenlight").resolve()
+    # The user's environment: no PYTHONPATH of a checkout (a test run may have one) reaches the command.
+    user = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     located = subprocess.run([str(venv / "bin" / "python"), "-c", "import greenlight; print(greenlight.PROJECT_DIR)"],
-                             capture_output=True, text=True, check=True, cwd=tmp_path).stdout.strip()
+                             capture_output=True, text=True, check=True, cwd=tmp_path, env=user).stdout.strip()
     assert located.startswith(str(venv)), located
-    environment = {**os.environ, "GREENLIGHT_INVENTORIES": str(stack.INVENTORIES), "GREENLIGHT_STATE_DIR": str(stack.STATE),
+    environment = {**user, "GREENLIGHT_INVENTORIES": str(stack.INVENTORIES), "GREENLIGHT_STATE_DIR": str(stack.STATE),
                    "ANSIBLE_VAULT_PASSWORD_FILE": str(stack.REPO / ".greenlight" / "demo-vault-password"),
                    "PATH": f"{venv / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin"}
     check = subprocess.run([str(venv / "bin" / "greenlight"), "check", "staging"], capture_output=True, text=True,
