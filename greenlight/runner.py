@@ -37,7 +37,7 @@ from pathlib import Path
 import ansible_runner
 import yaml
 
-from . import COLLECTION_PATH
+from . import COLLECTION_PATH, variables
 from .scrub import scrub
 
 Progress = Callable[[str, str], None]
@@ -228,7 +228,8 @@ class Runner:
         """The environment's settings the command reads, as Ansible resolves them (role
         defaults, the inventory, then `extra_vars`, templated by Ansible: greenlight/variables.py).
 
-        Read once per run (a second of CPU): the notifications and the lock alert share it, and
+        Read once per run (a second of CPU; `extra_vars` are the run's, the same at every call):
+        the notifications and the lock alert share it, and
         the pair check reads both environments at once (one lock per environment). A process
         of its own, read from a pipe, not through ansible-runner, which writes a command's
         output to its artifacts: the decrypted vault on disk (tests/e2e/test_secrets.py caught
@@ -256,12 +257,15 @@ class Runner:
             raise ValueError(f"cannot read {inventory}: {error}") from None
         finally:
             shutil.rmtree(private_data_dir, ignore_errors=True)
+        # Only what follows the marker is read, and only stderr explains a failure: stdout
+        # holds the settings, decrypted secrets among them.
+        _, marker, after = done.stdout.partition(variables.MARKER + "\n")
         try:
-            found = json.loads(done.stdout) if done.returncode == 0 else None
+            found = json.loads(after) if done.returncode == 0 and marker else None
         except ValueError:
             found = None
         if not isinstance(found, dict):
-            raise ValueError(inventory_error(inventory, done.stderr or done.stdout, self.project_dir))
+            raise ValueError(inventory_error(inventory, done.stderr or f"exit code {done.returncode}", self.project_dir))
         return found
 
 # Events that end a task on a host, with its duration (ansible-runner's event data).

@@ -25,6 +25,8 @@ ROLES = ("greenlight", "proxy", "mysql", "monitoring")
 NOTIFY = tuple(f"greenlight_notify_{name}" for name in (
     "webhook_url", "email_to", "email_from", "smtp_host", "smtp_port", "smtp_starttls", "smtp_username",
     "smtp_password"))
+# The line before the settings on stdout (runner.Runner.settings reads what follows it).
+MARKER = "--- greenlight settings ---"
 # Every name the command reads from an environment's settings, besides the ports (settings.PORTS
 # and MONITORING_PORTS: imported once Ansible's collection loader is in place).
 NAMES = (*NOTIFY, "greenlight_app", "greenlight_env", "greenlight_prefix", "greenlight_network", "greenlight_docker_socket",
@@ -52,10 +54,12 @@ def resolve(inventory: str, extra_vars: dict) -> dict:
         MONITORING_PORTS, PORTS)
 
     password_files = [constants.DEFAULT_VAULT_PASSWORD_FILE] if constants.DEFAULT_VAULT_PASSWORD_FILE else []
-    context.CLIARGS = ImmutableDict(extra_vars=[], vault_ids=[], vault_password_files=password_files,
+    # As ansible-playbook takes them: the configured vault identities, then the password files.
+    vault_ids = list(constants.DEFAULT_VAULT_IDENTITY_LIST or [])
+    context.CLIARGS = ImmutableDict(extra_vars=[], vault_ids=vault_ids, vault_password_files=password_files,
                                     ask_vault_pass=False)
     loader = DataLoader()
-    loader.set_vault_secrets(CLI.setup_vault_secrets(loader, vault_ids=[], vault_password_files=password_files,
+    loader.set_vault_secrets(CLI.setup_vault_secrets(loader, vault_ids=vault_ids, vault_password_files=password_files,
                                                      ask_vault_pass=False, auto_prompt=False))
     inventory_manager = InventoryManager(loader=loader, sources=[inventory])
     hosts = inventory_manager.get_hosts()
@@ -67,6 +71,8 @@ def resolve(inventory: str, extra_vars: dict) -> dict:
                       "roles": [{"role": f"greenlight.deploy.{role}"} for role in ROLES]},
                      variable_manager=manager, loader=loader)
     variables = manager.get_vars(play=play, host=hosts[0], include_hostvars=False)
+    # Ansible reaches the host by its inventory name when ansible_host is not set.
+    variables.setdefault("ansible_host", hosts[0].name)
     templar = Templar(loader=loader, variables=variables)
     found = {}
     for name in (*PORTS, *MONITORING_PORTS, *NAMES):
@@ -87,7 +93,8 @@ def main(argv: list[str]) -> int:
     except Exception as error:  # noqa: BLE001 - the command turns it into one line (runner.inventory_error)
         print(f"[ERROR]: {error}", file=sys.stderr)
         return 1
-    json.dump(found, sys.stdout, default=str)
+    # After a line of its own: whatever else reaches stdout (ANSIBLE_DEBUG's lines) comes before it.
+    sys.stdout.write(MARKER + "\n" + json.dumps(found, default=str) + "\n")
     return 0
 
 

@@ -158,10 +158,13 @@ def missing_settings(settings: dict) -> list[str]:
 MOVED = {name: "give each part its cpus and memory in its app_parts entry (docs/your-app.md)"
          for name in ("backend_cpus", "backend_memory", "frontend_cpus", "frontend_memory")}
 SETTING_NAME = re.compile(r"[a-z][a-z0-9_]{0,80}")
-# What a playbook tells its frame (roles/greenlight/tasks/frame.yml): which steps run, whether
-# they hold the deploy lock, when the play started. Never a setting: given by an inventory or
-# `-e`, they would choose the task file a play runs, or take the lock in a read-only command.
-RESERVED = ("greenlight_steps", "greenlight_lock_purpose", "greenlight_started")
+# What a playbook tells its frame and its checks (roles/greenlight/tasks/frame.yml, main.yml):
+# which steps run, whether they hold the deploy lock, when the play started, whether the play
+# only reports problems (check) or only reads (status). Never a setting: given by an inventory
+# or `-e`, they would choose the task file a play runs, take the lock in a read-only command,
+# or turn a deploy's refusals into a report nobody reads.
+RESERVED = ("greenlight_steps", "greenlight_lock_purpose", "greenlight_started", "greenlight_check_only",
+            "greenlight_read_only")
 
 
 def reserved_settings(given) -> list[str]:

@@ -86,7 +86,8 @@ def test_every_variable_the_command_passes_to_a_playbook_is_declared() -> None:
     assert unknown_settings(keys, action.declared_settings()) == []
 
 
-@pytest.mark.parametrize(("where", "playbook_name"), [("inventory", "check.yml"), ("-e", "status.yml")])
+@pytest.mark.parametrize(("where", "playbook_name"), [("inventory", "check.yml"), ("-e", "status.yml"),
+                                                     ("-e check_only", "deploy.yml")])
 def test_what_a_playbook_tells_its_frame_is_never_taken_from_an_inventory_or_e(tmp_path: Path, where: str,
                                                                                   playbook_name: str) -> None:
     """greenlight_lock_purpose would take the deploy lock and run recovery in a read-only command,
@@ -98,15 +99,18 @@ def test_what_a_playbook_tells_its_frame_is_never_taken_from_an_inventory_or_e(t
     if where == "inventory":
         with (inventory / "group_vars" / "all" / "main.yml").open("a") as stream:
             stream.write("greenlight_lock_purpose: {kind: backup}\n")
-    else:
+    elif where == "-e":
         extra = ["-e", "greenlight_steps=restore"]
+    else:
+        # Would skip the demo vault's refusal and turn the deploy's checks into an unread report.
+        extra = ["-e", "greenlight_check_only=true"]
     done = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
          str(PROJECT / COLLECTION_PATH / "playbooks" / playbook_name), *extra],
         cwd=PROJECT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"})
     assert done.returncode != 0
-    name = "greenlight_lock_purpose" if where == "inventory" else "greenlight_steps"
+    name = {"inventory": "greenlight_lock_purpose", "-e": "greenlight_steps"}.get(where, "greenlight_check_only")
     assert f"{name} is set by greenlight's playbooks, never by an inventory or -e" in done.stdout, done.stdout
     assert "Take the lock" not in done.stdout and "Run the play's steps" not in done.stdout
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from greenlight.variables import MARKER
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -32,12 +34,18 @@ def resolved(tmp_path: Path, main: dict, extra: dict | None = None, vault: str =
                                "ANSIBLE_VAULT_PASSWORD_FILE": str(password)})
 
 
+def settings_of(done: subprocess.CompletedProcess) -> dict:
+    _, marker, after = done.stdout.partition(MARKER + "\n")
+    assert marker, done.stdout
+    return json.loads(after)
+
+
 def test_role_defaults_the_inventory_and_extra_variables_in_ansibles_order_templated_by_ansible(tmp_path: Path) -> None:
     done = resolved(tmp_path, {"greenlight_app": "shop", "greenlight_env": "staging", "proxy_http_port": 8080,
                                "greenlight_notify_smtp_password": "{{ vault_smtp_password }}"},
                     {"greenlight_app": "other"}, vault="vault_smtp_password: s3cret-in-vault\n")
     assert done.returncode == 0, done.stderr
-    found = json.loads(done.stdout)
+    found = settings_of(done)
     # The role's default greenlight_prefix ("{{ greenlight_app }}-{{ greenlight_env }}") follows -e.
     assert (found["greenlight_prefix"], found["greenlight_network"]) == ("other-staging", "other-staging-net")
     assert found["proxy_http_port"] == 8080 and found["proxy_https_port"] == 443  # inventory, then role default
@@ -45,12 +53,24 @@ def test_role_defaults_the_inventory_and_extra_variables_in_ansibles_order_templ
     assert found["ansible_host"] == "203.0.113.7"
 
 
+def test_a_host_with_no_ansible_host_is_reached_by_its_inventory_name(tmp_path: Path) -> None:
+    done = resolved(tmp_path, {"greenlight_app": "shop", "greenlight_env": "staging"})
+    inventory = tmp_path / "staging"
+    (inventory / "hosts.yml").write_text("all:\n  hosts:\n    vps.example.com:\n      ansible_user: deploy\n")
+    done = subprocess.run([sys.executable, "-m", "greenlight.variables", str(inventory)], input="{}",
+                          capture_output=True, text=True, timeout=120, cwd=PROJECT,
+                          env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
+                               "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "vault-password")})
+    assert done.returncode == 0, done.stderr
+    assert settings_of(done)["ansible_host"] == "vps.example.com"
+
+
 def test_extra_variables_are_data_never_templated(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     hostile = f"{{{{ lookup('ansible.builtin.pipe', 'touch {marker}') }}}}"
     done = resolved(tmp_path, {"greenlight_app": "shop", "greenlight_env": "staging"}, {"greenlight_app": hostile})
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["greenlight_app"] == hostile
+    assert settings_of(done)["greenlight_app"] == hostile
     assert not marker.exists()
 
 
@@ -58,7 +78,7 @@ def test_a_value_that_needs_the_host_is_left_out_and_a_wrong_vault_password_is_o
     done = resolved(tmp_path, {"greenlight_app": "shop", "greenlight_env": "staging",
                                "greenlight_docker_socket": "{{ ansible_facts.env.DOCKER_SOCKET }}"})
     assert done.returncode == 0, done.stderr
-    assert "greenlight_docker_socket" not in json.loads(done.stdout)
+    assert "greenlight_docker_socket" not in settings_of(done)
 
     (tmp_path / "vault-password").write_text("another password\n")
     inventory = tmp_path / "staging"
