@@ -144,7 +144,9 @@ def main() -> None:
                                     timeout=60, env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
                                                      **git_auth.header_environment(p["repo_auth"])})
             if listed.returncode not in (0, 2):
-                reason = (listed.stderr.strip().splitlines() or ["?"])[-1]
+                # git's "fatal:" line says why (its last line is the generic "and the repository exists.").
+                lines = listed.stderr.strip().splitlines() or ["?"]
+                reason = next((line for line in lines if line.startswith("fatal:")), lines[0])
                 found.append(f"app_repo {url} cannot be read from the host: {reason}")
         except FileNotFoundError:
             found.append("git is not installed on the host (apt-get install git)")
