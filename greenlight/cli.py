@@ -221,12 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"greenlight {__version__}")
     add_common_options(parser, suppress=False)
-    commands = parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     add_common_options(common, suppress=True)
 
     for module in COMMANDS.values():
-        command = commands.add_parser(module.NAME, parents=[common] if getattr(module, "COMMON", True) else [],
+        command = subparsers.add_parser(module.NAME, parents=[common] if getattr(module, "COMMON", True) else [],
                                       help=module.HELP, usage=getattr(module, "USAGE", None))
         module.arguments(command)
     return parser

@@ -23,7 +23,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -107,9 +106,9 @@ class Runner:
         self.runs_dir = state_dir / "runs"
         self.progress = progress or (lambda kind, text: None)
         self.cancelled = cancelled or (lambda: False)
-        self._inventories: dict[str, dict | Exception] = {}
-        # One lock per environment: both environments' inventories are read at once (check_pair).
-        self._inventory_locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
+        self._settings: dict[str, dict | Exception] = {}
+        # One lock per environment: both environments' settings are read at once (check_pair).
+        self._settings_locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
         self.run_id = uuid.uuid4().hex
         self._reaper: subprocess.Popen | None = None
         # ansible-runner looks for ansible-playbook on PATH; cron's PATH lacks the virtualenv.
@@ -229,18 +228,17 @@ class Runner:
         defaults, the inventory, then `extra_vars`, templated by Ansible: greenlight/variables.py).
 
         Read once per run (a second of CPU; `extra_vars` are the run's, the same at every call):
-        the notifications and the lock alert share it, and
-        the pair check reads both environments at once (one lock per environment). A process
-        of its own, read from a pipe, not through ansible-runner, which writes a command's
-        output to its artifacts: the decrypted vault on disk (tests/e2e/test_secrets.py caught
-        it there)."""
-        with self._inventory_locks[env]:
-            if env not in self._inventories:
+        the notifications and the lock alert share it, and the pair check reads both
+        environments at once (one lock per environment). A process of its own, read from a
+        pipe, not through ansible-runner, which writes a command's output to its artifacts:
+        the decrypted vault on disk (tests/e2e/test_secrets.py caught it there)."""
+        with self._settings_locks[env]:
+            if env not in self._settings:
                 try:
-                    self._inventories[env] = self._read_settings(env, extra_vars)
+                    self._settings[env] = self._read_settings(env, extra_vars)
                 except ValueError as exc:
-                    self._inventories[env] = exc
-            found = self._inventories[env]
+                    self._settings[env] = exc
+            found = self._settings[env]
         if isinstance(found, Exception):
             raise found
         return dict(found)
@@ -267,6 +265,7 @@ class Runner:
         if not isinstance(found, dict):
             raise ValueError(inventory_error(inventory, done.stderr or f"exit code {done.returncode}", self.project_dir))
         return found
+
 
 # Events that end a task on a host, with its duration (ansible-runner's event data).
 TIMED_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable")
@@ -342,8 +341,6 @@ def sweep_runs(runs_dir: Path, ansible_tmp: Path = Path.home() / ".ansible" / "t
 
 def _children(folder: Path) -> list[Path]:
     return list(folder.iterdir()) if folder.is_dir() else []
-
-
 
 
 def _custom_stats(events: object) -> dict:

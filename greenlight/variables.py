@@ -20,16 +20,16 @@ from __future__ import annotations
 import json
 import sys
 
+from .notify import VAR_PREFIX
+
 # The roles whose defaults give the names below a value when the inventory does not.
 ROLES = ("greenlight", "proxy", "mysql", "monitoring")
-NOTIFY = tuple(f"greenlight_notify_{name}" for name in (
-    "webhook_url", "email_to", "email_from", "smtp_host", "smtp_port", "smtp_starttls", "smtp_username",
-    "smtp_password"))
 # The line before the settings on stdout (runner.Runner.settings reads what follows it).
 MARKER = "--- greenlight settings ---"
 # Every name the command reads from an environment's settings, besides the ports (settings.PORTS
-# and MONITORING_PORTS: imported once Ansible's collection loader is in place).
-NAMES = (*NOTIFY, "greenlight_app", "greenlight_env", "greenlight_prefix", "greenlight_network", "greenlight_docker_socket",
+# and MONITORING_PORTS: imported once Ansible's collection loader is in place) and the
+# notifications' (notify.VAR_PREFIX: each one set).
+NAMES = ("greenlight_app", "greenlight_env", "greenlight_prefix", "greenlight_network", "greenlight_docker_socket",
          "greenlight_lock_alert_minutes", "mysql_database",
          "ansible_host", "ansible_port", "ansible_user", "ansible_connection")
 
@@ -75,7 +75,7 @@ def resolve(inventory: str, extra_vars: dict) -> dict:
     variables.setdefault("ansible_host", hosts[0].name)
     templar = Templar(loader=loader, variables=variables)
     found = {}
-    for name in (*PORTS, *MONITORING_PORTS, *NAMES):
+    for name in (*PORTS, *MONITORING_PORTS, *NAMES, *(name for name in variables if name.startswith(VAR_PREFIX))):
         if name in variables:
             try:
                 found[name] = templar.template(variables[name])

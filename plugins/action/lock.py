@@ -10,8 +10,6 @@ itself to save a round trip.
 
 from __future__ import annotations
 
-import os
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.greenlight.deploy.plugins.module_utils.deploy_lock import alive, describe, run_holder, take

@@ -7,8 +7,6 @@ else the ansible-playbook process) and takes a gone holder's lock over (plugins/
 
 from __future__ import annotations
 
-import os
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.greenlight.deploy.plugins.module_utils.deploy_lock import run_holder, take

@@ -16,10 +16,21 @@ from greenlight.variables import MARKER
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def resolved(tmp_path: Path, main: dict, extra: dict | None = None, vault: str = "") -> subprocess.CompletedProcess:
+HOSTS = "all:\n  hosts:\n    vps:\n      ansible_host: 203.0.113.7\n"
+
+
+def read(inventory: Path, password: Path, extra: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "greenlight.variables", str(inventory)], input=json.dumps(extra or {}),
+                          capture_output=True, text=True, timeout=120, cwd=PROJECT,
+                          env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
+                               "ANSIBLE_VAULT_PASSWORD_FILE": str(password)})
+
+
+def resolved(tmp_path: Path, main: dict, extra: dict | None = None, vault: str = "",
+             hosts: str = HOSTS) -> subprocess.CompletedProcess:
     inventory = tmp_path / "staging"
     (inventory / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
-    (inventory / "hosts.yml").write_text("all:\n  hosts:\n    vps:\n      ansible_host: 203.0.113.7\n")
+    (inventory / "hosts.yml").write_text(hosts)
     (inventory / "group_vars" / "all" / "main.yml").write_text(json.dumps(main))
     password = tmp_path / "vault-password"
     password.write_text("unit-test-vault-password\n")
@@ -28,10 +39,7 @@ def resolved(tmp_path: Path, main: dict, extra: dict | None = None, vault: str =
         plain.write_text(vault)
         subprocess.run([str(Path(sys.executable).parent / "ansible-vault"), "encrypt", str(plain)], check=True,
                        capture_output=True, env={**os.environ, "ANSIBLE_VAULT_PASSWORD_FILE": str(password)})
-    return subprocess.run([sys.executable, "-m", "greenlight.variables", str(inventory)], input=json.dumps(extra or {}),
-                          capture_output=True, text=True, timeout=120, cwd=PROJECT,
-                          env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
-                               "ANSIBLE_VAULT_PASSWORD_FILE": str(password)})
+    return read(inventory, password, extra)
 
 
 def settings_of(done: subprocess.CompletedProcess) -> dict:
@@ -54,13 +62,8 @@ def test_role_defaults_the_inventory_and_extra_variables_in_ansibles_order_templ
 
 
 def test_a_host_with_no_ansible_host_is_reached_by_its_inventory_name(tmp_path: Path) -> None:
-    done = resolved(tmp_path, {"greenlight_app": "shop", "greenlight_env": "staging"})
-    inventory = tmp_path / "staging"
-    (inventory / "hosts.yml").write_text("all:\n  hosts:\n    vps.example.com:\n      ansible_user: deploy\n")
-    done = subprocess.run([sys.executable, "-m", "greenlight.variables", str(inventory)], input="{}",
-                          capture_output=True, text=True, timeout=120, cwd=PROJECT,
-                          env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
-                               "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "vault-password")})
+    done = resolved(tmp_path, {"greenlight_app": "shop", "greenlight_env": "staging"},
+                    hosts="all:\n  hosts:\n    vps.example.com:\n      ansible_user: deploy\n")
     assert done.returncode == 0, done.stderr
     assert settings_of(done)["ansible_host"] == "vps.example.com"
 
@@ -87,10 +90,7 @@ def test_a_value_that_needs_the_host_is_left_out_and_a_wrong_vault_password_is_o
                    input="vault_x: 1\n", text=True, check=True, capture_output=True,
                    env={**os.environ, "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "vault-password")})
     (tmp_path / "vault-password").write_text("unit-test-vault-password\n")
-    done = subprocess.run([sys.executable, "-m", "greenlight.variables", str(inventory)], input="{}",
-                          capture_output=True, text=True, timeout=120, cwd=PROJECT,
-                          env={**os.environ, "ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg"),
-                               "ANSIBLE_VAULT_PASSWORD_FILE": str(tmp_path / "vault-password")})
+    done = read(inventory, tmp_path / "vault-password")
     assert done.returncode == 1 and done.stdout == ""
     assert "Decryption failed" in done.stderr
 
