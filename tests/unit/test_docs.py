@@ -1,12 +1,14 @@
 """Citations of the documentation, checked: code comments, docstrings and messages cite a page
 by its file (docs/security.md), and the README links to pages and their headings. A page that
 is renamed or removed, or a heading a README link names, fails here instead of leaving a
-reference to nothing (docs/decisions.md, "The docs site"). The site's own links are checked by
-`make docs` (mkdocs build --strict)."""
+reference to nothing (docs/decisions.md#the-docs-site-sphinx-and-antsibull-docs). The site's own
+links are checked by `make docs` (Sphinx, warnings as errors)."""
 
+import importlib.util
 import re
-import unicodedata
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -41,13 +43,15 @@ def project_files() -> list[Path]:
     return found
 
 
-def slug(heading: str) -> str:
-    """The anchor MkDocs gives a heading (Python-Markdown's toc slugify), without markup."""
-    text = re.sub(r"`([^`]*)`", r"\1", heading)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
-    return re.sub(r"[-\s]+", "-", text)
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The anchor the site gives a heading: the site's own rule (docs/conf.py uses it).
+slug = load(DOCS / "anchors.py").slug
 
 
 def anchors(page: Path) -> set[str]:
@@ -120,21 +124,46 @@ def test_the_checks_catch_what_they_are_for():
     assert slug("Verify, status, rollback") == "verify-status-rollback"
 
 
-def test_the_settings_page_is_the_roles_declarations_and_every_default_is_declared():
-    """docs/settings.md is written from roles/*/meta/argument_specs.yml and defaults/main.yml
-    (scripts/settings-reference.py): it fails when they differ, and when a role default has no
-    declaration (type and description) in its role's argument specs."""
-    import subprocess
-    import sys
+def declared_options(role: Path) -> dict:
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    return {name: spec for entry in specs.values() for name, spec in ((entry or {}).get("options") or {}).items()}
 
-    import yaml
 
-    done = subprocess.run([sys.executable, str(ROOT / "scripts/settings-reference.py"), "--check"], timeout=60)
-    assert done.returncode == 0, "docs/settings.md differs from the roles: run scripts/settings-reference.py"
+def test_every_role_default_is_declared_with_a_description():
+    """The reference (each role's page, rendered by antsibull-docs) shows a setting only when
+    its role's argument specs declare it: a default with no declaration fails here."""
     undeclared = []
     for defaults in sorted(ROOT.glob("roles/*/defaults/main.yml")):
-        specs = yaml.safe_load((defaults.parents[1] / "meta" / "argument_specs.yml").read_text())["argument_specs"]
-        declared = {name: spec for entry in specs.values() for name, spec in ((entry or {}).get("options") or {}).items()}
+        declared = declared_options(defaults.parents[1])
         undeclared += [f"{defaults.parts[-3]}: {name}" for name in yaml.safe_load(defaults.read_text()) or {}
                        if name not in declared or not declared[name].get("description")]
     assert not undeclared, undeclared
+
+
+def test_the_reference_shows_each_default_from_defaults_main_yml():
+    """scripts/docs-collection.py gives antsibull-docs each option's default from the role's
+    defaults/main.yml (the one place Ansible takes it from), shared options once."""
+    documented = load(ROOT / "scripts" / "docs-collection.py").documented
+    missing = []
+    for role in sorted(path for path in (ROOT / "roles").iterdir() if (path / "meta" / "argument_specs.yml").is_file()):
+        defaults_file = role / "defaults" / "main.yml"
+        defaults = (yaml.safe_load(defaults_file.read_text()) or {}) if defaults_file.is_file() else {}
+        for entry in documented(role)["argument_specs"].values():
+            for name, option in ((entry or {}).get("options") or {}).items():
+                if defaults.get(name) is None:
+                    assert "default" not in option, f"{role.name}: {name} documents a default it does not have"
+                    continue
+                described = option.get("description")
+                texts = described if isinstance(described, list) else [described]
+                if option.get("default") != defaults[name] and f"Default: C({defaults[name]})." not in texts:
+                    missing.append(f"{role.name}: {name}")
+                assert sum(str(text).startswith("Default: ") for text in texts) <= 1, f"{role.name}: {name}"
+    assert not missing, missing
+    deploy = documented(ROOT / "roles" / "deploy")["argument_specs"]["main"]["options"]
+    assert deploy["deploy_canary_steps"]["default"] == [5, 25, 50, 100]
+
+
+def test_the_settings_page_links_every_roles_reference():
+    roles = {path.parts[-3] for path in ROOT.glob("roles/*/meta/argument_specs.yml")}
+    linked = set(re.findall(r"\(collections/greenlight/deploy/(\w+)_role\.rst\)", (DOCS / "settings.md").read_text()))
+    assert roles and linked == roles, f"docs/settings.md: add {sorted(roles - linked)}, drop {sorted(linked - roles)}"
