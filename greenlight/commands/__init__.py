@@ -7,7 +7,7 @@ A module holds:
     NAME, HELP                      the command and its line in --help
     arguments(parser)               its arguments (the common options come from cli.py)
     READ_ONLY or read_only(args)    True: no host lock, no progress around its report
-    run(args, pipeline) -> Outcome  what it does, through greenlight/pipeline.py
+    run(args, pipeline) -> Outcome  what it does: its stages, run on greenlight/pipeline.py
 and where it has them:
     USAGE                           argparse's usage line
     COMMON = False                  no common options (completion)

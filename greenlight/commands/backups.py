@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..pipeline import ENVIRONMENTS
+from ..pipeline import ENVIRONMENTS, ExitCode, Outcome, Pipeline, Stage, check_env
 
 NAME = "backups"
 HELP = "an environment's backups, newest first"
@@ -14,7 +14,7 @@ def arguments(parser) -> None:
 
 
 def run(args, pipeline):
-    return pipeline.backups(args.env)
+    return backups(pipeline, args.env)
 
 
 def render(args, outcome) -> None:
@@ -24,3 +24,12 @@ def render(args, outcome) -> None:
               f" {backup.get('rows', 0):>10} rows  release {release.get('version') or '-'}")
     if outcome.data.get("leftovers"):
         print(f"({outcome.data['leftovers']} files of interrupted backups; the next backup removes those an hour old)")
+
+
+def backups(pipeline: Pipeline, env: str) -> Outcome:
+    check_env(env, pipeline.inventory_dir)
+    stages: list[Stage] = []
+    result = pipeline.list_backups(stages, env)
+    if not result.ok:
+        return pipeline.failed(f"backups {env}", stages, result, f"cannot list the backups of {env}")
+    return Outcome(f"backups {env}", ExitCode.OK, "", stages, result.stats["greenlight_backups"])

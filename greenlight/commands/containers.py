@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import signal
 import sys
-from pathlib import Path
 
 from .. import descriptor, host
-from ..pipeline import ExitCode
+from ..pipeline import ExitCode, Outcome, Pipeline, Stage, check_env
 from ..runner import state_dir
 from ..scrub import scrub
-
 
 def complete_parts(prefix: str, parsed_args, **_: object) -> list[str]:
     """The environment's parts as its last playbook reported them, and greenlight's own."""
@@ -35,3 +34,13 @@ def attach(args, outcome, act) -> int:
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
+
+
+def locate(pipeline: Pipeline, env: str, command: str) -> Outcome:
+    """Where the environment's containers run (playbooks/locate.yml), for logs and exec."""
+    check_env(env, pipeline.inventory_dir)
+    stages: list[Stage] = []
+    result = pipeline.stage(stages, f"locate {env}", "locate.yml", env, {})
+    if not result.ok:
+        return pipeline.failed(command, stages, result, f"cannot find where {env} runs")
+    return Outcome(command, ExitCode.OK, "", stages, {"locate": result.stats.get("greenlight_locate", {})})

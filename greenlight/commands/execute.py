@@ -6,7 +6,7 @@ import re
 
 from .. import host
 from ..pipeline import ENVIRONMENTS, UsageError
-from .containers import attach as attach_to, complete_parts
+from .containers import attach as attach_to, complete_parts, locate
 
 NAME = "exec"
 HELP = "run a command in one of an environment's containers"
@@ -28,7 +28,7 @@ def run(args, pipeline):
         raise UsageError("exec needs a command: greenlight exec ENV PART -- COMMAND...")
     if args.user and not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$", args.user):
         raise UsageError(f"--user takes a user name or uid, optionally :group, not {args.user!r}")
-    return pipeline.locate(args.env, f"exec {args.env}")
+    return locate(pipeline, args.env, f"exec {args.env}")
 
 
 def attach(args, outcome) -> int:

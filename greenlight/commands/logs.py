@@ -6,7 +6,7 @@ import re
 
 from .. import host
 from ..pipeline import ENVIRONMENTS, UsageError
-from .containers import attach as attach_to, complete_parts
+from .containers import attach as attach_to, complete_parts, locate
 
 NAME = "logs"
 HELP = "an environment's container logs: every part, or one"
@@ -29,7 +29,7 @@ def run(args, pipeline):
         raise UsageError(f"--since takes a duration (10m, 2h30m) or a time (2026-11-28T10:00:00), not {args.since!r}")
     if not re.match(r"^([0-9]+|all)$", args.tail):
         raise UsageError(f"--tail takes a number of lines or all, not {args.tail!r}")
-    return pipeline.locate(args.env, f"logs {args.env}")
+    return locate(pipeline, args.env, f"logs {args.env}")
 
 
 def attach(args, outcome) -> int:

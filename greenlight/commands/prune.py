@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..pipeline import ENVIRONMENTS
+from ..pipeline import ENVIRONMENTS, ExitCode, Outcome, Pipeline, Stage, check_env
 
 NAME = "prune"
 HELP = "remove the images, source trees and leftover containers no environment needs"
@@ -15,7 +15,7 @@ def arguments(parser) -> None:
 
 
 def run(args, pipeline):
-    return pipeline.prune(args.env, args.dry_run)
+    return prune(pipeline, args.env, args.dry_run)
 
 
 def render(args, outcome) -> None:
@@ -34,3 +34,22 @@ def render(args, outcome) -> None:
             print(f"{env}: kept image {ref}: a container started using it")
         kept = report.get("kept", {}).get("why", {})
         print(f"{env}: kept {len(kept)} releases: " + ", ".join(f"{c[:12]} ({why})" for c, why in sorted(kept.items())))
+
+
+def prune(pipeline: Pipeline, env: str = "", dry_run: bool = False) -> Outcome:
+    """Remove what no environment needs (playbooks/prune.yml), on one environment's host or both."""
+    command = " ".join(["prune", *([env] if env else []), *(["--dry-run"] if dry_run else [])])
+    stages: list[Stage] = []
+    report: dict[str, dict] = {}
+    for name in [env] if env else ENVIRONMENTS:
+        check_env(name, pipeline.inventory_dir)
+        result = pipeline.stage(stages, f"prune {name}", "prune.yml", name, {"release_prune_dry_run": dry_run})
+        if not result.ok:
+            return pipeline.failed(command, stages, result, f"cannot prune {name}")
+        report[name] = result.stats.get("greenlight_prune", {})
+    # Images and source trees are the app's, shared by both environments: a dry run lists them under each.
+    images = {i["ref"]: i.get("freed", 0) for r in report.values() for i in r.get("images", [])}
+    trees = {t["name"]: t.get("size", 0) for r in report.values() for t in r.get("trees", [])}
+    freed = sum(images.values()) + sum(trees.values())
+    return Outcome(command, ExitCode.OK, f"{'would free' if dry_run else 'freed'} {freed / 1048576:.1f} MiB",
+                   stages, {"prune": report})

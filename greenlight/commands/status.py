@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from .. import fast
+from ..pipeline import ENVIRONMENTS, ExitCode, Outcome, Pipeline, Stage, check_env, classify
+
 NAME = "status"
 HELP = "live version, color, health and last deploy of both environments"
 READ_ONLY = True
@@ -14,7 +17,7 @@ def arguments(parser) -> None:
 
 
 def run(args, pipeline):
-    return pipeline.status()
+    return status(pipeline)
 
 
 def warn(args, outcome) -> None:
@@ -45,3 +48,20 @@ def render(args, outcome) -> None:
         if "alerts" in report:
             firing = ", ".join(f"{a.get('name')} ({a.get('severity') or '-'})" for a in report["alerts"]) or "none firing"
             print(f"{'':<11} alerts: {firing if report.get('monitoring') else 'unknown (no monitoring stack answers)'}")
+
+
+def status(pipeline: Pipeline) -> Outcome:
+    stages: list[Stage] = []
+    report: dict[str, dict] = {}
+    codes = []
+    for env in ENVIRONMENTS:
+        check_env(env, pipeline.inventory_dir)
+        described = pipeline.described(env)
+        if described:
+            result = pipeline.quick(stages, f"status {env}", env, lambda: fast.report(described, 20), "greenlight_status")
+        else:
+            result = pipeline.stage(stages, f"status {env}", "status.yml", env, {})
+        report[env] = result.stats.get("greenlight_status", {}) if result.ok else {"error": result.error}
+        codes.append(classify(result))
+    code = next((c for c in codes if c != ExitCode.OK), ExitCode.OK)
+    return Outcome("status", code, "", stages, report)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..pipeline import ENVIRONMENTS
+from ..pipeline import ENVIRONMENTS, ExitCode, Outcome, Pipeline, Stage, check_env
 
 NAME = "verify"
 HELP = "smoke checks through the environment's proxy"
@@ -14,4 +14,14 @@ def arguments(parser) -> None:
 
 
 def run(args, pipeline):
-    return pipeline.verify(args.env)
+    return verify(pipeline, args.env)
+
+
+def verify(pipeline: Pipeline, env: str) -> Outcome:
+    check_env(env, pipeline.inventory_dir)
+    stages: list[Stage] = []
+    result = pipeline.stage(stages, f"verify {env}", "verify.yml", env, {})
+    if not result.ok:
+        return pipeline.failed(f"verify {env}", stages, result, f"{env} failed verification")
+    return Outcome(f"verify {env}", ExitCode.OK, f"{env} passed verification", stages,
+                   {"verify": result.stats.get("greenlight_verify", {})})

@@ -56,13 +56,20 @@ def test_malformed_command_lines_exit_2(argv: list[str]) -> None:
 
 
 class Recorder:
-    """A pipeline that records which command it was asked for, with what."""
+    """Stands in for the functions that run a command's stages (greenlight/commands/): records
+    which one the command line reached, with what, and runs no stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, monkeypatch) -> None:
+        from greenlight.commands import backup, backups, restore
+
         self.calls: list[tuple[str, tuple]] = []
+        for module, name in [(backup, "backup"), (backup, "verify_backup"), (backup, "scheduled_backup"),
+                             (backups, "backups"), (restore, "restore")]:
+            monkeypatch.setattr(module, name, self.recording(name))
 
-    def __getattr__(self, name: str):
-        def record(*args, **kwargs):
+    def recording(self, name: str):
+        def record(pipeline, *args, **kwargs):
+            assert pipeline == "the pipeline"
             self.calls.append((name, args))
             self.kwargs = kwargs
         return record
@@ -76,23 +83,25 @@ class Recorder:
     (["backups", "staging"], ("backups", ("staging",))),
     (["backup", "production", "--scheduled"], ("scheduled_backup", ("production",))),
 ])
-def test_backup_command_lines(argv: list[str], call: tuple) -> None:
-    recorder = Recorder()
-    run_command(build_parser().parse_args(argv), recorder)
+def test_backup_command_lines(argv: list[str], call: tuple, monkeypatch) -> None:
+    recorder = Recorder(monkeypatch)
+    run_command(build_parser().parse_args(argv), "the pipeline")
     assert recorder.calls == [call]
 
 
 @pytest.mark.parametrize("argv", [["backup", "verify"], ["backup", "staging", "extra"],
                                   ["backup", "verify", "staging", "a.sql.gz", "b.sql.gz"]])
-def test_backup_command_lines_with_a_missing_or_extra_word_are_usage_errors(argv: list[str]) -> None:
+def test_backup_command_lines_with_a_missing_or_extra_word_are_usage_errors(argv: list[str], monkeypatch) -> None:
+    recorder = Recorder(monkeypatch)
     with pytest.raises(UsageError, match="usage: greenlight backup"):
-        run_command(build_parser().parse_args(argv), Recorder())
+        run_command(build_parser().parse_args(argv), "the pipeline")
+    assert recorder.calls == []
 
 
-def test_restore_with_yes_confirms_itself_and_passes_the_environment_it_may_come_from() -> None:
-    recorder = Recorder()
+def test_restore_with_yes_confirms_itself_and_passes_the_environment_it_may_come_from(monkeypatch) -> None:
+    recorder = Recorder(monkeypatch)
     argv = ["restore", "staging", "shop-1.sql.gz", "--yes", "--force-from", "production"]
-    run_command(build_parser().parse_args(argv), recorder)
+    run_command(build_parser().parse_args(argv), "the pipeline")
     assert recorder.calls == [("restore", ("staging", "shop-1.sql.gz", "production"))]
     assert recorder.kwargs["confirm"]({"file": "shop-1.sql.gz"}) is True
 
@@ -100,7 +109,7 @@ def test_restore_with_yes_confirms_itself_and_passes_the_environment_it_may_come
 def test_restore_without_yes_and_without_a_terminal_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdin", open("/dev/null"))
     with pytest.raises(UsageError, match="with no terminal to answer, pass --yes"):
-        run_command(build_parser().parse_args(["restore", "production", "shop-1.sql.gz"]), Recorder())
+        run_command(build_parser().parse_args(["restore", "production", "shop-1.sql.gz"]), "the pipeline")
 
 
 def test_restore_asks_for_the_environments_name(monkeypatch, capsys) -> None:

@@ -67,16 +67,16 @@ def test_every_setting_the_command_and_the_sample_inventories_give_is_declared()
 
 
 def test_every_variable_the_command_passes_to_a_playbook_is_declared() -> None:
-    """The keys of every dict the command hands a playbook (Pipeline._stage, runner.run) pass
+    """The keys of every dict the command hands a playbook (Pipeline.stage, runner.run) pass
     the unknown-setting check: a key no role declares would fail that playbook's first task."""
     import ast
 
     from ansible_collections.greenlight.deploy.plugins.module_utils.settings import unknown_settings
 
     keys: set[str] = set()
-    for path in (PROJECT / "greenlight").glob("*.py"):
+    for path in (PROJECT / "greenlight").glob("**/*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("_stage", "run"):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("stage", "run"):
                 for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
                     for inner in ast.walk(argument):
                         if isinstance(inner, ast.Dict):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from greenlight.commands import backup, backups, deploy, promote, refresh_staging, restore, rollback
 from greenlight.pipeline import ExitCode, Interrupted, Pipeline, UsageError
 from greenlight.runner import PlaybookResult
 
@@ -63,7 +64,7 @@ def pipeline(runner: FakeRunner, stop: int = 0) -> Pipeline:
 
 def test_promote_runs_staging_then_verify_then_production_with_staging_digests() -> None:
     runner = FakeRunner()
-    outcome = pipeline(runner).promote("v2")
+    outcome = promote.promote(pipeline(runner), "v2")
     assert outcome.code == ExitCode.OK
     assert runner.playbooks() == [("deploy.yml", "staging"), ("verify.yml", "staging"),
                                   ("deploy.yml", "production"), ("record.yml", "production")]
@@ -77,7 +78,7 @@ def test_promote_runs_staging_then_verify_then_production_with_staging_digests()
 
 def test_promote_stops_at_a_red_staging_deploy_leaves_production_alone_and_remembers_the_failure() -> None:
     runner = FakeRunner({("deploy.yml", "staging"): failed("deploy.yml", "staging", "migration 0002 failed")})
-    outcome = pipeline(runner).promote("bad-migration", commit="d" * 40)
+    outcome = promote.promote(pipeline(runner), "bad-migration", commit="d" * 40)
     assert outcome.code == ExitCode.FAILED
     assert "production untouched" in outcome.message and "migration 0002 failed" in outcome.message
     assert ("deploy.yml", "production") not in runner.playbooks()
@@ -87,7 +88,7 @@ def test_promote_stops_at_a_red_staging_deploy_leaves_production_alone_and_remem
 
 def test_promote_stops_when_staging_fails_verification() -> None:
     runner = FakeRunner({("verify.yml", "staging"): failed("verify.yml", "staging", "GET /health answered 503")})
-    outcome = pipeline(runner).promote("v2")
+    outcome = promote.promote(pipeline(runner), "v2")
     assert outcome.code == ExitCode.FAILED
     assert ("deploy.yml", "production") not in runner.playbooks()
 
@@ -95,14 +96,14 @@ def test_promote_stops_when_staging_fails_verification() -> None:
 @pytest.mark.parametrize("code", ["locked", "unreachable", "usage"])
 def test_a_promote_that_never_started_is_not_remembered_as_a_failed_release(code: str) -> None:
     runner = FakeRunner({("deploy.yml", "staging"): failed("deploy.yml", "staging", "no", code=code)})
-    pipeline(runner).promote("v2", commit="d" * 40)
+    promote.promote(pipeline(runner), "v2", commit="d" * 40)
     assert runner.records() == []
 
 
 def test_latest_is_a_quiet_no_op_when_the_commit_is_live() -> None:
     resolved = {"greenlight_resolve": {"commit": "a" * 40, "live_commit": "a" * 40}}
     runner = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
-    outcome = pipeline(runner).promote_latest("main")
+    outcome = promote.promote_latest(pipeline(runner), "main")
     assert outcome.code == ExitCode.OK and outcome.quiet_ok
     assert runner.playbooks() == [("resolve.yml", "production")]
 
@@ -110,7 +111,7 @@ def test_latest_is_a_quiet_no_op_when_the_commit_is_live() -> None:
 def test_latest_promotes_the_resolved_commit_when_it_is_new() -> None:
     resolved = {"greenlight_resolve": {"commit": "b" * 40, "live_commit": "a" * 40, "promotions": []}}
     runner = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
-    outcome = pipeline(runner).promote_latest("main")
+    outcome = promote.promote_latest(pipeline(runner), "main")
     assert outcome.code == ExitCode.OK
     assert runner.calls[1][:2] == ("deploy.yml", "staging")
     assert runner.calls[1][2]["app_version"] == "b" * 40
@@ -123,7 +124,7 @@ def test_latest_promotes_the_resolved_commit_when_it_is_new() -> None:
 def test_latest_names_a_tagged_commit_by_its_tag(tags: list[str], name: str) -> None:
     resolved = {"greenlight_resolve": {"commit": "b" * 40, "live_commit": "a" * 40, "promotions": [], "tags": tags}}
     runner = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
-    pipeline(runner).promote_latest("main")
+    promote.promote_latest(pipeline(runner), "main")
     assert runner.calls[1][2]["deploy_release_name"] == name
 
 
@@ -131,12 +132,12 @@ def test_latest_does_not_retry_a_commit_whose_promotion_failed_until_asked() -> 
     promotions = [{"kind": "promote", "commit": "b" * 40, "outcome": "failed", "ended": "2026-11-27T10:00:00Z"}]
     resolved = {"greenlight_resolve": {"commit": "b" * 40, "live_commit": "a" * 40, "promotions": promotions}}
     runner = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
-    outcome = pipeline(runner).promote_latest("main")
+    outcome = promote.promote_latest(pipeline(runner), "main")
     assert outcome.code == ExitCode.OK and outcome.quiet_ok
     assert "failed its promotion" in outcome.message and "--retry" in outcome.message
     assert runner.playbooks() == [("resolve.yml", "production")]
     retried = FakeRunner({("resolve.yml", "production"): ok("resolve.yml", "production", resolved)})
-    pipeline(retried).promote_latest("main", retry=True)
+    promote.promote_latest(pipeline(retried), "main", retry=True)
     assert ("deploy.yml", "staging") in retried.playbooks()
 
 
@@ -144,13 +145,13 @@ def test_latest_does_not_retry_a_commit_whose_promotion_failed_until_asked() -> 
 def test_versions_with_shell_metacharacters_are_refused_before_any_run(version: str) -> None:
     runner = FakeRunner()
     with pytest.raises(UsageError):
-        pipeline(runner).promote(version)
+        promote.promote(pipeline(runner), version)
     assert runner.calls == []
 
 
 def test_unknown_environment_is_refused() -> None:
     with pytest.raises(UsageError, match="unknown environment"):
-        pipeline(FakeRunner()).deploy("qa", "v1")
+        deploy.deploy(pipeline(FakeRunner()), "qa", "v1")
 
 
 @pytest.mark.parametrize("result, code", [
@@ -164,7 +165,7 @@ def test_unknown_environment_is_refused() -> None:
 ])
 def test_exit_code_comes_from_the_code_the_playbook_reports_never_from_its_words(result: PlaybookResult,
                                                                                   code: ExitCode) -> None:
-    outcome = pipeline(FakeRunner({("deploy.yml", "staging"): result})).deploy("staging", "v1")
+    outcome = deploy.deploy(pipeline(FakeRunner({("deploy.yml", "staging"): result})), "staging", "v1")
     assert outcome.code == code
 
 
@@ -172,7 +173,7 @@ def test_rollback_redeploys_the_previous_release_when_the_old_color_is_gone() ->
     cold = failed("rollback.yml", "production", "cannot roll production back instantly", code="not_warm",
                   data={"mode": "redeploy", "to_version": "v1", "to_commit": "d" * 40})
     runner = FakeRunner({("rollback.yml", "production"): cold})
-    outcome = pipeline(runner).rollback("production")
+    outcome = rollback.rollback(pipeline(runner), "production")
     assert outcome.code == ExitCode.OK
     assert runner.calls[1][:2] == ("deploy.yml", "production")
     # The recorded commit is checked out, under the name it was recorded with.
@@ -183,7 +184,7 @@ def test_rollback_redeploys_the_previous_release_when_the_old_color_is_gone() ->
 
 def test_rollback_with_no_previous_release_has_its_own_code() -> None:
     none = failed("rollback.yml", "production", "nothing to roll back to", code="nothing_to_roll_back")
-    outcome = pipeline(FakeRunner({("rollback.yml", "production"): none})).rollback("production")
+    outcome = rollback.rollback(pipeline(FakeRunner({("rollback.yml", "production"): none})), "production")
     assert outcome.code == ExitCode.NO_ROLLBACK
 
 
@@ -191,7 +192,7 @@ def test_rollback_after_an_interrupted_deploy_is_the_recovery_itself() -> None:
     recovered = ok("rollback.yml", "production", {"greenlight_rollback": {
         "mode": "recovered", "from_version": "v3", "to_version": "v2", "color": "green"}})
     runner = FakeRunner({("rollback.yml", "production"): recovered})
-    outcome = pipeline(runner).rollback("production")
+    outcome = rollback.rollback(pipeline(runner), "production")
     assert outcome.code == ExitCode.OK and "interrupted deploy of v3 was undone; v2 serves again" in outcome.message
     assert runner.playbooks() == [("rollback.yml", "production")]
 
@@ -202,7 +203,7 @@ def test_a_cancelled_deploy_raises_interrupted_naming_the_environment_to_recover
     stopping = Pipeline(runner, INVENTORIES, clock=iter(range(1000)).__next__,
                         stop_requested=lambda: signal.SIGTERM if ("deploy.yml", "production") in runner.playbooks() else 0)
     with pytest.raises(Interrupted) as stopped:
-        stopping.promote("v2")
+        promote.promote(stopping, "v2")
     assert (stopped.value.env, stopped.value.signum) == ("production", signal.SIGTERM)
     assert runner.records() == []  # an interrupted promotion is retried by --latest, not remembered
 
@@ -210,7 +211,7 @@ def test_a_cancelled_deploy_raises_interrupted_naming_the_environment_to_recover
 def test_a_signal_between_stages_stops_before_the_next_one() -> None:
     runner = FakeRunner()
     with pytest.raises(Interrupted) as stopped:
-        pipeline(runner, stop=signal.SIGINT).promote("v2")
+        promote.promote(pipeline(runner, stop=signal.SIGINT), "v2")
     assert stopped.value.env is None and runner.calls == []
 
 
@@ -231,7 +232,7 @@ def test_backup_runs_its_playbook_with_the_label_and_reports_the_backup() -> Non
     info = {"file": "shop-20261128T120000Z-nightly.sql.gz", "database": "shop", "rows": 1200,
             "tables": {"shop.items": 1200}, "size": 2 * 1048576}
     runner = FakeRunner({("backup.yml", "production"): ok("backup.yml", "production", {"greenlight_backup": info})})
-    outcome = pipeline(runner).backup("production", "nightly")
+    outcome = backup.backup(pipeline(runner), "production", "nightly")
     assert outcome.code == ExitCode.OK
     assert runner.calls[0][0:2] == ("backup.yml", "production") and runner.calls[0][2]["backup_label"] == "nightly"
     assert outcome.data["backup"] == info
@@ -243,13 +244,13 @@ def test_backup_runs_its_playbook_with_the_label_and_reports_the_backup() -> Non
 def test_a_backup_label_that_cannot_be_part_of_a_file_name_is_refused(label: str) -> None:
     runner = FakeRunner()
     with pytest.raises(UsageError, match="backup label"):
-        pipeline(runner).backup("staging", label)
+        backup.backup(pipeline(runner), "staging", label)
     assert runner.calls == []
 
 
 def test_a_failed_backup_exits_with_the_playbooks_code_and_message() -> None:
     runner = FakeRunner({("backup.yml", "staging"): failed("backup.yml", "staging", "database down", code="failed")})
-    outcome = pipeline(runner).backup("staging")
+    outcome = backup.backup(pipeline(runner), "staging")
     assert outcome.code == ExitCode.FAILED
     assert outcome.message == "backup of staging failed: database down"
 
@@ -257,14 +258,14 @@ def test_a_failed_backup_exits_with_the_playbooks_code_and_message() -> None:
 def test_backups_lists_what_the_playbook_reported() -> None:
     listed = {"backups": [{"file": "shop-2.sql.gz"}, {"file": "shop-1.sql.gz"}], "leftovers": 1}
     runner = FakeRunner({("backups.yml", "staging"): ok("backups.yml", "staging", {"greenlight_backups": listed})})
-    outcome = pipeline(runner).backups("staging")
+    outcome = backups.backups(pipeline(runner), "staging")
     assert (outcome.code, outcome.data) == (ExitCode.OK, listed)
 
 
 def test_verify_backup_names_the_backup_to_its_playbook_and_reports_the_result() -> None:
     info = {"file": "shop-1.sql.gz", "rows": 3, "tables": {"shop.items": 3}, "verified": {"ok": True, "seconds": 7.2}}
     runner = FakeRunner({("verify-backup.yml", "staging"): ok("verify-backup.yml", "staging", {"greenlight_backup": info})})
-    outcome = pipeline(runner).verify_backup("staging", "shop-1.sql.gz")
+    outcome = backup.verify_backup(pipeline(runner), "staging", "shop-1.sql.gz")
     assert runner.calls[0][2]["backup_verify_file"] == "shop-1.sql.gz"
     assert (outcome.code, outcome.message) == (ExitCode.OK, "staging: shop-1.sql.gz restores: 3 rows in 1 tables, "
                                                             "as the dump holds (7 s)")
@@ -274,7 +275,7 @@ def test_verify_backup_names_the_backup_to_its_playbook_and_reports_the_result()
 def test_verify_backup_refuses_a_name_that_is_not_a_backup_file(name: str) -> None:
     runner = FakeRunner()
     with pytest.raises(UsageError, match="not a backup's file name"):
-        pipeline(runner).verify_backup("staging", name)
+        backup.verify_backup(pipeline(runner), "staging", name)
     assert runner.calls == []
 
 
@@ -292,7 +293,7 @@ def test_restore_asks_with_the_backups_metadata_then_runs_its_playbook() -> None
                          ("restore.yml", "production"): ok("restore.yml", "production", {
                              "greenlight_restore": {"restored": restored, "safety": {"file": "warehouse-s.sql.gz"}}})})
     shown = []
-    outcome = pipeline(runner).restore("production", BACKUP["file"], confirm=lambda backup: shown.append(backup) or True)
+    outcome = restore.restore(pipeline(runner), "production", BACKUP["file"], confirm=lambda backup: shown.append(backup) or True)
     assert shown == [BACKUP]
     assert outcome.code == ExitCode.OK and "the database as it was is in warehouse-s.sql.gz" in outcome.message
     assert runner.playbooks() == [("backups.yml", "production"), ("restore.yml", "production")]
@@ -301,7 +302,7 @@ def test_restore_asks_with_the_backups_metadata_then_runs_its_playbook() -> None
 
 def test_a_restore_not_confirmed_changes_nothing() -> None:
     runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP)})
-    outcome = pipeline(runner).restore("production", BACKUP["file"], confirm=lambda backup: False)
+    outcome = restore.restore(pipeline(runner), "production", BACKUP["file"], confirm=lambda backup: False)
     assert outcome.code == ExitCode.FAILED and "not confirmed; nothing was changed" in outcome.message
     assert runner.playbooks() == [("backups.yml", "production")]
 
@@ -309,9 +310,9 @@ def test_a_restore_not_confirmed_changes_nothing() -> None:
 def test_a_backup_of_another_environment_is_refused_unless_forced_from_it() -> None:
     runner = FakeRunner({("backups.yml", "staging"): listing("staging", BACKUP)})
     with pytest.raises(UsageError, match="is a backup of production, not of staging.*--force-from production"):
-        pipeline(runner).restore("staging", BACKUP["file"], confirm=lambda backup: True)
+        restore.restore(pipeline(runner), "staging", BACKUP["file"], confirm=lambda backup: True)
     assert runner.playbooks() == [("backups.yml", "staging")]
-    pipeline(runner).restore("staging", BACKUP["file"], "production", confirm=lambda backup: True)
+    restore.restore(pipeline(runner), "staging", BACKUP["file"], "production", confirm=lambda backup: True)
     assert runner.calls[-1][0] == "restore.yml" and runner.calls[-1][2]["restore_from"] == "production"
 
 
@@ -319,14 +320,14 @@ def test_a_backup_of_another_environment_is_refused_unless_forced_from_it() -> N
 def test_a_restore_of_a_name_that_is_no_backup_file_is_refused_before_any_run(name: str) -> None:
     runner = FakeRunner()
     with pytest.raises(UsageError, match="is not a backup's file name"):
-        pipeline(runner).restore("production", name, confirm=lambda backup: True)
+        restore.restore(pipeline(runner), "production", name, confirm=lambda backup: True)
     assert runner.calls == []
 
 
 def test_a_restore_of_a_backup_the_environment_does_not_have_is_refused() -> None:
     runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP)})
     with pytest.raises(UsageError, match="has no backup warehouse-other.sql.gz"):
-        pipeline(runner).restore("production", "warehouse-other.sql.gz", confirm=lambda backup: True)
+        restore.restore(pipeline(runner), "production", "warehouse-other.sql.gz", confirm=lambda backup: True)
 
 
 def test_the_scheduled_backup_verifies_the_new_backup_and_checks_restic() -> None:
@@ -334,7 +335,7 @@ def test_the_scheduled_backup_verifies_the_new_backup_and_checks_restic() -> Non
     runner = FakeRunner({("backup.yml", "production"): ok("backup.yml", "production", {"greenlight_backup": info}),
                          ("verify-backup.yml", "production"): ok("verify-backup.yml", "production", {
                              "greenlight_backup": {**info, "verified": {"ok": True, "seconds": 2}}})})
-    outcome = pipeline(runner).scheduled_backup("production")
+    outcome = backup.scheduled_backup(pipeline(runner), "production")
     assert outcome.code == ExitCode.OK and "restic repository checks" in outcome.message
     assert runner.playbooks() == [("backup.yml", "production"), ("verify-backup.yml", "production")]
     assert runner.calls[0][2]["backup_label"] == "scheduled"
@@ -350,7 +351,7 @@ def test_a_scheduled_backup_that_does_not_verify_fails_and_notifies(monkeypatch)
     runner = FakeRunner({("backup.yml", "staging"): ok("backup.yml", "staging", {"greenlight_backup": info}),
                          ("verify-backup.yml", "staging"): failed("verify-backup.yml", "staging",
                                                                   "warehouse.items: 4 rows restored, the dump holds 5")})
-    outcome = pipeline(runner).scheduled_backup("staging")
+    outcome = backup.scheduled_backup(pipeline(runner), "staging")
     assert outcome.code == ExitCode.FAILED and "did not verify" in outcome.message
     assert [(n.kind, n.outcome, n.env) for n in sent] == [("backup", "failed", "staging")]
 
@@ -361,7 +362,7 @@ def test_backup_anonymizes_productions_newest_backup_then_restores_it_to_staging
                          ("anonymize.yml", "production"): ok("anonymize.yml", "production", {"greenlight_anonymized": copy}),
                          ("restore.yml", "staging"): ok("restore.yml", "staging", {"greenlight_restore": {
                              "restored": {"file": "w-anonymized.sql.gz", "rows": 7}, "safety": {"file": "w-s.sql.gz"}}})})
-    outcome = pipeline(runner).refresh_staging(confirm=lambda backup: backup == BACKUP)
+    outcome = refresh_staging.refresh_staging(pipeline(runner), confirm=lambda backup: backup == BACKUP)
     assert outcome.code == ExitCode.OK, outcome.message
     assert runner.playbooks() == [("backups.yml", "production"), ("anonymize.yml", "production"), ("restore.yml", "staging")]
     assert runner.calls[2][2]["restore_import"] == copy["file"]
@@ -371,7 +372,7 @@ def test_refresh_staging_stops_before_staging_when_anonymizing_fails() -> None:
     runner = FakeRunner({("backups.yml", "production"): listing("production", BACKUP),
                          ("anonymize.yml", "production"): failed("anonymize.yml", "production",
                                                                  "supplier_contacts.contact_email: 3 rows still hold")})
-    outcome = pipeline(runner).refresh_staging(confirm=lambda backup: True)
+    outcome = refresh_staging.refresh_staging(pipeline(runner), confirm=lambda backup: True)
     assert outcome.code == ExitCode.FAILED and "staging was not touched" in outcome.message
     assert ("restore.yml", "staging") not in runner.playbooks()
 
@@ -379,11 +380,11 @@ def test_refresh_staging_stops_before_staging_when_anonymizing_fails() -> None:
 def test_refresh_staging_without_a_production_backup_is_refused() -> None:
     runner = FakeRunner({("backups.yml", "production"): listing("production")})
     with pytest.raises(UsageError, match="production has no backup"):
-        pipeline(runner).refresh_staging(confirm=lambda backup: True)
+        refresh_staging.refresh_staging(pipeline(runner), confirm=lambda backup: True)
 
 
 def test_a_promotion_whose_history_record_fails_says_so() -> None:
     runner = FakeRunner({("record.yml", "production"): failed("record.yml", "production", "unknown setting x")})
     pipe = pipeline(runner)
-    assert pipe.promote("v2").code == ExitCode.OK
+    assert promote.promote(pipe, "v2").code == ExitCode.OK
     assert pipe.record_errors == ["the promotion's history record was not written: unknown setting x"]
