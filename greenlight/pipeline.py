@@ -163,7 +163,7 @@ class Pipeline:
     # -- stages -------------------------------------------------------------------------
 
     def stage(self, stages: list[Stage], name: str, playbook: str, env: str,
-               extravars: dict | None = None) -> PlaybookResult:
+              extravars: dict | None = None) -> PlaybookResult:
         signum = self.stop_requested()
         if signum:
             raise Interrupted(signum, None, name)

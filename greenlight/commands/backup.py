@@ -53,7 +53,7 @@ def scheduled_backup(pipeline: Pipeline, env: str) -> Outcome:
         name = outcome.data["backup"].get("file", "")
         stages = list(outcome.stages)
         result = pipeline.stage(stages, f"verify backup of {env}", "verify-backup.yml", env,
-                             {"backup_verify_file": name, "backup_restic_check": True})
+                                {"backup_verify_file": name, "backup_restic_check": True})
         if result.ok:
             info = result.stats.get("greenlight_backup", {})
             outcome = Outcome(f"backup {env} --scheduled", ExitCode.OK,
@@ -61,7 +61,7 @@ def scheduled_backup(pipeline: Pipeline, env: str) -> Outcome:
                               f"and the restic repository checks", stages, {"backup": info})
         else:
             outcome = pipeline.failed(f"backup {env} --scheduled", stages, result,
-                                   f"the scheduled backup {name} of {env} did not verify")
+                                      f"the scheduled backup {name} of {env} did not verify")
     if outcome.code != ExitCode.OK:
         pipeline.notify_outcome("backup", outcome, "scheduled", env)
     return outcome

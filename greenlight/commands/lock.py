@@ -52,7 +52,7 @@ def lock(pipeline: Pipeline, action: str, env: str | None, force: bool = False) 
     for name in envs:
         check_env(name, pipeline.inventory_dir)
         result = pipeline.stage(stages, f"lock {action} {name}", "lock.yml", name,
-                             {"lock_action": action, "lock_force": force})
+                                {"lock_action": action, "lock_force": force})
         if not result.ok:
             return pipeline.failed(f"lock {action} {name}", stages, result, f"cannot {action} the lock of {name}")
         report[name] = result.stats.get("greenlight_lock", {})

@@ -42,17 +42,17 @@ def promote(pipeline: Pipeline, version: str, commit: str = "", name: str = "") 
 
 def _promote(pipeline: Pipeline, command: str, version: str, stages: list[Stage], name: str) -> Outcome:
     staging = pipeline.stage(stages, "deploy staging", "deploy.yml", "staging",
-                          {"app_version": version, "deploy_release_name": name})
+                             {"app_version": version, "deploy_release_name": name})
     if not staging.ok:
         return pipeline.failed(command, stages, staging, f"promote of {name} stopped at staging; production untouched")
     release = staging.stats.get("greenlight_deploy", {})
 
     # Staging must answer the release it just got (its version path, where the inventory has one).
     verify = pipeline.stage(stages, "verify staging", "verify.yml", "staging",
-                         {"verify_expected_version": name, "verify_expected_commit": release.get("commit", "")})
+                            {"verify_expected_version": name, "verify_expected_commit": release.get("commit", "")})
     if not verify.ok:
         outcome = pipeline.failed(command, stages, verify,
-                               f"promote of {name} stopped: staging failed verification; production untouched")
+                                  f"promote of {name} stopped: staging failed verification; production untouched")
         outcome.data["staging"] = release
         return outcome
     verified = verify.stats.get("greenlight_verify", {})
@@ -93,7 +93,7 @@ def _move_images(pipeline: Pipeline, stages: list[Stage], release: dict, version
     located = {}
     for env in ENVIRONMENTS:
         result = pipeline.stage(stages, f"locate {env}", "locate.yml", env,
-                             {"locate_release": version} if env == "production" else {})
+                                {"locate_release": version} if env == "production" else {})
         if not result.ok:
             return result.stats.get("greenlight_result", {}).get("message") or result.error or f"cannot locate {env}"
         located[env] = result.stats.get("greenlight_locate", {})
@@ -176,7 +176,7 @@ def _record_promote(pipeline: Pipeline, version: str, commit: str, started: str,
     if outcome.code in (ExitCode.LOCKED, ExitCode.UNREACHABLE, ExitCode.USAGE):
         return  # not the release's fault: nothing to remember about it
     written = pipeline.runner.run("record.yml", "production", {**pipeline.extra_vars, "greenlight_record": record},
-                              cancellable=False)
+                                  cancellable=False)
     if not written.ok:
         # promote --latest decides from these records: say so, even under --quiet.
         pipeline.record_errors.append(f"the promotion's history record was not written: {scrub(written.error or written.status)}")

@@ -43,10 +43,10 @@ def refresh_staging(pipeline: Pipeline, confirm: Callable[[dict], bool] = lambda
     anonymized = pipeline.stage(stages, "anonymize production's newest backup", "anonymize.yml", "production", {})
     if not anonymized.ok:
         return pipeline.failed(command, stages, anonymized, "anonymizing production's newest backup failed; "
-                                                         "staging was not touched")
+                                                            "staging was not touched")
     copy = anonymized.stats.get("greenlight_anonymized", {})
     result = pipeline.stage(stages, "restore the anonymized copy to staging", "restore.yml", "staging",
-                         {"restore_import": copy.get("file", "")})
+                            {"restore_import": copy.get("file", "")})
     if not result.ok:
         return pipeline.failed(command, stages, result, "restoring the anonymized copy to staging failed")
     info = result.stats.get("greenlight_restore", {})

@@ -25,7 +25,7 @@ def run(args, pipeline):
     if not args.yes and not sys.stdin.isatty():
         raise UsageError("greenlight restore asks before it replaces a database; with no terminal to answer, pass --yes")
     return restore(pipeline, args.env, args.backup, args.force_from,
-                            confirm=(lambda backup: True) if args.yes else (lambda backup: ask_restore(args.env, backup)))
+                   confirm=(lambda backup: True) if args.yes else (lambda backup: ask_restore(args.env, backup)))
 
 
 def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:
@@ -67,7 +67,7 @@ def restore(pipeline: Pipeline, env: str, name: str, force_from: str = "",
     if not confirm(backup):
         return Outcome(command, ExitCode.FAILED, f"restore of {name} to {env} not confirmed; nothing was changed", stages)
     result = pipeline.stage(stages, f"restore {name} to {env}", "restore.yml", env,
-                         {"restore_file": name, "restore_from": force_from})
+                            {"restore_file": name, "restore_from": force_from})
     if not result.ok:
         return pipeline.failed(command, stages, result, f"restore of {name} to {env} failed")
     info = result.stats.get("greenlight_restore", {})

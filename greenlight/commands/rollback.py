@@ -37,11 +37,11 @@ def rollback(pipeline: Pipeline, env: str, version: str = "") -> Outcome:
         # One switch, here: no playbook to start (the workers, when the app has some, need one).
         wait = float(pipeline.extra_vars.get("greenlight_lock_wait", 0) or 0)
         instant = pipeline.quick(stages, f"rollback {env} (switch to the warm color)", env,
-                              lambda: fast.roll_back(described, pipeline.actor, version, wait, pipeline.runner.run_id),
+                                 lambda: fast.roll_back(described, pipeline.actor, version, wait, pipeline.runner.run_id),
                               "greenlight_rollback")
     else:
         instant = pipeline.stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env,
-                              {"deploy_rollback_version": version})
+                                 {"deploy_rollback_version": version})
     info = instant.stats.get("greenlight_rollback") or instant.data
     if instant.ok and info.get("mode") == "recovered":
         outcome = Outcome(command, ExitCode.OK,
@@ -57,7 +57,7 @@ def rollback(pipeline: Pipeline, env: str, version: str = "") -> Outcome:
         previous = info["to_version"]
         # The recorded commit is what is checked out; the name stays as it was recorded.
         redeploy = pipeline.stage(stages, f"redeploy {previous} to {env}", "deploy.yml", env,
-                               {"app_version": info.get("to_commit") or previous, "deploy_release_name": previous,
+                                  {"app_version": info.get("to_commit") or previous, "deploy_release_name": previous,
                                 "release_expected_commit": info.get("to_commit", "")})
         outcome = (Outcome(command, ExitCode.OK, f"{env}: rolled back to {previous} by a redeploy", stages,
                            {"rollback": info, "deploy": redeploy.stats.get("greenlight_deploy", {})})

@@ -3,9 +3,7 @@ greenlight's own settings check accepts."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
