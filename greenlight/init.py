@@ -195,12 +195,18 @@ def free(port: int) -> bool:
     return True
 
 
-def choose_ports(taken: set[int], is_free=free) -> dict[str, dict[str, int]]:
+def choose_ports(taken: set[int], is_free=free, fixed: dict[str, dict[str, int]] | None = None) -> dict[str, dict[str, int]]:
+    """Each environment's ports: `fixed` ones as given (a compose file's published ports,
+    which greenlight takes over), the others greenlight's usual ones moved up past taken ones."""
+    fixed = fixed or {}
     chosen: dict[str, dict[str, int]] = {}
-    used = set(taken)
+    used = set(taken) | {port for ports in fixed.values() for port in ports.values()}
     for env, wanted in PORTS.items():
         chosen[env] = {}
         for key, port in wanted.items():
+            if key in fixed.get(env, {}):
+                chosen[env][key] = fixed[env][key]
+                continue
             candidate = port
             while candidate in used or not is_free(candidate):
                 candidate += 1
@@ -221,23 +227,36 @@ def repository_of(where: Path) -> str:
 
 
 def vault_text(password: str, given: dict[str, str] | None = None) -> str:
-    """The vault: random secrets, and the ones given (a repository URL with its token)."""
+    """The vault: random secrets, and the ones given (a repository URL with its token, a
+    compose file's passwords), a given one in place of a random one of the same name."""
     from ansible.constants import DEFAULT_VAULT_ID_MATCH
     from ansible.parsing.vault import VaultLib, VaultSecret
 
+    values = {**{name: secrets.token_urlsafe(24) for name in SECRETS}, **(given or {})}
     plain = "---\n# Made by greenlight init; opened with the .vault-password beside the inventories.\n" + "".join(
-        f"{name}: {secrets.token_urlsafe(24)}\n" for name in SECRETS) + "".join(
-        f"{name}: {dump(value)}\n" for name, value in (given or {}).items())
+        f"{name}: {dump(value)}\n" for name, value in values.items())
     vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password.encode()))])
     return vault.encrypt(plain).decode()
 
 
 def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
-           greenlight_root: Path = Path("/var/lib/greenlight"), is_free=free) -> list[str]:
-    """Write DIR/{staging,production}, DIR/.vault-password and DIR/.gitignore; returns what it found."""
+           greenlight_root: Path = Path("/var/lib/greenlight"), is_free=free, compose: Path | None = None,
+           host: str = "", user: str = "", environ: dict[str, str] | None = None) -> list[str]:
+    """Write DIR/{staging,production}, DIR/.vault-password and DIR/.gitignore; returns what it
+    found. From the app's Dockerfiles, or with `compose` from its compose file
+    (greenlight/from_compose.py). `host` and `user`: the VPS both environments run on."""
     for env in ENVIRONMENTS:
         if (directory / env).exists():
             raise InitError(f"{directory / env} exists already; greenlight init writes a new inventory pair only")
+    if host and not settings.HOST_NAME.fullmatch(host):
+        raise InitError(f"--host {scrub(host)!r}: a host name or address")
+    if user and not NAME.fullmatch(user.replace("_", "-")):
+        raise InitError(f"--user {scrub(user)!r}: a user name (a-z, 0-9, - and _)")
+    if host and host not in ("localhost", "127.0.0.1"):
+        is_free = lambda port: True  # noqa: E731  (the VPS's ports: greenlight check tests them there)
+    if compose is not None:
+        return _create_from_compose(directory, compose, repo, app, base_image, greenlight_root, is_free, host, user,
+                                    environ if environ is not None else dict(os.environ))
     repo = repo or repository_of(Path.cwd())
     name = app or slug(Path(repo.rstrip("/")).name)
     if not NAME.fullmatch(name):
@@ -268,6 +287,20 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
         raise InitError("no Dockerfile of the repository EXPOSEs a port; greenlight needs one part that serves HTTP "
                         "(EXPOSE its port in its Dockerfile)")
     ports = choose_ports(taken_ports(greenlight_root), is_free)
+    write(directory, the_app, ports, base_image, host, user)
+    lines = [f"{path}: {'web part on port ' + str(image.port) if image.port else 'a worker (no EXPOSE)'}"
+             + (f", health {image.health}" if image.health else ("" if not image.port else ", health / (no HEALTHCHECK path)"))
+             for (path, _), image in zip(found, images)]
+    lines += [f"{scrub(path)!r}: skipped, its path holds characters greenlight does not take in app_images "
+              f"(a-z, A-Z, 0-9, . _ - only); rename it to use it" for path in skipped]
+    lines += [f"{scrub(path)!r}: skipped, {reason}" for path, reason in unreadable]
+    return lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
+                    for env in ENVIRONMENTS]
+
+
+def write(directory: Path, the_app: App, ports: dict[str, dict[str, int]], base_image: str, host: str = "",
+          user: str = "", extra: dict[str, dict] | None = None, vault: dict[str, dict[str, str]] | None = None) -> None:
+    """The inventory pair, its vault password and its .gitignore."""
     directory.mkdir(parents=True, exist_ok=True)
     password_file = directory / ".vault-password"
     password = secrets.token_urlsafe(36)
@@ -280,31 +313,42 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
     for env in ENVIRONMENTS:
         folder = directory / env / "group_vars" / "all"
         folder.mkdir(parents=True)
-        (directory / env / "hosts.yml").write_text(hosts_yml(env))
-        (folder / "main.yml").write_text(main_yml(the_app, env, ports[env], base_image))
+        (directory / env / "hosts.yml").write_text(hosts_yml(env, host, user))
+        (folder / "main.yml").write_text(main_yml(the_app, env, ports[env], base_image, (extra or {}).get(env)))
         # A repository URL with credentials is a secret: in the vault, the inventory names it.
         given = {"vault_app_repo": the_app.repo} if git_auth.auth_config(the_app.repo) else {}
-        (folder / "vault.yml").write_text(vault_text(password, given))
+        (folder / "vault.yml").write_text(vault_text(password, {**given, **(vault or {}).get(env, {})}))
         (folder / "vault.yml").chmod(0o600)
-    lines = [f"{path}: {'web part on port ' + str(image.port) if image.port else 'a worker (no EXPOSE)'}"
-             + (f", health {image.health}" if image.health else ("" if not image.port else ", health / (no HEALTHCHECK path)"))
-             for (path, _), image in zip(found, images)]
-    lines += [f"{scrub(path)!r}: skipped, its path holds characters greenlight does not take in app_images "
-              f"(a-z, A-Z, 0-9, . _ - only); rename it to use it" for path in skipped]
-    lines += [f"{scrub(path)!r}: skipped, {reason}" for path, reason in unreadable]
-    return lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
-                    for env in ENVIRONMENTS]
 
 
-def hosts_yml(env: str) -> str:
+def _create_from_compose(directory: Path, compose: Path, repo: str, app: str, base_image: str,
+                         greenlight_root: Path, is_free, host: str, user: str, environ: dict[str, str]) -> list[str]:
+    from . import from_compose
+
+    compose = compose.resolve()
+    if not compose.is_file():
+        raise InitError(f"{compose}: no such compose file")
+    repo = repo or repository_of(compose.parent)
+    name = app or slug(Path(repo.rstrip("/")).name) or slug(compose.parent.name)
+    if not NAME.fullmatch(name):
+        raise InitError(f"cannot make an app name of {scrub(repo)}; give one with --app NAME (a-z, 0-9, -)")
+    found = from_compose.plan(compose, environ)
+    the_app = App(name, repo, found.images)
+    ports = choose_ports(taken_ports(greenlight_root), is_free, found.ports)
+    write(directory, the_app, ports, base_image, host, user, found.extra, found.vault)
+    return found.lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
+                          for env in ENVIRONMENTS]
+
+
+def hosts_yml(env: str, host: str = "", user: str = "") -> str:
     return f"""---
 # The {env} environment. localhost: this machine. For a VPS, its address (greenlight then
-# connects over SSH as ansible_user, see group_vars/all/main.yml).
+# connects over SSH as ansible_user).
 {env}:
   hosts:
     {env}_server:
-      ansible_host: localhost
-"""
+      ansible_host: {dump(host) if host else "localhost"}
+""" + (f"      ansible_user: {dump(user)}\n" if user else "")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -325,35 +369,54 @@ def dump(value: object) -> str:
     return yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=200).strip().removesuffix("...").strip()
 
 
-def main_yml(app: App, env: str, ports: dict[str, int], base_image: str) -> str:
+def main_yml(app: App, env: str, ports: dict[str, int], base_image: str, extra: dict | None = None) -> str:
+    """An environment's main.yml; `extra` (from a compose file): its parts, its database
+    settings and the notes of what it could not take."""
+    extra = extra or {}
     app_images, roles, parts = app.settings()
+    parts = extra.get("parts", parts)
     default = roles["default"]
-    health = default.health or "/"
+    health = next((p["health"] for p in parts if p.get("image") == default.name and "port" in p and "paths" not in p),
+                  default.health or "/")
     production = env == "production"
     part_lines = []
 
     def line(text: str, comment: str = "") -> None:
-        part_lines.append(f"{text:<26}# {comment}" if comment else text)
+        part_lines.append(f"{text:<24}  # {comment}" if comment else text)
 
     for part in parts:
         image = next(i for i in app.images if i.name == part["image"])
         line(f"  - name: {part['name']}")
         line(f"    image: {part['image']}")
         if "port" in part:
-            line(f"    port: {part['port']}", "its EXPOSE")
-            line(f"    health: {part['health']}", "its HEALTHCHECK's path" if image.health else
-                 "no HEALTHCHECK path found: set your health endpoint (200 when healthy)")
+            line(f"    port: {part['port']}", part.get("port_from", "its EXPOSE"))
+            line(f"    health: {part['health']}", part.get("health_from") or (
+                "its HEALTHCHECK's path" if image.health else
+                "no HEALTHCHECK path found: set your health endpoint (200 when healthy)"))
             if "paths" in part:
                 line(f"    paths: {dump(part['paths'])}", "guessed from its name: the requests routed to it")
-        else:
+        elif part.get("command") is None:
             line("    # No EXPOSE: a worker, replaced in place once a release is live (SIGTERM, then")
             line("    # stop_timeout). Give it its command if the image's default is not the worker:")
             line("    # command: [python3, -m, yourapp.worker]")
-        line("    database: true", "gets DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD_FILE")
-        line(f"    cpus: {1 if production else 0.5}", "its limits")
-        line(f"    memory: {'512m' if production else '256m'}")
-        line("    stop_timeout: 30", "seconds to finish its work on docker stop")
-        line("    # env: {LOG_LEVEL: info}    (settings that are not secrets: docker inspect shows them)")
+        if part.get("command") is not None:
+            line(f"    command: {dump(part['command'])}", "its compose command")
+        if part.get("database", True):
+            line("    database: true", "gets DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD_FILE")
+        for text in part.get("database_names", []):
+            line(f"    # {text}")
+        compose_limits = part.get("cpus") is not None or part.get("memory")
+        line(f"    cpus: {part['cpus'] if part.get('cpus') is not None else (1 if production else 0.5)}",
+             "its compose limits" if compose_limits else "its limits")
+        line(f"    memory: {part.get('memory') or ('512m' if production else '256m')}")
+        line(f"    stop_timeout: {part.get('stop_timeout') or 30}", "its stop_grace_period" if part.get("stop_timeout")
+             else "seconds to finish its work on docker stop")
+        if part.get("env"):
+            line(f"    env: {dump(part['env'])}")
+        else:
+            line("    # env: {LOG_LEVEL: info}    (settings that are not secrets: docker inspect shows them)")
+        for text in part.get("notes", []):
+            line(f"    # {text}")
     # Migrations usually ship with the API; else the image that takes every request.
     migrate_image = next((i.name for i in app.images if i.name in API_NAMES), default.name)
     return f"""---
@@ -408,8 +471,8 @@ deploy_canary_hold: 20
 # Seconds the new release is watched after the switch; a worse one is rolled back.
 deploy_watch_seconds: {30 if production else 10}
 
-# Ports, free on this machine when greenlight init ran. Database, API, preview and metrics
-# listen on loopback only.
+# Ports{': ' + extra['ports_from'] + '; the others' if extra.get('ports_from') else ''}, free on this machine when greenlight init ran.
+# Database, API, preview and metrics listen on loopback only.
 proxy_http_port: {ports['proxy_http_port']}
 proxy_https_port: {ports['proxy_https_port']}
 proxy_api_port: {ports['proxy_api_port']}
@@ -418,12 +481,12 @@ proxy_metrics_port: {ports['proxy_metrics_port']}
 mysql_port: {ports['mysql_port']}
 monitoring_mysqld_exporter_port: {ports['monitoring_mysqld_exporter_port']}
 # The app's database (its own per environment on one host).
-mysql_database: {app.name.replace('-', '_')}{'' if production else '_staging'}
-
+mysql_database: {dump((extra.get('database') or app.name.replace('-', '_')) + ('' if production else '_staging'))}
+{('# The app' + "'" + 's database user, as its compose file named it.' + chr(10) + 'mysql_app_user: ' + dump(extra["database_user"]) + chr(10)) if extra.get("database_user") else ''}
 # Secrets live in vault.yml (random, made by greenlight init); these names point at them.
 mysql_app_password: "{{{{ vault_mysql_app_password }}}}"
 mysql_migrator_password: "{{{{ vault_mysql_migrator_password }}}}"
 backup_restic_password: "{{{{ vault_restic_password }}}}"
 # Pre-deploy backups kept.
 backup_keep: {10 if production else 5}
-"""
+""" + "".join(f"{line}\n" for line in extra.get("notes", []))

@@ -1,4 +1,5 @@
-"""greenlight init DIR [--repo URL] [--app NAME]: an inventory pair for the app, then `greenlight check` on it."""
+"""greenlight init DIR [--from-compose FILE] [--host HOST --user USER] [--repo URL] [--app NAME]: an
+inventory pair for the app, then `greenlight check` on it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ def arguments(parser) -> None:
     parser.add_argument("--repo", default="", metavar="URL",
                         help="the app's git repository (default: the repository of the current folder)")
     parser.add_argument("--app", default="", metavar="NAME", help="the app's name (default: the repository's)")
+    parser.add_argument("--from-compose", type=Path, default=None, metavar="FILE",
+                        help="read the app from its docker-compose file: services, ports, environment, health "
+                             "checks, limits, the database (default: from its Dockerfiles)")
+    parser.add_argument("--host", default="", help="the VPS both environments run on (default: this machine)")
+    parser.add_argument("--user", default="", help="the user greenlight connects to --host as over SSH")
 
 
 def direct(args) -> int | None:
@@ -28,7 +34,8 @@ def direct(args) -> int | None:
     except OSError:
         base_image = ""
     try:
-        found = starter.create(args.dir.resolve(), args.repo, args.app, base_image)
+        found = starter.create(args.dir.resolve(), args.repo, args.app, base_image, compose=args.from_compose,
+                               host=args.host, user=args.user)
     except starter.InitError as exc:
         sys.stderr.write(f"greenlight init: {exc}\n")
         return int(ExitCode.USAGE)

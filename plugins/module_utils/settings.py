@@ -95,6 +95,8 @@ URLS = ("greenlight_notify_webhook_url", "monitoring_webhook_url", "monitoring_w
 ADDRESS_LISTS = ("greenlight_notify_email_to", "monitoring_email_to")
 ADDRESSES = ("greenlight_notify_email_from", "monitoring_email_from")
 HOSTS = ("greenlight_notify_smtp_host", "monitoring_smtp_host")
+# A host name or an IP address.
+HOST_NAME = re.compile(r"[A-Za-z0-9.:-]+")
 
 
 def shown(value: object) -> str:
@@ -295,7 +297,7 @@ def problems(settings: dict) -> list[str]:
             found.append("proxy_basic_auth_password: 12 characters or more, no control characters, "
                          "from the vault (vault_...)")
     for name in HOSTS:
-        if given(name) and not (isinstance(settings[name], str) and re.fullmatch(r"[A-Za-z0-9.:-]+", settings[name])):
+        if given(name) and not (isinstance(settings[name], str) and HOST_NAME.fullmatch(settings[name])):
             found.append(f"{name} {shown(settings[name])}: a host name or IP address")
     return found
 
