@@ -41,6 +41,7 @@ BACKUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.sql\.gz$")
 # Playbooks that change an environment: an interrupted one is followed by recovery.
 CHANGING = ("deploy.yml", "rollback.yml", "restore.yml")  # anonymize.yml changes no environment
 
+
 class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # a stage failed; the summary says which, and what it left live
@@ -50,6 +51,7 @@ class ExitCode(IntEnum):
     LOCKED = 75  # another run holds this host's or the environment's lock (EX_TEMPFAIL: try later)
     INTERRUPTED = 130  # SIGINT (Ctrl-C): stopped, the environment put back on its recorded release
     TERMINATED = 143  # SIGTERM: the same
+
 
 # The playbooks' failure codes (greenlight_result.code) and the exit codes they become.
 CODES = {
@@ -61,6 +63,7 @@ CODES = {
     "failed": ExitCode.FAILED,
 }
 
+
 class Runner(Protocol):
     state_dir: Path
 
@@ -68,8 +71,10 @@ class Runner(Protocol):
             cancellable: bool = True) -> PlaybookResult: ...
     def settings(self, env: str, extra_vars: dict) -> dict: ...
 
+
 class UsageError(Exception):
     """Input a user got wrong; the message says what."""
+
 
 class Interrupted(Exception):
     """A signal stopped the run; `env` had a playbook that changes it cancelled (None: nothing was running)."""
@@ -80,12 +85,14 @@ class Interrupted(Exception):
         self.env = env
         self.stage = stage
 
+
 @dataclass
 class Stage:
     name: str
     seconds: float
     ok: bool
     detail: str = ""
+
 
 @dataclass
 class Outcome:
@@ -96,6 +103,7 @@ class Outcome:
     data: dict = field(default_factory=dict)
     quiet_ok: bool = False  # nothing happened worth printing (a no-op --latest)
 
+
 def check_env(env: str, inventory_dir: Path) -> None:
     if env not in ENVIRONMENTS:
         raise UsageError(f"unknown environment {env!r}; use one of: {', '.join(ENVIRONMENTS)}")
@@ -103,12 +111,15 @@ def check_env(env: str, inventory_dir: Path) -> None:
     if not hosts.is_file():
         raise UsageError(f"inventory {hosts} is missing")
 
+
 def check_version(version: str) -> None:
     problem = settings.version_problem(version)
     if problem:
         raise UsageError(problem)
 
+
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
 
 def engine(variables: dict) -> tuple[str, str]:
     """Which Docker engine an environment's inventory names: its host as greenlight reaches
@@ -121,6 +132,7 @@ def engine(variables: dict) -> tuple[str, str]:
                                           f"{variables.get('ansible_port') or 22}")
     return where, str(variables.get("greenlight_docker_socket") or "/var/run/docker.sock")
 
+
 def classify(result: PlaybookResult) -> ExitCode:
     if result.ok:
         return ExitCode.OK
@@ -128,17 +140,21 @@ def classify(result: PlaybookResult) -> ExitCode:
         return ExitCode.UNREACHABLE
     return CODES.get(result.code, ExitCode.FAILED)
 
+
 def check_backup_name(name: str, env: str) -> None:
     """A backup's file name as `greenlight backups` lists it: no folder, no `..`."""
     if not BACKUP_NAME.match(name) or ".." in name:
         raise UsageError(f"backup {name!r} is not a backup's file name (NAME.sql.gz, as `greenlight backups {env}` lists)")
 
+
 def contents(backup: dict) -> str:
     """What a backup holds, as its record counted it: "N rows in M tables"."""
     return f"{backup.get('rows', 0)} rows in {len(backup.get('tables', {}))} tables"
 
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
 
 class Pipeline:
     def __init__(self, runner: Runner, inventory_dir: Path,
@@ -281,6 +297,7 @@ class Pipeline:
                         env=env, version=version, summary=outcome.message,
                         details={"stages": ", ".join(f"{s.name} {s.seconds:.0f}s" for s in outcome.stages)})
         self.notify_errors.extend(notify(config, notice))
+
 
 def interruption_note(deployed: dict) -> str:
     interrupted = deployed.get("interrupted") or {}

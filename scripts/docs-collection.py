@@ -34,14 +34,18 @@ def documented(role: Path) -> dict:
             if id(option) in seen:
                 continue
             seen.add(id(option))
-            if name in defaults and defaults[name] is not None and "default" not in option:
+            # A required option's default in defaults/main.yml is a placeholder (an empty
+            # password the settings check refuses): the reference says "required" only.
+            if name in defaults and defaults[name] is not None and "default" not in option and not option.get("required"):
                 value = defaults[name]
                 # A default Ansible templates ('{{ mysql_database }}') is shown as written; a
-                # typed option with such a default is documented as the text it is.
+                # typed option with such a default is documented as the text it is (V():
+                # a value, with its ')' and '\' escaped, so it shows whole).
                 if isinstance(value, str) and "{{" in value and option.get("type") not in (None, "str", "path", "raw"):
                     described = option.get("description", "")
+                    shown = value.replace("\\", "\\\\").replace(")", "\\)")
                     option["description"] = [*(described if isinstance(described, list) else [described]),
-                                             f"Default: C({value})."]
+                                             f"Default: V({shown})."]
                 else:
                     option["default"] = value
     return specs

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import signal
 import sys
+from pathlib import Path
 
 from .. import descriptor, host
 from ..pipeline import ExitCode, Outcome, Pipeline, Stage, check_env
 from ..runner import state_dir
 from ..scrub import scrub
+
 
 def complete_parts(prefix: str, parsed_args, **_: object) -> list[str]:
     """The environment's parts as its last playbook reported them, and greenlight's own."""

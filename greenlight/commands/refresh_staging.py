@@ -21,8 +21,8 @@ def run(args, pipeline):
     if not args.yes and not sys.stdin.isatty():
         raise UsageError("greenlight refresh-staging asks before it replaces staging's database; "
                          "with no terminal to answer, pass --yes")
-    return refresh_staging(pipeline, 
-        confirm=(lambda backup: True) if args.yes else (lambda backup: ask_restore("staging", backup, anonymized=True)))
+    return refresh_staging(pipeline, confirm=(lambda backup: True) if args.yes
+                           else (lambda backup: ask_restore("staging", backup, anonymized=True)))
 
 
 def refresh_staging(pipeline: Pipeline, confirm: Callable[[dict], bool] = lambda backup: False) -> Outcome:

@@ -38,7 +38,7 @@ def rollback(pipeline: Pipeline, env: str, version: str = "") -> Outcome:
         wait = float(pipeline.extra_vars.get("greenlight_lock_wait", 0) or 0)
         instant = pipeline.quick(stages, f"rollback {env} (switch to the warm color)", env,
                                  lambda: fast.roll_back(described, pipeline.actor, version, wait, pipeline.runner.run_id),
-                              "greenlight_rollback")
+                                 "greenlight_rollback")
     else:
         instant = pipeline.stage(stages, f"rollback {env} (switch to the warm color)", "rollback.yml", env,
                                  {"deploy_rollback_version": version})
@@ -58,7 +58,7 @@ def rollback(pipeline: Pipeline, env: str, version: str = "") -> Outcome:
         # The recorded commit is what is checked out; the name stays as it was recorded.
         redeploy = pipeline.stage(stages, f"redeploy {previous} to {env}", "deploy.yml", env,
                                   {"app_version": info.get("to_commit") or previous, "deploy_release_name": previous,
-                                "release_expected_commit": info.get("to_commit", "")})
+                                   "release_expected_commit": info.get("to_commit", "")})
         outcome = (Outcome(command, ExitCode.OK, f"{env}: rolled back to {previous} by a redeploy", stages,
                            {"rollback": info, "deploy": redeploy.stats.get("greenlight_deploy", {})})
                    if redeploy.ok else pipeline.failed(command, stages, redeploy, f"rollback of {env} failed"))
