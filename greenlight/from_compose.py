@@ -164,14 +164,18 @@ def _part(service: compose_file.Service, image: Image, database: compose_file.Se
         part["memory"] = service.memory
     if service.stop_grace_seconds:
         part["stop_timeout"] = min(service.stop_grace_seconds, 3600)
-    env, secrets, names, notes = {}, {}, [], []
+    env, secrets, names, notes = {}, {}, {}, []
     links = _database_values(database)
     for key, value in service.environment.items():
-        role = next((role for role, known in links.items() if value and value in known), "")
-        if not role and database and re.match(r"^(mysql|mariadb)(\+\w+)?://", value) and f"@{database.name}" in value:
+        role = next((role for role, known in links.items() if value and value in known and role not in names), "")
+        url = re.match(r"^(mysql|mariadb)(\+\w+)?://([^@/]*)@([^:/]+)", value) if database else None
+        if not role and url and url.group(4) == database.name:
             role = "url"
+            if ":" in url.group(3):
+                notes.append(f"{key}: its URL holds the password; greenlight gives mysql://USER@HOST:PORT/NAME, "
+                             f"with the password in a variable of its own (database.password)")
         if role:
-            names.append(f"{key} ({role})")
+            names[role] = key
         elif SECRET_NAME.search(key) and value:
             vault_name = f"vault_{image.name.replace('-', '_')}_{key.lower()}"
             secrets[vault_name] = value
@@ -183,10 +187,7 @@ def _part(service: compose_file.Service, image: Image, database: compose_file.Se
             notes.append(f"{key!r}: not a variable name greenlight takes")
     if env:
         part["env"] = env
-    part["database"] = bool(names) or bool(database and database.name in service.depends_on)
-    if names:
-        part["database_names"] = [f"it reads the database settings as {', '.join(names)}; greenlight gives them as "
-                                  f"DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASSWORD_FILE"]
+    part["database"] = names or bool(database and database.name in service.depends_on)
     part["notes"] = notes
     return part, secrets
 

@@ -401,10 +401,10 @@ def main_yml(app: App, env: str, ports: dict[str, int], base_image: str, extra: 
             line("    # command: [python3, -m, yourapp.worker]")
         if part.get("command") is not None:
             line(f"    command: {dump(part['command'])}", "its compose command")
-        if part.get("database", True):
+        if isinstance(part.get("database"), dict):
+            line(f"    database: {dump(part['database'])}", "the database settings under your app's names")
+        elif part.get("database", True):
             line("    database: true", "gets DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD_FILE")
-        for text in part.get("database_names", []):
-            line(f"    # {text}")
         compose_limits = part.get("cpus") is not None or part.get("memory")
         line(f"    cpus: {part['cpus'] if part.get('cpus') is not None else (1 if production else 0.5)}",
              "its compose limits" if compose_limits else "its limits")

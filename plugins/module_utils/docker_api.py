@@ -145,6 +145,11 @@ def inspect_container(socket_path: str, name: str, timeout: float = 10.0) -> dic
     return json.loads(body) if status == 200 else None
 
 
+def image_config(socket_path: str, reference: str, timeout: float = 10.0) -> dict:
+    """An image's Config (Entrypoint, Cmd, Env, ...) as `docker image inspect` shows it."""
+    return json.loads(_call(socket_path, "GET", f"/images/{quote(reference, safe='')}/json", timeout)).get("Config") or {}
+
+
 def restart_count(socket_path: str, name: str, timeout: float = 10.0) -> int:
     """How many times Docker restarted the container (its restart policy) since it was created."""
     return int(json.loads(_call(socket_path, "GET", f"/containers/{quote(name)}/json", timeout)).get("RestartCount", 0))

@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from ansible_collections.greenlight.deploy.plugins.module_utils import docker_api
+from ansible_collections.greenlight.deploy.plugins.module_utils import database_env, docker_api
 
 SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?$", re.I)
 UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
@@ -33,6 +33,7 @@ class OneOff:
     name: str
     image: str
     command: list[str] = field(default_factory=list)
+    entrypoint: list[str] = field(default_factory=list)
     network: str = ""
     env: dict = field(default_factory=dict)
     binds: list[str] = field(default_factory=list)          # "host:container[:ro]"
@@ -70,6 +71,8 @@ class OneOff:
         }
         if self.command:
             spec["Cmd"] = [str(word) for word in self.command]
+        if self.entrypoint:
+            spec["Entrypoint"] = [str(word) for word in self.entrypoint]
         if self.user:
             spec["User"] = self.user
         return spec
@@ -81,6 +84,22 @@ class Ran:
     output: str
     seconds: float
     timed_out: bool = False
+
+
+def with_password_variable(socket_path: str, one_off: OneOff, wrapper: str) -> OneOff:
+    """When its env file names a variable for the database password (database_env.VARIABLE):
+    greenlight's entrypoint (`wrapper` on the host, mounted read-only) puts the password there,
+    then the image's entrypoint and the command run."""
+    if database_env.VARIABLE not in one_off.env:
+        return one_off
+    if not wrapper:
+        raise ValueError(f"{one_off.name}: its env file asks for the password in "
+                         f"{one_off.env[database_env.VARIABLE]}, and no wrapper is given")
+    config = docker_api.image_config(socket_path, one_off.image)
+    one_off.entrypoint, one_off.command = database_env.wrapped(config.get("Entrypoint"), config.get("Cmd"),
+                                                               one_off.command)
+    one_off.binds = [*one_off.binds, f"{wrapper}:{database_env.WRAPPER}:ro"]
+    return one_off
 
 
 def run(socket_path: str, one_off: OneOff, timeout: float, clock=time.monotonic) -> Ran:

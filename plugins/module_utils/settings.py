@@ -20,6 +20,8 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.greenlight.deploy.plugins.module_utils import database_env
+
 # How much of a bad value a message quotes.
 SHOWN = 60
 
@@ -369,8 +371,7 @@ def _app_problems(settings: dict) -> list[str]:
         names.add(name)
         if isinstance(images, dict) and part.get("image") not in images:
             found.append(f"{where} image {shown(part.get('image'))}: one of app_images ({', '.join(map(str, images))})")
-        if not isinstance(part.get("database", False), bool):
-            found.append(f"{where} database {shown(part.get('database'))}: true or false")
+        found.extend(database_env.problems(where, part.get("database")))
         if part.get("cpus") not in (None, ""):
             found.extend(f"{where} {line}" for line in _number_problem(
                 "cpus", part.get("cpus"), 0.01, None, "CPU cores, 0.01 or more (empty: greenlight_part_cpus)", whole=False))

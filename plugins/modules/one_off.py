@@ -33,6 +33,12 @@ options:
   security_opts: {description: "Docker security options.", type: list, elements: str, default: ["no-new-privileges:true"]}
   log_options: {description: "The json-file log driver's options.", type: dict, default: {}}
   docker_socket: {description: "The Docker engine's socket.", type: path, default: /var/run/docker.sock}
+  wrapper:
+    description: >-
+      greenlight's password entrypoint on the host (plugins/module_utils/database_env.py): when the env file names a
+      variable for the database password, it is mounted read-only and runs first, then the image's entrypoint and the command.
+    type: path
+    default: ""
 author: greenlight
 """
 
@@ -54,7 +60,7 @@ seconds: {description: "How long it ran.", returned: always, type: float}
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.greenlight.deploy.plugins.module_utils.docker_api import DockerError
-from ansible_collections.greenlight.deploy.plugins.module_utils.one_off import OneOff, read_env_file, run
+from ansible_collections.greenlight.deploy.plugins.module_utils.one_off import OneOff, read_env_file, run, with_password_variable
 
 
 def main() -> None:
@@ -77,6 +83,7 @@ def main() -> None:
             "security_opts": {"type": "list", "elements": "str", "default": ["no-new-privileges:true"]},
             "log_options": {"type": "dict", "default": {}},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
+            "wrapper": {"type": "path", "default": ""},
         },
         supports_check_mode=True,
     )
@@ -89,6 +96,7 @@ def main() -> None:
                          binds=p["binds"], labels=p["labels"], user=p["user"], memory=p["memory"], cpus=p["cpus"],
                          pids_limit=p["pids_limit"], cpu_shares=p["cpu_shares"], security_opts=p["security_opts"],
                          log_options=p["log_options"] or {"max-size": "10m", "max-file": "3"})
+        one_off = with_password_variable(p["docker_socket"], one_off, p["wrapper"])
         ran = run(p["docker_socket"], one_off, p["timeout"])
     except (OSError, ValueError, DockerError) as exc:
         module.fail_json(msg=f"cannot run {p['name']}: {exc}", rc=-1, output="", seconds=0.0)

@@ -5,7 +5,10 @@ own schema command, no test data. No role or code changes for it (docs/your-app.
 
 What the user writes after `greenlight init` is one more group_vars file per environment
 (USER_SETTINGS): the worker, the schema command, the reads verify makes, and the suite's
-short windows.
+short windows. notes reads its database settings from DB_HOST, ... and its password from
+DB_PASSWORD when DB_PASSWORD_FILE is not set: its parts name those variables (database:
+a mapping, docs/your-app.md), so the password goes into DB_PASSWORD inside each container
+through greenlight's entrypoint, for the web part, the worker and the schema command.
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ HOSTILE_FOLDER = "{{ lookup('ansible.builtin.pipe', 'touch greenlight-init-ran')
 MARKERS = [Path(where) / "greenlight-init-ran" for where in ("/", str(REPO), str(ROOT))]
 
 # What a user of notes adds to the inventories init wrote (one file per environment).
+OWN_NAMES = {"host": "DB_HOST", "port": "DB_PORT", "name": "DB_NAME", "user": "DB_USER", "password": "DB_PASSWORD"}
 USER_SETTINGS = {
     "app_parts": [
-        {"name": "web", "image": "app", "port": 3000, "health": "/up", "database": True, "cpus": 0.5,
+        {"name": "web", "image": "app", "port": 3000, "health": "/up", "database": OWN_NAMES, "cpus": 0.5,
          "memory": "256m", "stop_timeout": 25},
-        {"name": "worker", "image": "app", "command": ["python3", "-m", "notes.worker"], "database": True,
+        {"name": "worker", "image": "app", "command": ["python3", "-m", "notes.worker"], "database": OWN_NAMES,
          "env": {"PYTHONUNBUFFERED": "1"}, "cpus": 0.25, "memory": "128m", "stop_timeout": 10},
     ],
     "backend_migrate_command": ["python3", "-m", "notes.schema"],
@@ -158,6 +162,23 @@ def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_work
         f"{APP}-production-mysql", f"{APP}-production-proxy", f"{APP}-production-web-blue", f"{APP}-production-worker"]
     # The worker has no health check of its own (the image's is the web part's) and runs v1.
     assert worker() == {**worker(), "version": "v1", "running": True, "health": ["NONE"]}
+    # The password reached DB_PASSWORD inside the containers (the app reads it: /up checks the
+    # database), and nothing Docker shows or keeps holds it: not the container's environment,
+    # entrypoint, command or env file, not the process's argv.
+    password = (ROOT / f"{APP}-production" / "secrets" / "backend.password").read_text()
+    assert len(password) >= 16
+    for part in ("web-blue", "worker"):
+        found = json.loads(stack.docker("inspect", f"{APP}-production-{part}"))[0]
+        assert found["Config"]["Entrypoint"] == ["/bin/sh", "/run/greenlight/with-password"]
+        assert "GREENLIGHT_PASSWORD_VARIABLE=DB_PASSWORD" in found["Config"]["Env"]
+        assert password not in json.dumps(found), part
+        argv = stack.docker("exec", f"{APP}-production-{part}", "cat", "/proc/1/cmdline")
+        assert password not in argv and "notes" in argv, part
+        seen = stack.docker("exec", f"{APP}-production-{part}", "sh", "-c", 'test "$(cat /proc/1/environ | tr "\\0" "\\n" '
+                            '| grep -c "^DB_PASSWORD=")" = 1 && echo ok')
+        assert seen.strip() == "ok", part
+    for env_file in (ROOT / f"{APP}-production" / "secrets").glob("*.env"):
+        assert password not in env_file.read_text(), env_file
     status, note = call(base, "/api/notes", "POST", {"title": "kept", "body": "through every release, four words"})
     assert status == 201
     assert worked(base, note["id"], "words")["words"] == 5

@@ -73,9 +73,9 @@ def test_the_compose_file_becomes_parts_images_the_database_and_both_environment
     assert backend["port"] == 5000 and backend["health"] == "/health" and backend["paths"] == ["/api/"]
     assert backend["command"] == ["python3", "-m", "shop.server", "--port", "5000"]
     assert (backend["cpus"], backend["memory"], backend["stop_timeout"]) == (0.75, "384m", 45)
-    assert backend["env"] == {"LOG_LEVEL": "info"} and backend["database"] is True
-    assert "APP_DB_HOST (host), APP_DB_PORT (port), APP_DB_NAME (name), APP_DB_USER (user), MYSQL_PASSWORD (password)" \
-        in backend["database_names"][0]
+    assert backend["env"] == {"LOG_LEVEL": "info"}
+    assert backend["database"] == {"host": "APP_DB_HOST", "port": "APP_DB_PORT", "name": "APP_DB_NAME",
+                                   "user": "APP_DB_USER", "password": "MYSQL_PASSWORD"}
     assert found.ports == {
         "production": {"proxy_http_port": 80, "proxy_https_port": 443, "proxy_api_port": 5000, "mysql_port": 3307},
         "staging": {"proxy_http_port": 8080, "proxy_https_port": 8443, "proxy_api_port": 5001, "mysql_port": 3308}}
@@ -107,6 +107,7 @@ def test_init_from_compose_writes_a_pair_the_settings_check_accepts_with_no_secr
         assert settings.problems({k: v for k, v in written.items() if k in (
             "app_images", "app_parts", "app_migrate_image", "deploy_strategy", "proxy_http_port", "mysql_port")}) == []
         assert written["app_migrate_image"] == "backend" and written["mysql_app_user"] == "shop"
+        assert written["app_parts"][1]["database"]["password"] == "MYSQL_PASSWORD"
         assert written["mysql_database"] == ("warehouse_wms" if env == "production" else "warehouse_wms_staging")
         hosts = yaml.safe_load((tmp_path / f"inv/{env}/hosts.yml").read_text())
         assert hosts[env]["hosts"][f"{env}_server"] == {"ansible_host": "203.0.113.7", "ansible_user": "deploy"}
