@@ -298,9 +298,46 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
                     for env in ENVIRONMENTS]
 
 
+# The settings main.yml sets, and what a part may hold: what write() checks the written file
+# against, so no text of the app can have added a setting (greenlight/from_compose.py).
+MAIN_KEYS = frozenset({
+    "ansible_connection", "ansible_python_interpreter", "app_images", "app_migrate_image", "app_parts", "app_repo",
+    "app_version", "backend_migrate_command", "backup_keep", "backup_restic_password", "deploy_canary_hold",
+    "deploy_canary_steps", "deploy_judge_synthetic_paths", "deploy_strategy", "deploy_watch_seconds", "greenlight_app",
+    "greenlight_base_image", "greenlight_env", "greenlight_root", "healthcheck_smoke_checks", "mysql_app_password",
+    "mysql_app_user", "mysql_database", "mysql_migrator_password", "verify_reads", "verify_version_path",
+    *PORTS["production"]})
+PART_KEYS = frozenset({"name", "image", "port", "health", "paths", "command", "database", "cpus", "memory",
+                       "stop_timeout", "env"})
+
+
+class _Reader(yaml.SafeLoader):
+    """main.yml as Ansible will read it (!unsafe: a string)."""
+
+
+_Reader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def checked(text: str, parts: list[dict]) -> str:
+    """main.yml's text, once it reads back as the settings and parts init meant to write."""
+    try:
+        read = yaml.load(text, Loader=_Reader)  # noqa: S506  (a SafeLoader with one tag more)
+    except yaml.YAMLError:
+        read = None
+    wrote = isinstance(read, dict) and set(read) <= MAIN_KEYS and isinstance(read.get("app_parts"), list) and [
+        part.get("name") for part in read["app_parts"] if isinstance(part, dict) and set(part) <= PART_KEYS
+    ] == [part["name"] for part in parts]
+    if not wrote:
+        raise InitError("the app's text would have changed the inventory init writes (a line break or quote in a "
+                        "name?); nothing was written")
+    return text
+
+
 def write(directory: Path, the_app: App, ports: dict[str, dict[str, int]], base_image: str, host: str = "",
           user: str = "", extra: dict[str, dict] | None = None, vault: dict[str, dict[str, str]] | None = None) -> None:
     """The inventory pair, its vault password and its .gitignore."""
+    texts = {env: checked(main_yml(the_app, env, ports[env], base_image, (extra or {}).get(env)),
+                          ((extra or {}).get(env) or {}).get("parts") or the_app.settings()[2]) for env in ENVIRONMENTS}
     directory.mkdir(parents=True, exist_ok=True)
     password_file = directory / ".vault-password"
     password = secrets.token_urlsafe(36)
@@ -314,7 +351,7 @@ def write(directory: Path, the_app: App, ports: dict[str, dict[str, int]], base_
         folder = directory / env / "group_vars" / "all"
         folder.mkdir(parents=True)
         (directory / env / "hosts.yml").write_text(hosts_yml(env, host, user))
-        (folder / "main.yml").write_text(main_yml(the_app, env, ports[env], base_image, (extra or {}).get(env)))
+        (folder / "main.yml").write_text(texts[env])
         # A repository URL with credentials is a secret: in the vault, the inventory names it.
         given = {"vault_app_repo": the_app.repo} if git_auth.auth_config(the_app.repo) else {}
         (folder / "vault.yml").write_text(vault_text(password, {**given, **(vault or {}).get(env, {})}))
@@ -365,6 +402,12 @@ def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _string)
 
 
+def one_line(text: str) -> str:
+    """Text for a comment of main.yml: one line, whatever the app's text holds (a line break
+    there would start a setting of its own)."""
+    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", "?", str(text))[:300]
+
+
 def dump(value: object) -> str:
     return yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=200).strip().removesuffix("...").strip()
 
@@ -382,7 +425,7 @@ def main_yml(app: App, env: str, ports: dict[str, int], base_image: str, extra: 
     part_lines = []
 
     def line(text: str, comment: str = "") -> None:
-        part_lines.append(f"{text:<24}  # {comment}" if comment else text)
+        part_lines.append(f"{text:<24}  # {one_line(comment)}" if comment else text)
 
     for part in parts:
         image = next(i for i in app.images if i.name == part["image"])
@@ -416,7 +459,7 @@ def main_yml(app: App, env: str, ports: dict[str, int], base_image: str, extra: 
         else:
             line("    # env: {LOG_LEVEL: info}    (settings that are not secrets: docker inspect shows them)")
         for text in part.get("notes", []):
-            line(f"    # {text}")
+            line(f"    # {one_line(text)}")
     # Migrations usually ship with the API; else the image that takes every request.
     migrate_image = next((i.name for i in app.images if i.name in API_NAMES), default.name)
     return f"""---
@@ -471,7 +514,7 @@ deploy_canary_hold: 20
 # Seconds the new release is watched after the switch; a worse one is rolled back.
 deploy_watch_seconds: {30 if production else 10}
 
-# Ports{': ' + extra['ports_from'] + '; the others' if extra.get('ports_from') else ''}, free on this machine when greenlight init ran.
+# Ports{': ' + one_line(extra['ports_from']) + '; the others' if extra.get('ports_from') else ''}, free on this machine when greenlight init ran.
 # Database, API, preview and metrics listen on loopback only.
 proxy_http_port: {ports['proxy_http_port']}
 proxy_https_port: {ports['proxy_https_port']}
@@ -489,4 +532,4 @@ mysql_migrator_password: "{{{{ vault_mysql_migrator_password }}}}"
 backup_restic_password: "{{{{ vault_restic_password }}}}"
 # Pre-deploy backups kept.
 backup_keep: {10 if production else 5}
-""" + "".join(f"{line}\n" for line in extra.get("notes", []))
+""" + "".join(f"# {one_line(note)}\n" for note in extra.get("notes", []))

@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import PROJECT_DIR
 from .. import init as starter
 from ..pipeline import ExitCode
+from ..scrub import scrub
 
 NAME = "init"
 HELP = "write a ready inventory pair for your app into DIR, then check it"
@@ -37,12 +38,12 @@ def direct(args) -> int | None:
         found = starter.create(args.dir.resolve(), args.repo, args.app, base_image, compose=args.from_compose,
                                host=args.host, user=args.user)
     except starter.InitError as exc:
-        sys.stderr.write(f"greenlight init: {exc}\n")
+        sys.stderr.write(f"greenlight init: {scrub(str(exc))}\n")
         return int(ExitCode.USAGE)
     print(f"wrote {args.dir}/staging and {args.dir}/production (vault password: {args.dir}/.vault-password, "
           f"kept out of git by {args.dir}/.gitignore):")
-    for line in found:
-        print(f"  {line}")
+    for line in found:  # the app's text among them (a service's name): made safe to show
+        print(f"  {scrub(line)}")
     print(f"checking them (greenlight check --inventories {args.dir}):")
     args.command, args.env, args.inventories = "check", "", args.dir
     return None

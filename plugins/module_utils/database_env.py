@@ -26,11 +26,17 @@ GREENLIGHT_NAMES = {"host": "DB_HOST", "port": "DB_PORT", "name": "DB_NAME", "us
                     "password_file": "DB_PASSWORD_FILE"}
 KEYS = ("host", "port", "name", "user", "password", "password_file", "url")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Variables the system, the shell or a language runtime reads (and may print, as the loader
+# prints a bad LD_PRELOAD): never one of the database's settings, the password least of all.
+DENIED = re.compile(r"(LD_\w*|DYLD_\w*|PATH|HOME|IFS|ENV|BASH_ENV|BASH_FUNC\w*|PS[1-4]|SHELL|USER|PWD|TERM|TZ|LANG"
+                    r"|LC_\w+|TMPDIR|PYTHON\w*|PERL5\w*|PERLLIB|RUBY\w*|GEM_\w+|NODE_\w*|JAVA_\w*|_JAVA_\w*|JDK_\w*"
+                    r"|\w*_OPTIONS|\w*_OPTS|GCONV_PATH|MALLOC_\w+|GLIBC_\w+|HOSTALIASES|RES_OPTIONS|LOCALDOMAIN)")
 # Where the script that puts the password into its variable is mounted in a container, and
 # the variables that tell it which variable and which file (names and a path: no secret).
 WRAPPER = "/run/greenlight/with-password"
 VARIABLE, SOURCE = "GREENLIGHT_PASSWORD_VARIABLE", "GREENLIGHT_PASSWORD_SOURCE"
 PORT = 3306
+CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def names(database: object) -> dict[str, str]:
@@ -56,6 +62,8 @@ def problems(where: str, database: object) -> list[str]:
     found += [f"{where} database: {name} is given twice" for name in sorted({v for v in variables if variables.count(v) > 1})]
     found += [f"{where} database.{key} {value}: a name greenlight uses itself" for key, value in database.items()
               if value in (VARIABLE, SOURCE)]
+    found += [f"{where} database.{key} {value}: a variable the system or a runtime reads; name one of your app's"
+              for key, value in database.items() if isinstance(value, str) and DENIED.fullmatch(value)]
     return found
 
 
@@ -63,6 +71,8 @@ def env_text(database: object, host: str, name: str, user: str, password_mount: 
     """The env file of a container with the database: one VARIABLE=value line per setting."""
     values = {"host": host, "port": str(PORT), "name": name, "user": user, "password_file": password_mount,
               "url": f"mysql://{user}@{host}:{PORT}/{name}"}
+    if any(CONTROL.search(value) for value in values.values()):
+        raise ValueError("a database setting holds a control character (a line break would add a variable)")
     lines = []
     for key, variable in names(database).items():
         if key == "password":

@@ -31,6 +31,14 @@ VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
 ROOT = re.compile(r"(/[A-Za-z0-9._-]+)+")
 DATABASE = re.compile(r"[A-Za-z0-9_]{1,64}")
+# A database account greenlight creates or the containers log in as (MariaDB takes 80
+# characters), and the accounts that are the server's own.
+DB_USER = re.compile(r"[A-Za-z0-9_-]{1,80}")
+SERVER_USERS = ("root", "mysql", "mariadb.sys", "mysql.sys", "mysql.session", "mysql.infoschema")
+DB_USERS = ("mysql_app_user", "mysql_migrator_user", "backend_db_user", "backend_migrate_db_user")
+# Where a container finds the database password: an absolute path.
+MOUNTS = ("greenlight_db_password_mount", "backend_password_mount")
+MOUNT = re.compile(r"/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 STRATEGIES = ("blue_green", "canary", "rolling")
 # Characters kept in a user's name (the history's and the lock's "actor"); others become "_".
 ACTOR_UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
@@ -206,7 +214,7 @@ def unknown_settings(given, declared) -> list[str]:
 CHECKED = (*REQUIRED, "greenlight_app", "greenlight_env", "greenlight_root", "app_version", "app_repo",
            "app_migrate_image", "backend_migrate_command", "backend_seed_command", "backend_seed_test_data",
            "deploy_strategy", "deploy_canary_steps", "deploy_judge_latency_percentiles", "deploy_judge_latency_floors_ms",
-           "mysql_database", "proxy_bind_address", "proxy_tls_certificate", "proxy_allow_from",
+           "mysql_database", *DB_USERS, *MOUNTS, "backend_db_host", "backend_db_name", "proxy_bind_address", "proxy_tls_certificate", "proxy_allow_from",
            "proxy_basic_auth_user", "proxy_basic_auth_password", *NUMBERS, *INTEGERS, *PORTS, *MONITORING_PORTS,
            "greenlight_notify_smtp_port", "monitoring_smtp_port", *URLS, *ADDRESS_LISTS, *ADDRESSES,
            *MEMORY_SETTINGS, *HOSTS)
@@ -268,9 +276,23 @@ def problems(settings: dict) -> list[str]:
         except ValueError:
             found.append(f"proxy_bind_address {shown(settings['proxy_bind_address'])}: an IP address of the host "
                          f"(0.0.0.0 for every address, 127.0.0.1 for loopback only)")
-    if given("mysql_database") and not (isinstance(settings["mysql_database"], str)
-                                        and DATABASE.fullmatch(settings["mysql_database"])):
-        found.append(f"mysql_database {shown(settings['mysql_database'])}: letters, digits and _ only, at most 64")
+    for name in ("mysql_database", "backend_db_name"):
+        if given(name) and not (isinstance(settings[name], str) and DATABASE.fullmatch(settings[name])):
+            found.append(f"{name} {shown(settings[name])}: letters, digits and _ only, at most 64")
+    for name in DB_USERS:
+        if given(name) and not (isinstance(settings[name], str) and DB_USER.fullmatch(settings[name])
+                                and settings[name] not in SERVER_USERS):
+            found.append(f"{name} {shown(settings[name])}: a database account of letters, digits, _ and - "
+                         f"(at most 80), not one of the server's own ({', '.join(SERVER_USERS)})")
+    if given("mysql_app_user") and settings.get("mysql_app_user") == settings.get("mysql_migrator_user"):
+        found.append("mysql_app_user and mysql_migrator_user: two accounts (the app's reads and writes rows; "
+                     "the migrations' changes the schema)")
+    for name in MOUNTS:
+        if given(name) and not (isinstance(settings[name], str) and MOUNT.fullmatch(settings[name])):
+            found.append(f"{name} {shown(settings[name])}: an absolute path in the container")
+    if given("backend_db_host") and not (isinstance(settings["backend_db_host"], str)
+                                         and HOST_NAME.fullmatch(settings["backend_db_host"])):
+        found.append(f"backend_db_host {shown(settings['backend_db_host'])}: a host name or IP address")
     if given("proxy_tls_certificate") and settings["proxy_tls_certificate"] != "":
         path = settings["proxy_tls_certificate"]
         if not isinstance(path, str) or not path.startswith("/") or CONTROL.search(path):

@@ -133,19 +133,22 @@ def test_a_compose_app_from_its_compose_file_to_a_promote_with_its_own_names(sho
     status, page = call(base, "/")
     assert status == 200 and '<meta name="app-version" content="v1">' in page
 
-    # The backend reads the password production's compose file gave its database: greenlight's
-    # database user has it (init put it in production's vault), and it reaches MYSQL_PASSWORD
-    # only inside the container, through greenlight's entrypoint.
+    # The backend reads the password of greenlight's database (a new random one in the vault,
+    # not the compose file's), and it reaches MYSQL_PASSWORD only inside the container,
+    # through greenlight's entrypoint: /api/items answered above, so the app logged in.
     secrets_dir = ROOT / f"{APP}-production" / "secrets"
-    assert (secrets_dir / "backend.password").read_text() == shop["password"]
+    password = (secrets_dir / "backend.password").read_text()
+    assert len(password) >= 32 and password != shop["password"]
     found = json.loads(stack.docker("inspect", f"{APP}-production-backend-blue"))[0]
-    assert shop["password"] not in json.dumps(found)
+    assert password not in json.dumps(found)
     assert found["Config"]["Entrypoint"] == ["/bin/sh", "/run/greenlight/with-password"]
     assert found["Config"]["Cmd"][:3] == ["gunicorn", "--bind", "0.0.0.0:5000"]  # its compose command
     assert "APP_DB_HOST=" + f"{APP}-production-mysql" in found["Config"]["Env"]
     assert "SHOP_CURRENCY=EUR" in found["Config"]["Env"]
     for env_file in secrets_dir.glob("*.env"):
-        assert shop["password"] not in env_file.read_text(), env_file
+        assert password not in env_file.read_text(), env_file
+    argv = stack.docker("exec", f"{APP}-production-backend-blue", "cat", "/proc/1/cmdline")
+    assert password not in argv and "shop.api:app" in argv
     frontend = json.loads(stack.docker("inspect", f"{APP}-production-frontend-blue"))[0]
     assert not any(entry.startswith(("APP_DB_", "DB_", "GREENLIGHT_")) for entry in frontend["Config"]["Env"])
 

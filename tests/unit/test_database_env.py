@@ -78,3 +78,29 @@ def test_the_entrypoint_puts_the_password_into_the_variable_as_it_is_and_leaves_
 def test_the_entrypoint_refuses_a_variable_that_is_not_a_name(tmp_path: Path, variable: str) -> None:
     done = wrapper(tmp_path, variable, "/usr/bin/env")
     assert done.returncode != 0 and "s3cret" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("variable", ["LD_PRELOAD", "PATH", "NODE_OPTIONS", "JAVA_TOOL_OPTIONS", "PYTHONSTARTUP",
+                                      "BASH_ENV", "MAVEN_OPTS"])
+def test_a_variable_the_system_or_a_runtime_reads_is_refused(variable: str) -> None:
+    assert any("a variable the system or a runtime reads" in line
+               for line in database_env.problems("app_parts[0]", {"password": variable}))
+
+
+def test_a_setting_with_a_line_break_cannot_add_a_variable() -> None:
+    with pytest.raises(ValueError, match="control character"):
+        database_env.env_text(True, "db\nGREENLIGHT_PASSWORD_VARIABLE=PATH", "shop", "shop_app", "/run/secrets/x")
+
+
+def test_the_entrypoint_keeps_a_passwords_trailing_newlines_and_stops_without_its_file(tmp_path: Path) -> None:
+    password = tmp_path / "db_password"
+    password.write_text("ends with two newlines\n\n")
+    done = subprocess.run(["/bin/sh", str(WRAPPER), "/bin/sh", "-c", 'printf %s "$MYSQL_PASSWORD" | od -c | tail -2'],
+                          capture_output=True, text=True, timeout=10,
+                          env={"PATH": "/usr/bin:/bin", database_env.VARIABLE: "MYSQL_PASSWORD",
+                               database_env.SOURCE: str(password)})
+    assert done.returncode == 0 and "\\n  \\n" in done.stdout, done.stdout
+    missing = subprocess.run(["/bin/sh", str(WRAPPER), "/usr/bin/env"], capture_output=True, text=True, timeout=10,
+                             env={"PATH": "/usr/bin:/bin", database_env.VARIABLE: "MYSQL_PASSWORD",
+                                  database_env.SOURCE: str(tmp_path / "missing")})
+    assert missing.returncode == 66 and "MYSQL_PASSWORD" not in missing.stdout

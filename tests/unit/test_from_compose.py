@@ -4,7 +4,11 @@ greenlight/from_compose.py)."""
 
 from __future__ import annotations
 
+import os
+import os
+import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -79,8 +83,9 @@ def test_the_compose_file_becomes_parts_images_the_database_and_both_environment
     assert found.ports == {
         "production": {"proxy_http_port": 80, "proxy_https_port": 443, "proxy_api_port": 5000, "mysql_port": 3307},
         "staging": {"proxy_http_port": 8080, "proxy_https_port": 8443, "proxy_api_port": 5001, "mysql_port": 3308}}
-    assert found.vault["production"] == {"vault_backend_secret_key": "abc123", "vault_mysql_app_password": "s3cret-db"}
-    assert found.vault["staging"] == {"vault_backend_secret_key": "abc123"}  # staging's database password: its own
+    # The app's own secret goes to the vault; the database's password is not taken: greenlight's
+    # database is a new one, with random passwords (init.SECRETS).
+    assert found.vault == {env: {"vault_env_backend_secret_key": "abc123"} for env in ("production", "staging")}
     assert found.extra["production"]["database"] == "warehouse_wms" and found.extra["production"]["database_user"] == "shop"
     notes = "\n".join(found.extra["production"]["notes"])
     for said in ["backend deploy.replicas: greenlight runs one container per color",
@@ -113,8 +118,8 @@ def test_init_from_compose_writes_a_pair_the_settings_check_accepts_with_no_secr
         assert hosts[env]["hosts"][f"{env}_server"] == {"ansible_host": "203.0.113.7", "ansible_user": "deploy"}
         plain = yaml.safe_load(VaultLib([("default", VaultSecret(password.encode()))]).decrypt(
             (tmp_path / f"inv/{env}/group_vars/all/vault.yml").read_bytes()))
-        assert plain["vault_backend_secret_key"] == "abc123"
-        assert (plain["vault_mysql_app_password"] == "s3cret-db") is (env == "production")
+        assert plain["vault_env_backend_secret_key"] == "abc123"
+        assert plain["vault_mysql_app_password"] != "s3cret-db" and len(plain["vault_mysql_app_password"]) >= 32
         assert set(init.SECRETS) <= set(plain)
 
 
@@ -157,7 +162,7 @@ def test_the_shells_environment_wins_over_the_dotenv_file(tmp_path: Path) -> Non
     from greenlight import from_compose
 
     found = from_compose.plan(shop(tmp_path), {"SECRET_KEY": "from-the-shell", "DB_NAME": "other"})
-    assert found.vault["production"]["vault_backend_secret_key"] == "from-the-shell"
+    assert found.vault["production"]["vault_env_backend_secret_key"] == "from-the-shell"
 
 
 @pytest.mark.parametrize("argv", [["--host", "vps;rm -rf /"], ["--user", "root$(id)"]])
@@ -171,3 +176,118 @@ def test_a_host_or_user_that_is_not_one_is_refused(tmp_path: Path, argv: list[st
 def test_the_command_line_takes_from_compose_host_and_user() -> None:
     args = build_parser().parse_args(["init", "inv", "--from-compose", "docker-compose.yml", "--host", "vps", "--user", "deploy"])
     assert (args.from_compose, args.host, args.user) == (Path("docker-compose.yml"), "vps", "deploy")
+
+
+
+# -- what a hostile compose file tries (an attacker's review of this code) -------------------
+
+def edited(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+INJECTIONS = [
+    ("version: \"3.8\"\n", "version: \"3.8\"\n\"top\\nmysql_app_password: '{{ lookup(\\\"pipe\\\", \\\"id\\\") }}' #\": 1\n"),
+    ("limits: {cpus: \"0.75\", memory: 384M}", "limits: {cpus: \"0.75\", memory: \"512m\\nproxy_bind_address: '{{ 7 * 7 }}'\"}"),
+    ("LOG_LEVEL: info", "\"X_KEY: 1\\nzz_main: '{{ 7 * 7 }}'\\n#\": v\n      LOG_LEVEL: info"),
+    ("  redis:\n", "  \"redis\\u2028proxy_http_port: 1\":\n"),
+    ("LOG_LEVEL: info", "LOG_LEVEL: \"a\\rb: 1\\x85c: 2\""),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), INJECTIONS)
+def test_no_text_of_the_compose_file_adds_a_setting(tmp_path: Path, old: str, new: str) -> None:
+    path = shop(tmp_path)
+    edited(path, old, new)
+    yaml.safe_load(path.read_text())  # the hostile file is valid YAML
+    try:
+        init.create(tmp_path / "inv", compose=path, host="vps", greenlight_root=tmp_path / "state", environ={})
+    except init.InitError as refused:
+        assert "\n" not in str(refused) and not (tmp_path / "inv").exists()
+        return
+    for env in ("staging", "production"):
+        text = (tmp_path / f"inv/{env}/group_vars/all/main.yml").read_text()
+        read = yaml.load(text, Loader=init._Reader)
+        assert set(read) <= init.MAIN_KEYS, set(read) - init.MAIN_KEYS
+        assert all(set(part) <= init.PART_KEYS for part in read["app_parts"])
+        # No line of the file starts a setting the template did not write.
+        assert {line.split(":", 1)[0] for line in text.splitlines() if re.match(r"^[A-Za-z_]", line)} <= init.MAIN_KEYS
+
+
+def with_line(path: Path, extra: str) -> None:
+    edited(path, "      LOG_LEVEL: info\n", "      LOG_LEVEL: info\n" + extra)
+
+
+HOSTILE = [
+    (lambda path: with_line(path, "    env_file: /proc/self/environ\n"), "outside"),
+    (lambda path: with_line(path, "    env_file: ../../etc/passwd\n"), "outside|no such file"),
+    (lambda path: ((path.parent / "app.env").symlink_to("/dev/zero"), with_line(path, "    env_file: app.env\n")),
+     "outside"),
+    (lambda path: (os.mkfifo(path.parent / "fifo.env"), with_line(path, "    env_file: fifo.env\n")),
+     "not a regular file"),
+    (lambda path: edited(path, "dockerfile: Dockerfile.prod", "dockerfile: ../../../../dev/zero"), r"no \.\."),
+    (lambda path: path.write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+        + "services:\n  web:\n    build: .\n    command: [*i]\n"), "is not a value"),
+    (lambda path: path.write_text("x: " + "[" * 5000 + "]" * 5000 + "\nservices: {a: {build: .}}\n"),
+     "nested too deep|not YAML"),
+    (lambda path: path.write_text("services:\n  a:\n    build: .\n    image: \"" + "${A:-" * 20 + "x" + "}" * 20 + "\"\n"),
+     "nested deeper than"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), HOSTILE)
+def test_a_hostile_file_is_refused_in_one_line_quickly(tmp_path: Path, change, message: str) -> None:
+    path = shop(tmp_path)
+    change(path)
+    started = time.monotonic()
+    with pytest.raises(init.InitError) as refused:
+        init.create(tmp_path / "inv", compose=path, host="vps", greenlight_root=tmp_path / "state", environ={})
+    assert time.monotonic() - started < 5
+    said = str(refused.value)
+    assert re.search(message, said) and "\n" not in said and len(said) < 400, said
+    assert not (tmp_path / "inv").exists()
+
+
+@pytest.mark.parametrize("spec", [
+    "environment: 'A=b'", "ports: 80", "expose: 80", "deploy: x", "deploy: {resources: {limits: [1]}}",
+    "depends_on: db", "command: \"a 'b\"", "ports: ['\u00b2']", "expose: ['\u00b2']",
+])
+def test_a_value_of_the_wrong_kind_is_one_line_not_a_traceback(tmp_path: Path, spec: str) -> None:
+    path = shop(tmp_path)
+    path.write_text("services:\n  web:\n    build: ./frontend\n    ports: [\"80:8080\"]\n"
+                    f"  odd:\n    build: ./backend\n    {spec}\n")
+    try:
+        init.create(tmp_path / "inv", compose=path, host="vps", greenlight_root=tmp_path / "state", environ={})
+    except init.InitError as refused:
+        assert "\n" not in str(refused)
+
+
+def test_a_secret_is_known_by_its_name_its_source_its_value_or_its_url(tmp_path: Path) -> None:
+    from greenlight import from_compose
+
+    path = shop(tmp_path)
+    with_line(path, "      DB_PASS: ${DB_PASSWORD}\n      SMTP_PASSWD: hunter2hunter2\n"
+                    "      SENTRY: https://abc123:def@sentry.example/1\n      NOTE: ${GITHUB_TOKEN}\n"
+                    "      LD_PRELOAD: ${DB_PASSWORD}\n")
+    edited(path, "command: python3 -m shop.server --port 5000", "command: serve --db-password ${DB_PASSWORD}")
+    found = from_compose.plan(path, {"GITHUB_TOKEN": "ghp_0123456789"})
+    backend = found.parts[1]
+    assert set(backend["env"]) == {"LOG_LEVEL"}
+    assert set(found.vault["production"]) == {
+        "vault_env_backend_secret_key", "vault_env_backend_db_pass", "vault_env_backend_smtp_passwd",
+        "vault_env_backend_sentry", "vault_env_backend_note", "vault_env_backend_ld_preload"}
+    assert "command" not in backend and any("command: not taken, it holds a secret" in n for n in backend["notes"])
+    assert "LD_PRELOAD" not in backend["database"].values()
+
+
+def test_a_service_cannot_choose_greenlights_own_vault_secrets(tmp_path: Path) -> None:
+    from greenlight import from_compose
+
+    path = shop(tmp_path)
+    edited(path, "  redis:\n    image: redis:7\n", "  restic:\n    build: ./backend\n    environment: {PASSWORD: mine}\n")
+    found = from_compose.plan(path, {})
+    assert not set(found.vault["production"]) & {*init.SECRETS, "vault_app_repo"}
+    assert found.vault["production"]["vault_env_restic_password"] == "mine"

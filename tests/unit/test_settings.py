@@ -236,7 +236,7 @@ def test_the_samples_and_a_one_part_app_pass() -> None:
     ({"health": "up"}, "health 'up': the path HAProxy checks"),
     ({"paths": ["/api/", "api"]}, "paths ['/api/', 'api']: a list of paths"),
     ({"paths": ["/api/"]}, "exactly one web part (with a port) has no paths"),
-    ({"database": "yes"}, "database 'yes': true or false"),
+    ({"database": "yes"}, "database 'yes': true, false, or a mapping"),
     ({"cpus": 0}, "cpus 0: CPU cores"),
     ({"memory": "lots"}, "memory 'lots': a memory size"),
     ({"stop_timeout": -1}, "stop_timeout -1: seconds"),

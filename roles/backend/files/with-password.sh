@@ -8,7 +8,10 @@ source_file="${GREENLIGHT_PASSWORD_SOURCE:?}"
 case "$name" in
   ''|[0-9]*|*[!A-Za-z0-9_]*) echo "greenlight: $name is not a variable name" >&2; exit 64 ;;
 esac
-value="$(cat "$source_file")"
+[ -f "$source_file" ] && [ -r "$source_file" ] || { echo "greenlight: cannot read $source_file" >&2; exit 66; }
+# Read whole, trailing newlines included (a command substitution would drop them).
+value="$(cat "$source_file"; printf x)"
+value="${value%x}"
 export "$name=$value"
 unset GREENLIGHT_PASSWORD_VARIABLE GREENLIGHT_PASSWORD_SOURCE value source_file name
 [ "$#" -gt 0 ] || { echo "greenlight: the image has no command to run" >&2; exit 64; }
