@@ -5,7 +5,6 @@ greenlight/from_compose.py)."""
 from __future__ import annotations
 
 import os
-import os
 import re
 import shutil
 import time
