@@ -584,3 +584,42 @@ def git_http(repository: Path, user: str, token: str) -> Iterator[str]:
             os.environ.pop("GIT_SSL_CAINFO", None)
         else:
             os.environ["GIT_SSL_CAINFO"] = before
+
+
+# -- an app of its own (examples/notes, examples/shop) beside the suite's ----------------------
+
+# What such an app's inventories take of the suite's settings: its state folder, its
+# monitoring stack and the short windows (extra_vars).
+SUITE_KEYS = ("greenlight_root", "healthcheck_timeout", "deploy_canary_hold", "deploy_watch_seconds",
+              "deploy_judge_min_requests", "deploy_canary_max_hold", "deploy_judge_baseline_requests",
+              "deploy_judge_latency_floors_ms", *MONITORING_PORTS, "monitoring_name")
+
+
+def suite_settings(env: str) -> dict:
+    return {key: value for key, value in extra_vars(env).items() if key in SUITE_KEYS}
+
+
+def app_greenlight(app: str, inventories: Path, *args: str) -> subprocess.CompletedProcess:
+    """The greenlight command on an app's own inventories; its output kept under ROOT/logs."""
+    done = subprocess.run([str(BIN / "greenlight"), "--inventories", str(inventories), *args], cwd="/",
+                          env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)}, capture_output=True, text=True,
+                          timeout=900)
+    (ROOT / "logs").mkdir(parents=True, exist_ok=True)
+    (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{app}-{args[0]}.log").write_text(
+        " ".join(args) + "\n\n" + done.stdout + done.stderr)
+    return done
+
+
+def remove_app(app: str) -> None:
+    subprocess.run(["bash", str(REPO / "scripts/remove-app.sh"), app], check=True, capture_output=True,
+                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "GREENLIGHT_ROOT": str(ROOT),
+                        "GREENLIGHT_MONITORING": MONITORING})
+
+
+def call(base: str, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:
+    """One HTTP request to an app; its status and its JSON (or text)."""
+    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+        return response.status, json.loads(text) if response.headers.get_content_type() == "application/json" else text

@@ -13,10 +13,8 @@ Not here yet (issue 26): adopting the compose app while it runs, and bringing it
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -26,7 +24,7 @@ from greenlight.init import free
 from greenlight.load import Load
 
 from . import stack
-from .stack import BIN, REPO, ROOT, STATE
+from .stack import REPO, ROOT
 
 APP = "shop-e2e"
 INVENTORIES = ROOT / "shop-inventories"
@@ -41,27 +39,16 @@ USER_SETTINGS = {
     "verify_version_path": "/api/version",
     "deploy_canary_steps": [25, 100],
 }
-SUITE_KEYS = ("greenlight_root", "healthcheck_timeout", "deploy_canary_hold", "deploy_watch_seconds",
-              "deploy_judge_min_requests", "deploy_canary_max_hold", "deploy_judge_baseline_requests",
-              "deploy_judge_latency_floors_ms", *stack.MONITORING_PORTS, "monitoring_name")
 PUBLISHED = ("HTTP_PORT", "HTTPS_PORT", "API_PORT", "DB_PORT", "STAGING_HTTP_PORT", "STAGING_HTTPS_PORT",
              "STAGING_API_PORT", "STAGING_DB_PORT")
 
 
 def greenlight(*args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(BIN / "greenlight"), "--inventories", str(INVENTORIES), *args], cwd="/",
-                          env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)}, capture_output=True, text=True,
-                          timeout=900)
-    (ROOT / "logs").mkdir(parents=True, exist_ok=True)
-    (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{APP}-{args[0]}.log").write_text(
-        " ".join(args) + "\n\n" + done.stdout + done.stderr)
-    return done
+    return stack.app_greenlight(APP, INVENTORIES, *args)
 
 
 def remove() -> None:
-    subprocess.run(["bash", str(REPO / "scripts/remove-app.sh"), APP], check=True, capture_output=True,
-                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "GREENLIGHT_ROOT": str(ROOT),
-                        "GREENLIGHT_MONITORING": stack.MONITORING})
+    stack.remove_app(APP)
 
 
 def free_ports(count: int, start: int = 18080) -> list[int]:
@@ -109,28 +96,20 @@ def shop() -> Iterator[dict]:
         prefix = "STAGING_" if env == "staging" else ""
         assert (written["proxy_http_port"], written["proxy_api_port"], written["mysql_port"]) == (
             ports[f"{prefix}HTTP_PORT"], ports[f"{prefix}API_PORT"], ports[f"{prefix}DB_PORT"])
-        suite = {key: value for key, value in stack.extra_vars(env).items() if key in SUITE_KEYS}
+        suite = stack.suite_settings(env)
         (INVENTORIES / env / "group_vars/all/zz-user.yml").write_text(yaml.safe_dump({**USER_SETTINGS, **suite}))
     yield {"ports": ports, "password": password}
     remove()
-
-
-def call(base: str, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:
-    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read().decode()
-        return response.status, json.loads(text) if response.headers.get_content_type() == "application/json" else text
 
 
 def test_a_compose_app_from_its_compose_file_to_a_promote_with_its_own_names(shop: dict) -> None:
     base = f"http://127.0.0.1:{shop['ports']['HTTP_PORT']}"
     first = greenlight("promote", "v1")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert call(base, "/api/version") == (200, {"version": "v1"})
-    status, item = call(base, "/api/items", "POST", {"name": "kept through every release", "price_cents": 1250})
+    assert stack.call(base, "/api/version") == (200, {"version": "v1"})
+    status, item = stack.call(base, "/api/items", "POST", {"name": "kept through every release", "price_cents": 1250})
     assert status == 201 and item["price_cents"] == 1250
-    status, page = call(base, "/")
+    status, page = stack.call(base, "/")
     assert status == 200 and '<meta name="app-version" content="v1">' in page
 
     # The backend reads the password of greenlight's database (a new random one in the vault,
@@ -165,9 +144,9 @@ def test_a_compose_app_from_its_compose_file_to_a_promote_with_its_own_names(sho
     print(f"\n{APP} promote v1 -> v2 under load: {json.dumps(summary)}")
     assert second.returncode == 0, second.stdout + second.stderr
     assert summary["failed"] == 0 and summary["rate_met"], summary
-    assert call(base, "/api/version") == (200, {"version": "v2"})
-    status, listed = call(base, "/api/items")
+    assert stack.call(base, "/api/version") == (200, {"version": "v2"})
+    status, listed = stack.call(base, "/api/items")
     kept = [i for i in listed["items"] if i["name"] == "kept through every release"]
     assert len(kept) == 1 and "note" in kept[0] and listed["currency"] == "EUR"
     staging = f"http://127.0.0.1:{shop['ports']['STAGING_HTTP_PORT']}"
-    assert call(staging, "/api/version") == (200, {"version": "v2"})
+    assert stack.call(staging, "/api/version") == (200, {"version": "v2"})

@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,26 +53,14 @@ USER_SETTINGS = {
     "verify_version_path": "/api/version",
     "deploy_canary_steps": [25, 100],
 }
-# The suite's own: its state folder, its monitoring stack, and short windows (stack.extra_vars).
-SUITE_KEYS = ("greenlight_root", "healthcheck_timeout", "deploy_canary_hold", "deploy_watch_seconds",
-              "deploy_judge_min_requests", "deploy_canary_max_hold", "deploy_judge_baseline_requests",
-              "deploy_judge_latency_floors_ms", *stack.MONITORING_PORTS, "monitoring_name")
 
 
 def greenlight(*args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(BIN / "greenlight"), "--inventories", str(INVENTORIES), *args], cwd="/",
-                          env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)}, capture_output=True, text=True,
-                          timeout=900)
-    (ROOT / "logs").mkdir(parents=True, exist_ok=True)
-    (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{APP}-{args[0]}.log").write_text(
-        " ".join(args) + "\n\n" + done.stdout + done.stderr)
-    return done
+    return stack.app_greenlight(APP, INVENTORIES, *args)
 
 
 def remove() -> None:
-    subprocess.run(["bash", str(REPO / "scripts/remove-app.sh"), APP], check=True, capture_output=True,
-                   env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "GREENLIGHT_ROOT": str(ROOT),
-                        "GREENLIGHT_MONITORING": stack.MONITORING})
+    stack.remove_app(APP)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +91,7 @@ def ports() -> Iterator[dict[str, dict]]:
     for env in ("staging", "production"):
         written = yaml.safe_load((INVENTORIES / env / "group_vars/all/main.yml").read_text())
         chosen[env] = {key: value for key, value in written.items() if key.endswith("_port")}
-        suite = {key: value for key, value in stack.extra_vars(env).items() if key in SUITE_KEYS}
+        suite = stack.suite_settings(env)
         (INVENTORIES / env / "group_vars/all/zz-user.yml").write_text(yaml.safe_dump({**USER_SETTINGS, **suite}))
     yield chosen
     remove()
@@ -112,13 +99,6 @@ def ports() -> Iterator[dict[str, dict]]:
 
 def url(ports: dict, env: str = "production") -> str:
     return f"http://127.0.0.1:{ports[env]['proxy_http_port']}"
-
-
-def call(base: str, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:
-    request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read().decode()
-        return response.status, json.loads(text) if response.headers.get_content_type() == "application/json" else text
 
 
 def worker(env: str = "production") -> dict:
@@ -132,7 +112,7 @@ def worked(base: str, note_id: int, field: str, timeout: float = 20) -> dict:
     """The note once the worker has done its job (field set), or fail."""
     deadline = time.monotonic() + timeout
     while True:
-        status, note = call(base, f"/api/notes/{note_id}")
+        status, note = stack.call(base, f"/api/notes/{note_id}")
         if note.get(field) is not None or time.monotonic() > deadline:
             return note
         time.sleep(0.2)
@@ -156,7 +136,7 @@ def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_work
     # Nothing ran the folder named like a template, from init to the promote.
     assert [marker for marker in MARKERS if marker.exists()] == []
     base = url(ports)
-    assert call(base, "/api/version") == (200, {"version": "v1"})
+    assert stack.call(base, "/api/version") == (200, {"version": "v1"})
     assert sorted(stack.docker("ps", "--filter", f"label=greenlight.app={APP}", "--filter",
                                f"label=greenlight.env=production", "--format", "{{.Names}}").split()) == [
         f"{APP}-production-mysql", f"{APP}-production-proxy", f"{APP}-production-web-blue", f"{APP}-production-worker"]
@@ -179,10 +159,10 @@ def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_work
         assert seen.strip() == "ok", part
     for env_file in (ROOT / f"{APP}-production" / "secrets").glob("*.env"):
         assert password not in env_file.read_text(), env_file
-    status, note = call(base, "/api/notes", "POST", {"title": "kept", "body": "through every release, four words"})
+    status, note = stack.call(base, "/api/notes", "POST", {"title": "kept", "body": "through every release, four words"})
     assert status == 201
     assert worked(base, note["id"], "words")["words"] == 5
-    status, page = call(base, "/")
+    status, page = stack.call(base, "/")
     assert status == 200 and '<meta name="app-version" content="v1">' in page
 
     # v2 adds a column (its own schema command) and a reading time the worker computes:
@@ -192,21 +172,21 @@ def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_work
     print(f"\n{APP} promote v1 -> v2 under load: {json.dumps(summary)}")
     assert second.returncode == 0, second.stdout + second.stderr
     assert summary["failed"] == 0 and summary["rate_met"], summary
-    assert call(base, "/api/version") == (200, {"version": "v2"})
-    assert call(url(ports, "staging"), "/api/version") == (200, {"version": "v2"})
+    assert stack.call(base, "/api/version") == (200, {"version": "v2"})
+    assert stack.call(url(ports, "staging"), "/api/version") == (200, {"version": "v2"})
     # The worker was replaced in place, after the switch, by v2's.
     after = worker()
     assert after["version"] == "v2" and after["running"] and after["started"] > before["started"], (before, after)
-    status, note = call(base, "/api/notes", "POST", {"title": "timed", "body": " ".join(["word"] * 400)})
+    status, note = stack.call(base, "/api/notes", "POST", {"title": "timed", "body": " ".join(["word"] * 400)})
     assert worked(base, note["id"], "reading_seconds")["reading_seconds"] == 120
-    assert call(base, "/api/jobs") == (200, {"pending": 0, "done": 2})
+    assert stack.call(base, "/api/jobs") == (200, {"pending": 0, "done": 2})
 
     # greenlight rollback: the instant switch to the warm v1, and the worker follows it.
     back = greenlight("rollback", "production")
     assert back.returncode == 0, back.stdout + back.stderr
-    assert call(base, "/api/version") == (200, {"version": "v1"})
+    assert stack.call(base, "/api/version") == (200, {"version": "v1"})
     assert worker()["version"] == "v1" and worker()["running"]
-    status, note = call(base, "/api/notes", "POST", {"title": "after the rollback", "body": "v1 counts words"})
+    status, note = stack.call(base, "/api/notes", "POST", {"title": "after the rollback", "body": "v1 counts words"})
     assert worked(base, note["id"], "words")["words"] == 3
 
     # Killed (SIGKILL, the whole tree) as it replaces the worker, after the deploy's record:
@@ -218,11 +198,11 @@ def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_work
     recorded = stack.wait_for_log(r"Record the deploy", after, timeout=300, process=process)
     stack.wait_for_log(r"Start the part worker", recorded, timeout=120, process=process)
     stack.kill_tree(process)
-    assert call(base, "/api/version") == (200, {"version": "v2"})
+    assert stack.call(base, "/api/version") == (200, {"version": "v2"})
     again = greenlight("deploy", "production", "v2")
     assert again.returncode == 0 and "already live" in again.stdout, again.stdout + again.stderr
     assert worker()["version"] == "v2" and worker()["running"]
-    status, note = call(base, "/api/notes", "POST", {"title": "after the kill", "body": " ".join(["word"] * 200)})
+    status, note = stack.call(base, "/api/notes", "POST", {"title": "after the kill", "body": " ".join(["word"] * 200)})
     assert worked(base, note["id"], "reading_seconds")["reading_seconds"] == 60
 
     # faulty fails one read in five after its first ten: the canary's judge takes it back,
@@ -234,6 +214,6 @@ def test_an_app_of_another_shape_from_init_to_a_promote_under_load_with_its_work
     assert third.returncode != 0
     assert "the new release is worse: 5xx rate too high" in third.stdout + third.stderr, third.stdout + third.stderr
     time.sleep(0.5)
-    assert call(base, "/api/version") == (200, {"version": "v2"})
+    assert stack.call(base, "/api/version") == (200, {"version": "v2"})
     assert worker() == steady
     assert summary["failed"] / summary["requests"] < 0.01, summary
