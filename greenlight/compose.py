@@ -31,6 +31,8 @@ from pathlib import Path
 import yaml
 from dotenv import dotenv_values
 
+from .scrub import one_line
+
 # Bounds on what is read: a compose file, and the .env and env_files it names; ${...} nesting.
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 10
@@ -51,7 +53,7 @@ _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 
 
 def shown(value: object) -> str:
     """A value of the file as a message quotes it: bounded, one line."""
-    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", "?", _REPR.repr(value))
+    return one_line(_REPR.repr(value))
 
 
 class ComposeError(Exception):

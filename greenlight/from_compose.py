@@ -55,7 +55,6 @@ MIN_SECRET = 6
 class Plan:
     images: list[Image]
     parts: list[dict]
-    default: Image
     ports: dict[str, dict[str, int]]  # fixed by the compose file, per environment
     extra: dict[str, dict]  # per environment: main.yml's compose settings (database, user, notes)
     vault: dict[str, dict[str, str]]  # per environment: secrets beside the random ones
@@ -122,7 +121,6 @@ def _plan(path: Path, read: compose_file.Compose, folder: Path, top: Path) -> Pl
     for part in parts:
         if "port" in part and part is not default_part:
             part["paths"] = ["/api/"] if part["image"] in API_NAMES else [f"/{part['name']}/"]
-    default = next(i for i in images if i.name == default_part["image"])
     ports = {"production": _ports(mains, parts, default_part, database),
              "staging": _ports([staging[s.name] for s in mains if s.name in staging], parts, default_part,
                                staging.get(database.name) if database else None, staging_names=True)}
@@ -146,7 +144,7 @@ def _plan(path: Path, read: compose_file.Compose, folder: Path, top: Path) -> Pl
                      + (f", user {user}" if user else "") + ")")
     for name, service in staging.items():
         lines.append(f"{shown(service.name)[1:-1]}: staging's {shown(name)[1:-1]} (its published ports are staging's)")
-    return Plan(images, parts, default, ports, extra, vault, lines)
+    return Plan(images, parts, ports, extra, vault, lines)
 
 
 def _known_secrets(read: compose_file.Compose) -> set[str]:

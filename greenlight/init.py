@@ -25,7 +25,7 @@ from dockerfile_parse import DockerfileParser
 from dockerfile_parse.util import WordSplitter
 
 from .pipeline import ENVIRONMENTS, settings
-from .scrub import scrub
+from .scrub import one_line, scrub
 
 from ansible_collections.greenlight.deploy.plugins.module_utils import git_auth  # noqa: I001  (greenlight/__init__.py puts it on the path)
 
@@ -294,8 +294,7 @@ def create(directory: Path, repo: str = "", app: str = "", base_image: str = "",
     lines += [f"{scrub(path)!r}: skipped, its path holds characters greenlight does not take in app_images "
               f"(a-z, A-Z, 0-9, . _ - only); rename it to use it" for path in skipped]
     lines += [f"{scrub(path)!r}: skipped, {reason}" for path, reason in unreadable]
-    return lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
-                    for env in ENVIRONMENTS]
+    return lines + ports_said(ports)
 
 
 # The settings main.yml sets, and what a part may hold: what write() checks the written file
@@ -373,8 +372,13 @@ def _create_from_compose(directory: Path, compose: Path, repo: str, app: str, ba
     the_app = App(name, repo, found.images)
     ports = choose_ports(taken_ports(greenlight_root), is_free, found.ports)
     write(directory, the_app, ports, base_image, host, user, found.extra, found.vault)
-    return found.lines + [f"{env} ports: " + ", ".join(f"{k.removesuffix('_port')} {v}" for k, v in ports[env].items())
-                          for env in ENVIRONMENTS]
+    return found.lines + ports_said(ports)
+
+
+def ports_said(ports: dict[str, dict[str, int]]) -> list[str]:
+    """init's report of the ports it chose, a line per environment."""
+    return [f"{env} ports: " + ", ".join(f"{key.removesuffix('_port')} {port}" for key, port in ports[env].items())
+            for env in ENVIRONMENTS]
 
 
 def hosts_yml(env: str, host: str = "", user: str = "") -> str:
@@ -402,12 +406,6 @@ def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _string)
 
 
-def one_line(text: str) -> str:
-    """Text for a comment of main.yml: one line, whatever the app's text holds (a line break
-    there would start a setting of its own)."""
-    return re.sub(r"[\x00-\x1f\x7f\x85\u2028\u2029]", "?", str(text))[:300]
-
-
 def dump(value: object) -> str:
     return yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=200).strip().removesuffix("...").strip()
 
@@ -416,11 +414,11 @@ def main_yml(app: App, env: str, ports: dict[str, int], base_image: str, extra: 
     """An environment's main.yml; `extra` (from a compose file): its parts, its database
     settings and the notes of what it could not take."""
     extra = extra or {}
-    app_images, roles, parts = app.settings()
+    app_images, _, parts = app.settings()
     parts = extra.get("parts", parts)
-    default = roles["default"]
-    health = next((p["health"] for p in parts if p.get("image") == default.name and "port" in p and "paths" not in p),
-                  default.health or "/")
+    # The web part without paths takes every request: its health path is the smoke checks'.
+    default = next(part for part in parts if "port" in part and "paths" not in part)
+    health = default["health"]
     production = env == "production"
     part_lines = []
 
@@ -461,7 +459,7 @@ def main_yml(app: App, env: str, ports: dict[str, int], base_image: str, extra: 
         for text in part.get("notes", []):
             line(f"    # {one_line(text)}")
     # Migrations usually ship with the API; else the image that takes every request.
-    migrate_image = next((i.name for i in app.images if i.name in API_NAMES), default.name)
+    migrate_image = next((i.name for i in app.images if i.name in API_NAMES), default["image"])
     return f"""---
 # {env.capitalize()} of {app.name}, written by greenlight init. Every setting not here is a role
 # default (roles/*/defaults/main.yml); greenlight's docs/your-app.md explains each of these.

@@ -13,6 +13,7 @@ URL_CREDENTIALS = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<useri
 # but newline and tab: an app's output must not move a terminal's cursor, retitle its window,
 # hide a line of greenlight's own or write a link under other text.
 ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+LINE_BREAKS = re.compile(r"[\n\t\u2028\u2029]")
 CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -25,6 +26,12 @@ def scrub(text: str) -> str:
         return match[0] if keep else f"{match['scheme']}***@"
     # Escapes and controls first: one inside a URL must not hide its credentials from the match.
     return URL_CREDENTIALS.sub(replace, CONTROLS.sub("?", ESCAPES.sub("", str(text))))
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """scrub(), on one line: what a comment or a one-line message repeats of outside text
+    (a line break in a generated file's comment would start a line of its own)."""
+    return LINE_BREAKS.sub("?", scrub(text))[:limit]
 
 
 def scrub_data(value: object) -> object:
