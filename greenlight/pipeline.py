@@ -68,7 +68,7 @@ class Runner(Protocol):
     state_dir: Path
 
     def run(self, playbook: str, env: str, extravars: dict | None = None,
-            cancellable: bool = True) -> PlaybookResult: ...
+            cancellable: bool = True, secrets: dict[str, str] | None = None) -> PlaybookResult: ...
     def settings(self, env: str, extra_vars: dict) -> dict: ...
 
 
@@ -179,7 +179,7 @@ class Pipeline:
     # -- stages -------------------------------------------------------------------------
 
     def stage(self, stages: list[Stage], name: str, playbook: str, env: str,
-              extravars: dict | None = None) -> PlaybookResult:
+              extravars: dict | None = None, secrets: dict[str, str] | None = None) -> PlaybookResult:
         signum = self.stop_requested()
         if signum:
             raise Interrupted(signum, None, name)
@@ -187,7 +187,8 @@ class Pipeline:
             self.check_pair()
         self.progress("stage", name)
         started = self.clock()
-        result = self.runner.run(playbook, env, {"greenlight_actor": self.actor, **self.extra_vars, **(extravars or {})})
+        result = self.runner.run(playbook, env, {"greenlight_actor": self.actor, **self.extra_vars, **(extravars or {})},
+                                 **({"secrets": secrets} if secrets else {}))
         if result.ok and not result.hosts:
             # Ansible skips a play with no host and calls that a success.
             result.status, result.error = "failed", f"inventories/{env} has no host; check its hosts.yml"

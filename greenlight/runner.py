@@ -43,6 +43,64 @@ Progress = Callable[[str, str], None]
 
 # How often ansible-runner looks at the cancel flag while a playbook runs.
 CANCEL_POLL_S = 0.25
+class SecretPipes:
+    """Secrets handed to a playbook through named pipes (FIFOs) in the run's private folder,
+    one per secret, each written once by a thread of this process when the play opens it
+    (`lookup('ansible.builtin.file', greenlight_secret_pipes.NAME, rstrip=false)`, read once
+    into a no_log fact). A pipe's contents live in the kernel: unlike extra variables, which
+    ansible-runner writes to a file, and its environment, which it writes into the run's
+    artifacts, a secret here never reaches a disk, argv or a log (docs/security.md)."""
+
+    MAX_BYTES = 4096  # under a pipe's buffer: the writer never waits on a reader gone
+
+    def __init__(self, private_data_dir: str, secrets: dict[str, str]) -> None:
+        self.paths: dict[str, str] = {}
+        self.threads: list[threading.Thread] = []
+        if not secrets:
+            return
+        for name, value in secrets.items():
+            if not name.isidentifier() or len(value.encode("utf-8")) > self.MAX_BYTES:
+                raise ValueError(f"secret {name!r}: a name and at most {self.MAX_BYTES} bytes")
+        folder = os.path.join(private_data_dir, "secrets")
+        os.mkdir(folder, mode=0o700)
+        for name, value in secrets.items():
+            data = value.encode("utf-8")
+            path = os.path.join(folder, name)
+            os.mkfifo(path, 0o600)
+            self.paths[name] = path
+            thread = threading.Thread(target=self._feed, args=(path, data), name=f"secret-{name}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    @property
+    def extravars(self) -> dict:
+        return {"greenlight_secret_pipes": dict(self.paths)} if self.paths else {}
+
+    @staticmethod
+    def _feed(path: str, data: bytes) -> None:
+        try:
+            descriptor = os.open(path, os.O_WRONLY)  # waits for the play (or close()) to open it
+        except OSError:
+            return
+        try:
+            os.write(descriptor, data)
+        except OSError:  # close() opened it and went: nobody reads
+            pass
+        finally:
+            os.close(descriptor)
+
+    def close(self) -> None:
+        """Free the writers the play never read from: open each pipe ourselves, read nothing."""
+        for path, thread in zip(self.paths.values(), self.threads):
+            if thread.is_alive():
+                try:
+                    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+                except OSError:
+                    continue
+                thread.join(timeout=5)
+                os.close(descriptor)
+
+
 def write_extravars(private_data_dir: str, extravars: dict) -> None:
     """The playbook's extra variables, as data (docs/security.md).
 
@@ -167,7 +225,10 @@ class Runner:
         own = self.inventory_dir / ".vault-password"
         return own if "ANSIBLE_VAULT_PASSWORD_FILE" not in os.environ and own.is_file() else None
 
-    def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True) -> PlaybookResult:
+    def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True,
+            secrets: dict[str, str] | None = None) -> PlaybookResult:
+        """Run a playbook of the collection on the inventory of `env`. `secrets` (name -> value)
+        reach it through pipes (SecretPipes), named in greenlight_secret_pipes."""
         errors: list[str] = []
         timings: list[dict] = []
 
@@ -193,8 +254,9 @@ class Runner:
 
         self.start_reaper()
         private_data_dir = self.private_dir()
+        pipes = SecretPipes(private_data_dir, secrets or {})
         try:
-            write_extravars(private_data_dir, extravars or {})
+            write_extravars(private_data_dir, {**(extravars or {}), **pipes.extravars})
             run = ansible_runner.run(
                 private_data_dir=private_data_dir,
                 project_dir=str(self.project_dir),
@@ -210,6 +272,7 @@ class Runner:
             stats = run.stats or {}
             custom = _custom_stats(run.events)
         finally:
+            pipes.close()
             shutil.rmtree(private_data_dir, ignore_errors=True)
             record_timings(timings)
         return PlaybookResult(

@@ -37,8 +37,13 @@ def ask_restore(env: str, backup: dict, anonymized: bool = False) -> bool:
           f"{contents(backup)}\n"
           f"Users get the maintenance page while it loads; the database as it is now is backed up first.",
           file=sys.stderr)
+    return typed(env, "restore")
+
+
+def typed(env: str, verb: str) -> bool:
+    """Yes only when the user types the environment's name (restore, import)."""
     try:
-        answer = input(f"Type {env} to restore: ")
+        answer = input(f"Type {env} to {verb}: ")
     except EOFError:
         return False
     return answer.strip() == env
@@ -73,6 +78,6 @@ def restore(pipeline: Pipeline, env: str, name: str, force_from: str = "",
     info = result.stats.get("greenlight_restore", {})
     restored, safety = info.get("restored", {}), info.get("safety", {})
     return Outcome(command, ExitCode.OK,
-                   f"{env}: restored {name} ({contents(restored)}, checked after loading, {restored.get('verified', {}).get('seconds', 0):.0f} s behind "
+                   f"{env}: restored {name} ({contents(restored)}, checked after loading, {float(info.get('page_seconds') or 0):.0f} s behind "
                    f"the maintenance page); the database as it was is in {safety.get('file', '?')}",
                    stages, {"restore": info})

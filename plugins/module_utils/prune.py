@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from ansible_collections.greenlight.deploy.plugins.module_utils import history
 
 # Parts a run starts, waits for and removes; one left stopped was abandoned by a killed run.
-ONE_SHOT_PARTS = ("migrate", "seed", "backup-verify", "anonymize")
+ONE_SHOT_PARTS = ("migrate", "seed", "backup-verify", "anonymize", "import")
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from ansible_collections.greenlight.deploy.plugins.module_utils.traffic import O
 ONE_OFF_PARTS = ("migrate", "seed")
 # Containers a run makes and removes itself, under the deploy lock (a backup's verification
 # database): one recovery sees was left by a run that is gone, running or not.
-THROWAWAY_PARTS = ("backup-verify", "anonymize")
+THROWAWAY_PARTS = ("backup-verify", "anonymize", "import")
 UNFIT_STATES = ("DOWN", "MAINT", "NOLB", "no check", "unknown")
 
 

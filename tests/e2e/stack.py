@@ -599,11 +599,12 @@ def suite_settings(env: str) -> dict:
     return {key: value for key, value in extra_vars(env).items() if key in SUITE_KEYS}
 
 
-def app_greenlight(app: str, inventories: Path, *args: str) -> subprocess.CompletedProcess:
-    """The greenlight command on an app's own inventories; its output kept under ROOT/logs."""
+def app_greenlight(app: str, inventories: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The greenlight command on an app's own inventories (`env`: more environment variables);
+    its output kept under ROOT/logs."""
     done = subprocess.run([str(BIN / "greenlight"), "--inventories", str(inventories), *args], cwd="/",
-                          env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE)}, capture_output=True, text=True,
-                          timeout=900)
+                          env={**os.environ, "GREENLIGHT_STATE_DIR": str(STATE), **(env or {})}, capture_output=True,
+                          text=True, timeout=900)
     (ROOT / "logs").mkdir(parents=True, exist_ok=True)
     (ROOT / "logs" / f"{len(list((ROOT / 'logs').iterdir())):03d}-{app}-{args[0]}.log").write_text(
         " ".join(args) + "\n\n" + done.stdout + done.stderr)

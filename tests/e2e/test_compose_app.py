@@ -7,14 +7,25 @@ APP_DB_HOST, APP_DB_PORT, APP_DB_NAME, APP_DB_USER and the password itself from
 MYSQL_PASSWORD: greenlight gives them under those names, the password through its entrypoint,
 never in `docker inspect`.
 
-Not here yet (issue 26): adopting the compose app while it runs, and bringing its data.
+Then the team's data comes along: `greenlight import production --from mysql://...` copies
+the database their compose stack ran (here a MariaDB of the environment's image on a published
+port: no MySQL 8 image on this machine) behind the maintenance page, compared table by table
+with the source, refused while something writes to the source, rerunnable; a dump file goes
+to staging the same way.
+
+Not here yet (issue 26): adopting the compose app while it runs.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import re
 import secrets
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -43,8 +54,8 @@ PUBLISHED = ("HTTP_PORT", "HTTPS_PORT", "API_PORT", "DB_PORT", "STAGING_HTTP_POR
              "STAGING_API_PORT", "STAGING_DB_PORT")
 
 
-def greenlight(*args: str) -> subprocess.CompletedProcess:
-    return stack.app_greenlight(APP, INVENTORIES, *args)
+def greenlight(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return stack.app_greenlight(APP, INVENTORIES, *args, env=env)
 
 
 def remove() -> None:
@@ -102,12 +113,88 @@ def shop() -> Iterator[dict]:
     remove()
 
 
+# The database the team's compose stack ran, holding their data: a table as the app's schema
+# makes it with SOURCE_ROWS rows (the last one is read after v2's migration), a table whose name
+# and contents are hostile (quotes, a backquote, tabs, NULLs, bytes), and one their app keeps
+# writing to. Its user (SELECT and what a dump needs) has a password that is hard to quote.
+SOURCE = f"{APP}-compose-db"
+SOURCE_USER = "compose"
+SOURCE_ROWS = 20_000
+ODD_TABLE_SQL = "`audit log``s; --`"
+SOURCE_SQL = f"""
+CREATE DATABASE shop;
+USE shop;
+CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(200) NOT NULL,
+  price_cents INT NOT NULL DEFAULT 0, created TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+INSERT INTO items (name, price_cents) SELECT CONCAT('item ', seq), seq FROM seq_1_to_{SOURCE_ROWS - 1};
+INSERT INTO items (name, price_cents) VALUES ('kept through every release', 1250);
+CREATE TABLE {ODD_TABLE_SQL} (id INT PRIMARY KEY, note TEXT NULL, data BLOB NULL, at DATETIME NULL,
+  price DECIMAL(10,2) NULL);
+INSERT INTO {ODD_TABLE_SQL} VALUES (1, 'tab\there ''quoted'' \\ back', 0x00FF10, '2026-01-02 03:04:05', 1.50),
+  (2, NULL, NULL, NULL, NULL), (3, 'ünïcødé ✓ {{{{ lookup("pipe", "id") }}}}', '', '2026-12-07 00:00:00', 0);
+CREATE TABLE visits (id INT AUTO_INCREMENT PRIMARY KEY, at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
+"""
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def source_sql(source: dict | None, query: str, database: str = "shop") -> list[list[str]]:
+    """Rows of a query on the source, as its root (the socket), the query on standard input."""
+    done = subprocess.run(["docker", "exec", "-i", SOURCE, "mariadb", "--batch", "--skip-column-names",
+                           *([database] if database else [])], input=query, capture_output=True, text=True,
+                          check=True)
+    return [line.split("\t") for line in done.stdout.splitlines()]
+
+
+def production_sql(query: str) -> list[list[str]]:
+    out = stack.docker("exec", f"{APP}-production-mysql", "mariadb", "--batch", "--skip-column-names", "shop",
+                       "--execute", query)
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def write_source(source: dict) -> None:
+    """The team's app writing to its database: one session, an INSERT every 20 ms until stopped."""
+    writer = subprocess.Popen(["docker", "exec", "-i", SOURCE, "mariadb", "shop"], stdin=subprocess.PIPE, text=True)
+    try:
+        while not source["stop"].is_set():
+            writer.stdin.write("INSERT INTO visits () VALUES (); DO SLEEP(0.02);\n")
+            writer.stdin.flush()
+            source["stop"].wait(0.02)
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[dict]:
+    """The compose stack's database, published on 127.0.0.1 like theirs on 3307: greenlight's
+    MariaDB image (no MySQL 8 image on this machine), started after production exists."""
+    subprocess.run(["docker", "rm", "-f", SOURCE], capture_output=True)
+    image = json.loads(stack.docker("inspect", f"{APP}-production-mysql"))[0]["Image"]
+    port = free_ports(1, 13306)[0]
+    stack.docker("run", "-d", "--name", SOURCE, "--label", f"greenlight.test={APP}", "-p", f"127.0.0.1:{port}:3306",
+                 image)
+    for _ in range(120):
+        if subprocess.run(["docker", "exec", SOURCE, "mariadb-admin", "ping", "--silent"],
+                          capture_output=True).returncode == 0:
+            break
+        time.sleep(0.5)
+    password = "p\"w\\ #{{ x }}'" + secrets.token_urlsafe(12)
+    source_sql(None, SOURCE_SQL + f"CREATE USER '{SOURCE_USER}'@'%' IDENTIFIED BY {sql_string(password)};\n"
+                     f"GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES ON shop.* TO '{SOURCE_USER}'@'%';\n",
+               database="")
+    yield {"port": port, "password": password, "rows": SOURCE_ROWS}
+    subprocess.run(["docker", "rm", "-f", SOURCE], capture_output=True)
+
+
 def test_a_compose_app_from_its_compose_file_to_a_promote_with_its_own_names(shop: dict) -> None:
     base = f"http://127.0.0.1:{shop['ports']['HTTP_PORT']}"
     first = greenlight("promote", "v1")
     assert first.returncode == 0, first.stdout + first.stderr
     assert stack.call(base, "/api/version") == (200, {"version": "v1"})
-    status, item = stack.call(base, "/api/items", "POST", {"name": "kept through every release", "price_cents": 1250})
+    status, item = stack.call(base, "/api/items", "POST", {"name": "written before the import", "price_cents": 1250})
     assert status == 201 and item["price_cents"] == 1250
     status, page = stack.call(base, "/")
     assert status == 200 and '<meta name="app-version" content="v1">' in page
@@ -131,6 +218,96 @@ def test_a_compose_app_from_its_compose_file_to_a_promote_with_its_own_names(sho
     frontend = json.loads(stack.docker("inspect", f"{APP}-production-frontend-blue"))[0]
     assert not any(entry.startswith(("APP_DB_", "DB_", "GREENLIGHT_")) for entry in frontend["Config"]["Env"])
 
+
+def test_the_teams_database_comes_along_table_by_table_behind_the_maintenance_page(shop: dict, source: dict) -> None:
+    base = f"http://127.0.0.1:{shop['ports']['HTTP_PORT']}"
+    url = f"mysql://{SOURCE_USER}@127.0.0.1:{source['port']}/shop"
+    # Something writing to the source during the dump: refused before production is touched.
+    writing, stop = threading.Thread(target=write_source, args=(source,)), threading.Event()
+    source["stop"] = stop
+    writing.start()
+    try:
+        refused = greenlight("import", "production", "--from", url, "--yes",
+                             env={"GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+    finally:
+        stop.set()
+        writing.join()
+    assert refused.returncode != 0 and "the source was written to during the dump" in refused.stdout + refused.stderr
+    assert [i["name"] for i in stack.call(base, "/api/items")[1]["items"]][0] == "written before the import"
+
+    # Killed while it dumps (SIGKILL of the command and all it started): production untouched,
+    # and the dumper, the source's login in its memory, is gone after the next run.
+    start = len(stack.log_lines())
+    killed = subprocess.Popen([str(stack.BIN / "greenlight"), "--inventories", str(INVENTORIES), "import", "production",
+                               "--from", url, "--yes"], cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "GREENLIGHT_STATE_DIR": str(stack.STATE),
+                                   "GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+    stack.wait_for_log(r"task: Read the source's version and tables", start, process=killed)
+    stack.kill_tree(killed)
+    killed.wait()
+    assert stack.call(base, "/api/items")[1]["items"][0]["name"] == "written before the import"
+
+    # The source quiet, production under reads.
+    load = Load(base, rate=stack.LOAD_RATE, workers=16, write_every=0, read_path="/api/items",
+                max_seconds=stack.LOAD_MAX_SECONDS)
+    load.start()
+    try:
+        done = greenlight("import", "production", "--from", url, "--yes",
+                          env={"GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+    finally:
+        load.stop()
+    summary = load.report.summary()
+    print(f"\n{APP} import of {source['rows']} rows under load: {json.dumps(summary)}\n{done.stdout}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "each table's rows and checksums equal to the source's (mariadb" in done.stdout
+    # Users got the maintenance page while the copy loaded and was checked, and nothing else;
+    # the time the command says they had it is the time the load saw it.
+    assert {o.detail for o in load.report.failed} <= {"HTTP 503"}, summary["failures"]
+    assert summary["rate_met"], summary
+    said = float(re.search(r"; (\d+) s behind the maintenance page", done.stdout)[1])
+    assert abs(said - summary["longest_gap_s"]) <= 1.5, (said, summary)
+    assert production_sql("SELECT COUNT(*), SUM(price_cents) FROM items") == source_sql(
+        source, "SELECT COUNT(*), SUM(price_cents) FROM items")
+    assert production_sql(f"SELECT COUNT(*) FROM {ODD_TABLE_SQL}") == [["3"]]
+    names = [i["name"] for i in stack.call(base, "/api/items")[1]["items"]]
+    assert "written before the import" not in names and "kept through every release" in names
+    # The safety backup holds what production had; the import is a backup of production now.
+    backups = ROOT / f"{APP}-production" / "backups"
+    safety = next(backups.glob("shop-*-before-restore.sql.gz"))
+    assert b"written before the import" in gzip.decompress(safety.read_bytes())
+    imported = json.loads(next(backups.glob("shop-*-imported.json")).read_text())
+    assert imported["verified"]["ok"] is True and imported["env"] == "production"
+    # The password: nowhere greenlight writes (state, history, logs, backups' metadata) nor in
+    # what docker holds.
+    for path in (ROOT / f"{APP}-production").rglob("*"):
+        if path.is_file() and path.suffix != ".gz":
+            assert source["password"].encode() not in path.read_bytes(), path
+    for path in (stack.STATE).rglob("*"):
+        if path.is_file():
+            assert source["password"].encode() not in path.read_bytes(), path
+    assert source["password"] not in stack.docker("inspect", *stack.docker("ps", "-aq").split())
+    assert f"{APP}-production-import" not in stack.docker("ps", "-a", "--format", "{{.Names}}").split()
+
+    # Rerunnable: the source moved on (the team's app wrote), the next import brings it.
+    source_sql(source, "INSERT INTO items (name, price_cents) VALUES ('written after the first import', 7)")
+    again = greenlight("import", "production", "--from", url, "--yes",
+                       env={"GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert stack.call(base, "/api/items")[1]["items"][0]["name"] == "written after the first import"
+
+    # A dump file (mariadb-dump of the source, without --databases) into staging, kept.
+    dump = ROOT / "shop-source.sql.gz"
+    dump.write_bytes(gzip.compress(subprocess.run(["docker", "exec", SOURCE, "mariadb-dump", "--single-transaction", "shop"],
+                                                  capture_output=True, check=True).stdout))
+    filed = greenlight("import", "staging", "--from", str(dump), "--yes")
+    assert filed.returncode == 0, filed.stdout + filed.stderr
+    assert "its rows counted against the dump" in filed.stdout and dump.exists()
+    staging = f"http://127.0.0.1:{shop['ports']['STAGING_HTTP_PORT']}"
+    assert stack.call(staging, "/api/items")[1]["items"][0]["name"] == "written after the first import"
+
+
+def test_the_next_release_migrates_the_imported_data_under_load(shop: dict) -> None:
+    base = f"http://127.0.0.1:{shop['ports']['HTTP_PORT']}"
     # v2's migration (its own command, under its own names, through the same entrypoint) adds
     # a column; promoted under reads and writes with no failed request.
     load = Load(base, rate=stack.LOAD_RATE, workers=16, write_every=0, read_path="/api/items",

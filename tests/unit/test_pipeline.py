@@ -26,10 +26,13 @@ class FakeRunner:
         self.answers = answers or {}
         self.calls: list[tuple[str, str, dict]] = []
         self.cancellable: list[bool] = []
+        self.secrets: list[dict] = []
 
-    def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True) -> PlaybookResult:
+    def run(self, playbook: str, env: str, extravars: dict | None = None, cancellable: bool = True,
+            secrets: dict | None = None) -> PlaybookResult:
         self.calls.append((playbook, env, extravars or {}))
         self.cancellable.append(cancellable)
+        self.secrets.append(secrets or {})
         return self.answers.get((playbook, env), ok(playbook, env))
 
     def settings(self, env: str, extra_vars: dict) -> dict:
