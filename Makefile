@@ -138,7 +138,7 @@ bench: setup
 bench-engine: setup
 	$(BIN)/python bench/engine.py $(BENCH_ARGS)
 
-# Backup, verification and restore times on a database of a million rows (bench/backups.py).
+# Backup, verification, restore and import times on a database of a million rows (bench/backups.py).
 bench-backups: setup
 	$(BIN)/python bench/backups.py
 

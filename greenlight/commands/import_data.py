@@ -150,8 +150,7 @@ def import_data(pipeline: Pipeline, env: str, source: dict, password: str = "",
         extravars = {"restore_import": source["path"], "restore_import_kind": "imported"}
         secrets = None
     else:
-        extravars = {"restore_source": {key: source[key] for key in ("host", "port", "user", "database")},
-                     "restore_import_kind": "imported"}
+        extravars = {"restore_source": {key: source[key] for key in ("host", "port", "user", "database")}}
         secrets = {"restore_source_password": password}
     result = pipeline.stage(stages, f"import {shown(source)} into {env}", "restore.yml", env, extravars,
                             secrets=secrets)

@@ -90,7 +90,6 @@ def test_the_password_goes_as_a_secret_never_an_extra_variable() -> None:
     (playbook, env, extravars), = runner.calls
     assert (playbook, env) == ("restore.yml", "production")
     assert extravars["restore_source"] == {"host": "127.0.0.1", "port": 3307, "user": "root", "database": "shop"}
-    assert extravars["restore_import_kind"] == "imported"
     assert "pw-xyz" not in repr(extravars) and runner.secrets == [{"restore_source_password": "pw-xyz"}]
 
 
