@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-SURVEY_KINDS = ("version", "column")
+SURVEY_KINDS = ("version", "column", "definer")
 # MySQL 8's own collations, unknown to MariaDB before 11.4: a table using one cannot be loaded.
 MYSQL8_ONLY_COLLATION = re.compile(r"_0900_|_0800_")
 
@@ -39,16 +39,35 @@ def _hex_literal(text: str) -> str:
 
 
 def survey_sql(database: str) -> str:
-    """The query that reads the source's version and the columns of its base tables, as
-    `kind<TAB>hex...` lines (survey() reads them)."""
+    """The query that reads the source's version, the columns of its base tables, and the
+    accounts its triggers, views and routines run as (their DEFINER), as `kind<TAB>hex...`
+    lines (survey() reads them)."""
     schema = _hex_literal(database)
+    definers = " UNION ".join(
+        f"SELECT 'definer', HEX(DEFINER), '', '' FROM information_schema.{table} WHERE {column} = {schema}"
+        for table, column in (("TRIGGERS", "TRIGGER_SCHEMA"), ("VIEWS", "TABLE_SCHEMA"),
+                              ("ROUTINES", "ROUTINE_SCHEMA")))
     return (
         "SELECT 'version', HEX(VERSION()), '', '';"
         " SELECT 'column', HEX(c.TABLE_NAME), HEX(c.COLUMN_NAME), HEX(COALESCE(c.COLLATION_NAME, ''))"
         " FROM information_schema.COLUMNS c JOIN information_schema.TABLES t"
         " ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME"
         f" WHERE c.TABLE_SCHEMA = {schema} AND t.TABLE_TYPE = 'BASE TABLE'"
-        " ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION;")
+        f" ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION; {definers};")
+
+
+# The accounts of the environment's server, as `hex(user)<TAB>hex(host)` lines.
+ACCOUNTS_SQL = "SELECT HEX(User), HEX(Host) FROM mysql.user;"
+
+
+def accounts(output: str) -> set[str]:
+    """ACCOUNTS_SQL's output: {"user@host"}, as information_schema writes a DEFINER."""
+    found = set()
+    for line in output.splitlines():
+        if line.strip():
+            user, _, host = line.partition("\t")
+            found.add(f"{_unhex(user)}@{_unhex(host)}")
+    return found
 
 
 def _unhex(text: str) -> str:
@@ -61,7 +80,7 @@ def _unhex(text: str) -> str:
 def survey(output: str) -> dict:
     """survey_sql's output: {version, server: mysql|mariadb, major, tables: [[name, [columns]]],
     collations: {table: [collation]}}. Tables are in the server's order (by name)."""
-    version, tables, collations = "", {}, {}
+    version, tables, collations, definers = "", {}, {}, set()
     for line in output.splitlines():
         fields = line.split("\t")
         if not line.strip():
@@ -70,6 +89,9 @@ def survey(output: str) -> dict:
             raise SourceError(f"the source server's survey has a line this does not read: {line[:80]!r}")
         if fields[0] == "version":
             version = _unhex(fields[1])
+            continue
+        if fields[0] == "definer":
+            definers.add(_unhex(fields[1]))
             continue
         table, column, collation = _unhex(fields[1]), _unhex(fields[2]), _unhex(fields[3])
         tables.setdefault(table, []).append(column)
@@ -82,12 +104,22 @@ def survey(output: str) -> dict:
     server = "mariadb" if "mariadb" in version.lower() else "mysql"
     return {"version": version, "server": server, "major": major,
             "tables": [[name, columns] for name, columns in tables.items()],
-            "collations": {table: sorted(names) for table, names in collations.items()}}
+            "collations": {table: sorted(names) for table, names in collations.items()},
+            "definers": sorted(definers)}
 
 
-def problems(found: dict) -> list[str]:
-    """Why the surveyed source cannot be loaded into greenlight's MariaDB; empty when it can."""
+def problems(found: dict, present: set[str] | None = None) -> list[str]:
+    """Why the surveyed source cannot be loaded into greenlight's MariaDB (whose accounts are
+    `present`, when known); empty when it can."""
     faults = []
+    missing = [name for name in found.get("definers", []) if present is not None and name not in present]
+    if missing:
+        shown_missing = ", ".join(shown(name) for name in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        faults.append(
+            f"the source's triggers, views or routines run as {len(missing)} account(s) the environment's server "
+            f"does not have ({shown_missing}): after the import they would fail (error 1449) when the app uses them, "
+            f"and greenlight does not rewrite definers. Drop or recreate those objects on the source, as an account "
+            f"the environment has (docs/your-app.md, \"Bring the data\")")
     if not found["tables"]:
         faults.append("the source database has no table (is the database name right?)")
     mysql8 = sorted(shown(table) for table, names in found["collations"].items()

@@ -17,7 +17,8 @@ description:
       Always returns O(database)'s survey query. With O(survey) (that query's output), returns
       what it found (server, version, tables and their columns) and the checksum queries for the
       source and for O(target); fails when the source cannot be loaded (no table, a collation only
-      MySQL 8 has).
+      MySQL 8 has) or, with O(accounts), when its triggers, views or routines run as an account
+      the environment's server does not have.
   - >-
       With O(source) and O(source_again) (the source's checksums before and after the dump),
       fails when they differ: the source was written to during the dump, so no copy can be
@@ -27,6 +28,7 @@ options:
   database: {description: "The source database's name.", type: str, required: true}
   target: {description: "The environment's database, which receives the copy.", type: str, required: true}
   survey: {description: "The survey query's output.", type: str, default: ""}
+  accounts: {description: "The accounts query's output on the environment's server (accounts_sql); empty: not checked.", type: str, default: ""}
   source: {description: "The source's checksum query output, after the dump.", type: str, default: ""}
   source_again: {description: "The source's checksum query output, before the dump.", type: str, default: ""}
   copy: {description: "The copy's checksum query output.", type: str, default: ""}
@@ -44,7 +46,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-survey_sql: {description: "The query reading the source's version and its tables' columns.", returned: always, type: str}
+survey_sql: {description: "The query reading the source's version, its tables' columns and its definers.", returned: always, type: str}
+accounts_sql: {description: "The query reading the accounts of the environment's server.", returned: always, type: str}
 found: {description: "server (mysql or mariadb), version, major, tables ([name, [columns]]), collations.", returned: with survey, type: dict}
 source_sql: {description: "The checksum query for the source database.", returned: with survey, type: str}
 target_sql: {description: "The same query for the environment's database.", returned: with survey, type: str}
@@ -53,17 +56,17 @@ rows: {description: "Rows in the source, all tables.", returned: with source, ty
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.greenlight.deploy.plugins.module_utils.table_checks import (SourceError, checksum_sql, checksums,
-                                                                                    differences, problems, survey,
-                                                                                    survey_sql)
+from ansible_collections.greenlight.deploy.plugins.module_utils.table_checks import (ACCOUNTS_SQL, SourceError, accounts,
+                                                                                    checksum_sql, checksums, differences,
+                                                                                    problems, survey, survey_sql)
 
 
 def compare(params: dict) -> dict:
-    result: dict = {"changed": False, "survey_sql": survey_sql(params["database"])}
+    result: dict = {"changed": False, "survey_sql": survey_sql(params["database"]), "accounts_sql": ACCOUNTS_SQL}
     if not params["survey"]:
         return result
     found = survey(params["survey"])
-    faults = problems(found)
+    faults = problems(found, accounts(params["accounts"]) if params["accounts"] else None)
     if faults:
         raise SourceError("; ".join(faults))
     result.update(found=found, source_sql=checksum_sql(found, params["database"]),
@@ -91,6 +94,7 @@ def main() -> None:
             "database": {"type": "str", "required": True},
             "target": {"type": "str", "required": True},
             "survey": {"type": "str", "default": ""},
+            "accounts": {"type": "str", "default": ""},
             "source": {"type": "str", "default": ""},
             "source_again": {"type": "str", "default": ""},
             "copy": {"type": "str", "default": ""},

@@ -154,6 +154,12 @@ def production_sql(query: str) -> list[list[str]]:
     return [line.split("\t") for line in out.splitlines()]
 
 
+def import_production(source: dict) -> subprocess.CompletedProcess:
+    """greenlight import production from the source, its password in the environment."""
+    return greenlight("import", "production", "--from", f"mysql://{SOURCE_USER}@127.0.0.1:{source['port']}/shop",
+                      "--yes", env={"GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+
+
 def write_source(source: dict) -> None:
     """The team's app writing to its database: one session, an INSERT every 20 ms until stopped."""
     writer = subprocess.Popen(["docker", "exec", "-i", SOURCE, "mariadb", "shop"], stdin=subprocess.PIPE, text=True)
@@ -227,12 +233,19 @@ def test_the_teams_database_comes_along_table_by_table_behind_the_maintenance_pa
     source["stop"] = stop
     writing.start()
     try:
-        refused = greenlight("import", "production", "--from", url, "--yes",
-                             env={"GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+        refused = import_production(source)
     finally:
         stop.set()
         writing.join()
     assert refused.returncode != 0 and "the source was written to during the dump" in refused.stdout + refused.stderr
+    assert [i["name"] for i in stack.call(base, "/api/items")[1]["items"]][0] == "written before the import"
+
+    # A view that runs as an account greenlight's server does not have (it would fail with error
+    # 1449 once imported): refused before production is touched.
+    source_sql(source, "CREATE DEFINER='reporting'@'%' VIEW cheap AS SELECT id FROM items WHERE price_cents < 100")
+    definer = import_production(source)
+    source_sql(source, "DROP VIEW cheap")
+    assert definer.returncode != 0 and "does not have (`reporting@%`)" in definer.stdout + definer.stderr
     assert [i["name"] for i in stack.call(base, "/api/items")[1]["items"]][0] == "written before the import"
 
     # Killed while it dumps (SIGKILL of the command and all it started): production untouched,
@@ -252,8 +265,7 @@ def test_the_teams_database_comes_along_table_by_table_behind_the_maintenance_pa
                 max_seconds=stack.LOAD_MAX_SECONDS)
     load.start()
     try:
-        done = greenlight("import", "production", "--from", url, "--yes",
-                          env={"GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+        done = import_production(source)
     finally:
         load.stop()
     summary = load.report.summary()
@@ -290,8 +302,7 @@ def test_the_teams_database_comes_along_table_by_table_behind_the_maintenance_pa
 
     # Rerunnable: the source moved on (the team's app wrote), the next import brings it.
     source_sql(source, "INSERT INTO items (name, price_cents) VALUES ('written after the first import', 7)")
-    again = greenlight("import", "production", "--from", url, "--yes",
-                       env={"GREENLIGHT_SOURCE_PASSWORD": source["password"]})
+    again = import_production(source)
     assert again.returncode == 0, again.stdout + again.stderr
     assert stack.call(base, "/api/items")[1]["items"][0]["name"] == "written after the first import"
 

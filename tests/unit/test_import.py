@@ -188,3 +188,17 @@ def test_the_command_reads_source_and_password_before_anything_runs(monkeypatch,
     args = argparse.Namespace(source="mysql://root:pw@127.0.0.1:3307/shop")
     assert import_data.direct(args) == ExitCode.USAGE
     assert "leave the password out" in capsys.readouterr().err
+
+
+def test_a_definer_the_environment_lacks_is_refused_before_anything_is_touched() -> None:
+    with_definers = SURVEY + "\ndefiner\t" + hexed("root@localhost") + "\t\t\ndefiner\t" + hexed("report`er@%") + "\t\t"
+    found = table_checks.survey(with_definers)
+    assert found["definers"] == ["report`er@%", "root@localhost"]
+    present = table_checks.accounts(hexed("root", "localhost") + "\n" + hexed("shop", "172.18.0.0/255.255.0.0") + "\n")
+    assert present == {"root@localhost", "shop@172.18.0.0/255.255.0.0"}
+    (fault,) = table_checks.problems(found, present)
+    assert "run as 1 account(s) the environment's server does not have (`report``er@%`)" in fault
+    assert table_checks.problems(found, present | {"report`er@%"}) == []
+    assert table_checks.problems(found) == []  # accounts not read: not checked
+    sql = table_checks.survey_sql("it's")
+    assert "CONVERT(0x69742773 USING utf8mb4)" in sql and "information_schema.TRIGGERS" in sql and "'it's'" not in sql
