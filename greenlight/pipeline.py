@@ -188,7 +188,7 @@ class Pipeline:
         self.progress("stage", name)
         started = self.clock()
         result = self.runner.run(playbook, env, {"greenlight_actor": self.actor, **self.extra_vars, **(extravars or {})},
-                                 **({"secrets": secrets} if secrets else {}))
+                                 secrets=secrets)
         if result.ok and not result.hosts:
             # Ansible skips a play with no host and calls that a success.
             result.status, result.error = "failed", f"inventories/{env} has no host; check its hosts.yml"

@@ -43,6 +43,8 @@ Progress = Callable[[str, str], None]
 
 # How often ansible-runner looks at the cancel flag while a playbook runs.
 CANCEL_POLL_S = 0.25
+
+
 class SecretPipes:
     """Secrets handed to a playbook through named pipes (FIFOs) in the run's private folder,
     one per secret, each written once by a thread of this process when the play opens it
@@ -56,13 +58,12 @@ class SecretPipes:
     def __init__(self, private_data_dir: str, secrets: dict[str, str]) -> None:
         self.paths: dict[str, str] = {}
         self.threads: list[threading.Thread] = []
-        if not secrets:
-            return
         for name, value in secrets.items():
             if not name.isidentifier() or len(value.encode("utf-8")) > self.MAX_BYTES:
                 raise ValueError(f"secret {name!r}: a name and at most {self.MAX_BYTES} bytes")
         folder = os.path.join(private_data_dir, "secrets")
-        os.mkdir(folder, mode=0o700)
+        if secrets:
+            os.mkdir(folder, mode=0o700)
         for name, value in secrets.items():
             data = value.encode("utf-8")
             path = os.path.join(folder, name)

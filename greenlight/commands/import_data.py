@@ -47,13 +47,9 @@ def arguments(parser) -> None:
     parser.add_argument("--yes", action="store_true", help="do not ask (for scripts); without it, a terminal must answer")
 
 
-def printable(text: str) -> bool:
-    return text.isprintable()
-
-
 def parse_source(text: str) -> dict:
     """--from's value: {kind: server, host, port, user, database} or {kind: file, path}."""
-    if not printable(text):
+    if not text.isprintable():
         raise UsageError("--from: the value holds a control or invisible character")
     if "://" not in text:
         path = Path(text).expanduser()
@@ -80,11 +76,11 @@ def parse_source(text: str) -> dict:
     except UnicodeDecodeError:
         raise UsageError("--from: the user or the database's name is not UTF-8") from None
     host = url.hostname or ""
-    if not user or not printable(user):
+    if not user or not user.isprintable():
         raise UsageError("--from: name the source's user: mysql://USER@HOST:PORT/DB")
     if not _HOST.fullmatch(host):
         raise UsageError(f"--from: {host!r} is not a host name or address")
-    if not database or "/" in database or len(database) > 64 or not printable(database):
+    if not database or "/" in database or len(database) > 64 or not database.isprintable():
         raise UsageError("--from: name one database: mysql://USER@HOST:PORT/DB")
     if url.query or url.fragment:
         raise UsageError("--from: mysql://USER@HOST:PORT/DB, with no ?options")
