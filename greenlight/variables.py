@@ -30,7 +30,8 @@ MARKER = "--- greenlight settings ---"
 # and MONITORING_PORTS: imported once Ansible's collection loader is in place) and the
 # notifications' (notify.VAR_PREFIX: each one set).
 NAMES = ("greenlight_app", "greenlight_env", "greenlight_prefix", "greenlight_network", "greenlight_docker_socket",
-         "greenlight_lock_alert_minutes", "mysql_database",
+         "greenlight_lock_alert_minutes", "mysql_database", "mysql_external_host", "mysql_external_container",
+         "mysql_external_port",
          "ansible_host", "ansible_port", "ansible_user", "ansible_connection")
 
 

@@ -35,8 +35,8 @@ def image_refs(images: dict, commit: str) -> dict:
     return {name: f"{repository}:{tag}" for name, repository in dict(images).items()}
 
 
-def database_env(setting: object, host: str, name: str, user: str, mount: str) -> str:
-    return database.env_text(setting, str(host), str(name), str(user), str(mount))
+def database_env(setting: object, host: str, name: str, user: str, mount: str, port: int = database.PORT) -> str:
+    return database.env_text(setting, str(host), str(name), str(user), str(mount), int(port))
 
 
 def password_wrapped(config: dict, command: list | None = None) -> dict:

@@ -67,10 +67,10 @@ def problems(where: str, database: object) -> list[str]:
     return found
 
 
-def env_text(database: object, host: str, name: str, user: str, password_mount: str) -> str:
+def env_text(database: object, host: str, name: str, user: str, password_mount: str, port: int = PORT) -> str:
     """The env file of a container with the database: one VARIABLE=value line per setting."""
-    values = {"host": host, "port": str(PORT), "name": name, "user": user, "password_file": password_mount,
-              "url": f"mysql://{user}@{host}:{PORT}/{name}"}
+    values = {"host": host, "port": str(int(port)), "name": name, "user": user, "password_file": password_mount,
+              "url": f"mysql://{user}@{host}:{int(port)}/{name}"}
     if any(CONTROL.search(value) for value in values.values()):
         raise ValueError("a database setting holds a control character (a line break would add a variable)")
     lines = []

@@ -35,7 +35,8 @@ DATABASE = re.compile(r"[A-Za-z0-9_]{1,64}")
 # characters), and the accounts that are the server's own.
 DB_USER = re.compile(r"[A-Za-z0-9_-]{1,80}")
 SERVER_USERS = ("root", "mysql", "mariadb.sys", "mysql.sys", "mysql.session", "mysql.infoschema")
-DB_USERS = ("mysql_app_user", "mysql_migrator_user", "backend_db_user", "backend_migrate_db_user")
+DB_USERS = ("mysql_app_user", "mysql_migrator_user", "backend_db_user", "backend_migrate_db_user",
+            "monitoring_mysqld_exporter_user")
 # Where a container finds the database password: an absolute path.
 MOUNTS = ("greenlight_db_password_mount", "backend_password_mount")
 MOUNT = re.compile(r"/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
@@ -62,6 +63,13 @@ REPO_FORMS = (
 
 PORTS = ("proxy_http_port", "proxy_https_port", "proxy_api_port", "proxy_preview_port", "proxy_metrics_port",
          "mysql_port", "monitoring_mysqld_exporter_port")
+# The existing server an environment may use instead of greenlight's (roles/mysql/tasks/external.yml).
+EXTERNAL = ("mysql_external_host", "mysql_external_port", "mysql_external_container", "mysql_external_admin_user",
+            "mysql_external_admin_password", "mysql_external_account_host")
+# A Docker container's name (the compose stack's database).
+CONTAINER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+# An account's host part: a name, an address, a pattern with % and _, or a subnet with its mask.
+ACCOUNT_HOST = re.compile(r"[A-Za-z0-9.:%_/-]{1,255}")
 # The ports an environment's own containers publish (greenlight check: each free, or already theirs).
 PUBLISHED_PORTS = PORTS[:6]
 # The host's monitoring stack (one per host): its ports are checked, not compared between environments.
@@ -217,7 +225,35 @@ CHECKED = (*REQUIRED, "greenlight_app", "greenlight_env", "greenlight_root", "ap
            "mysql_database", *DB_USERS, *MOUNTS, "backend_db_host", "backend_db_name", "proxy_bind_address", "proxy_tls_certificate", "proxy_allow_from",
            "proxy_basic_auth_user", "proxy_basic_auth_password", *NUMBERS, *INTEGERS, *PORTS, *MONITORING_PORTS,
            "greenlight_notify_smtp_port", "monitoring_smtp_port", *URLS, *ADDRESS_LISTS, *ADDRESSES,
-           *MEMORY_SETTINGS, *HOSTS)
+           *MEMORY_SETTINGS, *HOSTS, *EXTERNAL)
+
+
+def _external_problems(settings: dict) -> list[str]:
+    """An existing server's settings: checked when one is named (mysql_external_host or _container)."""
+    host, container = settings.get("mysql_external_host") or "", settings.get("mysql_external_container") or ""
+    if not host and not container:
+        return []
+    found = []
+    if not (isinstance(host, str) and (host == "" or HOST_NAME.fullmatch(host))):
+        found.append(f"mysql_external_host {shown(host)}: the server's host name or IP address, as the containers reach it")
+    if not (isinstance(container, str) and (container == "" or CONTAINER_NAME.fullmatch(container))):
+        found.append(f"mysql_external_container {shown(container)}: the name of the server's container on this host")
+    if settings.get("mysql_external_port") is not None:
+        found.extend(_number_problem("mysql_external_port", settings["mysql_external_port"], 1, 65535,
+                                     "a TCP port, a whole number from 1 to 65535", whole=True))
+    user = settings.get("mysql_external_admin_user")
+    if user is not None and not (isinstance(user, str) and DB_USER.fullmatch(user)):
+        found.append(f"mysql_external_admin_user {shown(user)}: a database account of letters, digits, _ and -")
+    password = settings.get("mysql_external_admin_password")
+    if password is not None and not (isinstance(password, str) and password and not CONTROL.search(password)):
+        # The password itself is never quoted.
+        found.append("mysql_external_admin_password: the administrator's password, from the vault "
+                     "(vault_mysql_external_admin_password), not empty, no control characters")
+    account = settings.get("mysql_external_account_host")
+    if account is not None and not (isinstance(account, str) and (account == "" or ACCOUNT_HOST.fullmatch(account))):
+        found.append(f"mysql_external_account_host {shown(account)}: the host part of the app's accounts "
+                     f"('%', a name, an address or a subnet like 172.18.0.0/255.255.0.0; empty: greenlight's choice)")
+    return found
 
 
 def problems(settings: dict) -> list[str]:
@@ -293,6 +329,7 @@ def problems(settings: dict) -> list[str]:
     if given("backend_db_host") and not (isinstance(settings["backend_db_host"], str)
                                          and HOST_NAME.fullmatch(settings["backend_db_host"])):
         found.append(f"backend_db_host {shown(settings['backend_db_host'])}: a host name or IP address")
+    found.extend(_external_problems(settings))
     if given("proxy_tls_certificate") and settings["proxy_tls_certificate"] != "":
         path = settings["proxy_tls_certificate"]
         if not isinstance(path, str) or not path.startswith("/") or CONTROL.search(path):
@@ -575,9 +612,15 @@ def pair_problems(staging: dict, production: dict) -> list[str]:
     Each side is its settings as Ansible resolved them (greenlight/variables.py); a value
     still holding a template marker is not compared.
     """
-    if _host(staging) != _host(production):
-        return []  # two hosts: the same ports and names do not meet
     found = []
+    # An existing server is shared whatever the hosts (a managed one) or on one host (a container).
+    servers = [_external_server(variables) for variables in (staging, production)]
+    if servers[0] is not None and servers[0] == servers[1]:
+        found.append(f"staging and production use the same database server, {shown(servers[0])}: staging's "
+                     f"restores and refreshes would replace databases and set accounts' passwords on production's "
+                     f"server; give staging its own (greenlight's, by leaving its mysql_external_* unset)")
+    if _host(staging) != _host(production):
+        return found  # two hosts: the same ports and names do not meet
     # The names first: the same database is also the same port, and the name says more.
     for key, what in SHARED.items():
         mine, theirs = _identity(staging, key), _identity(production, key)
@@ -601,6 +644,16 @@ def pair_problems(staging: dict, production: dict) -> list[str]:
 def _host(variables: dict) -> str:
     host = str(variables.get("ansible_host") or "localhost")
     return "localhost" if host in LOCAL else host
+
+
+def _external_server(variables: dict) -> str | None:
+    """The existing server an environment uses (host or container, and port), None for greenlight's own."""
+    host, container = variables.get("mysql_external_host") or "", variables.get("mysql_external_container") or ""
+    port = _number(variables.get("mysql_external_port"))
+    if any(_untemplated(value) for value in (host, container)) or not (host or container):
+        return None
+    where = host or f"container {container} on {_host(variables)}"
+    return f"{where} port {int(port) if port is not None else 3306}"
 
 
 def _identity(variables: dict, key: str) -> object:

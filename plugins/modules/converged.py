@@ -44,10 +44,14 @@ EXAMPLES = r"""
 RETURN = r"""
 current: {description: "Whether the part may be skipped.", returned: state checked, type: bool}
 reason: {description: "Why it may not (\"\" when it may).", returned: state checked, type: str}
+inputs_changed:
+  description: "Whether a stamp exists and holds other inputs or files than this run's (a setting changed since the part was made; not merely its age or a container)."
+  returned: state checked
+  type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.greenlight.deploy.plugins.module_utils.converged import forget, mark, stale
+from ansible_collections.greenlight.deploy.plugins.module_utils.converged import forget, inputs_changed, mark, stale
 from ansible_collections.greenlight.deploy.plugins.module_utils.image_pins import load
 
 
@@ -77,9 +81,10 @@ def main() -> None:
         pins = {}
     reason = stale(p["stamp"], p["inputs"], p["containers"], p["docker_socket"], p["max_age"], pins=pins,
                    files=p["files"])
+    changed_inputs = bool(reason) and inputs_changed(p["stamp"], p["inputs"], files=p["files"])
     if reason and not module.check_mode:
         forget(p["stamp"])
-    module.exit_json(changed=False, current=not reason, reason=reason)
+    module.exit_json(changed=False, current=not reason, reason=reason, inputs_changed=changed_inputs)
 
 
 if __name__ == "__main__":

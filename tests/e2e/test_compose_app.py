@@ -19,10 +19,12 @@ Not here yet (issue 26): adopting the compose app while it runs.
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import os
 import re
 import secrets
+import stat
 import subprocess
 import threading
 import time
@@ -31,7 +33,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from greenlight.init import free
+from greenlight.init import dump, free
 from greenlight.load import Load
 
 from . import stack
@@ -315,6 +317,96 @@ def test_the_teams_database_comes_along_table_by_table_behind_the_maintenance_pa
     assert "its rows counted against the dump" in filed.stdout and dump.exists()
     staging = f"http://127.0.0.1:{shop['ports']['STAGING_HTTP_PORT']}"
     assert stack.call(staging, "/api/items")[1]["items"][0]["name"] == "written after the first import"
+
+
+def set_in_vault(env: str, values: dict[str, str]) -> None:
+    """Secrets set in an environment's vault, as `ansible-vault edit` would: one that Jinja
+    would read as a template tagged !unsafe, as the docs tell users (and init does)."""
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.vault import VaultLib, VaultSecret
+    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH,
+                       VaultSecret((INVENTORIES / ".vault-password").read_text().strip().encode()))])
+    path = INVENTORIES / env / "group_vars/all/vault.yml"
+    kept = [line for line in vault.decrypt(path.read_bytes()).decode().splitlines(keepends=True)
+            if line.split(":", 1)[0] not in values]
+    path.write_bytes(vault.encrypt("".join(kept) + "".join(f"{name}: {dump(value)}\n" for name, value in values.items())))
+
+
+def test_staging_runs_on_the_teams_database_server_where_it_is(shop: dict, source: dict) -> None:
+    # The team's MySQL stays where it is: staging's app, its migrations, its backups, their
+    # verification and a restore go to that server through greenlight's
+    # client container, the server's container joined to staging's network. Its administrator
+    # has a password that is hard to quote, kept in the vault.
+    admin = "gl'admin\\\"#{{ x }}" + secrets.token_urlsafe(12)
+    source_sql(source, f"CREATE USER 'gladmin'@'%' IDENTIFIED BY {sql_string(admin)};\n"
+                       "GRANT ALL PRIVILEGES ON *.* TO 'gladmin'@'%' WITH GRANT OPTION;\n"
+                       # Where \' does not escape a quote: a password must stay one string literal.
+                       "SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES');\n", database="")
+    # The app's password tries to end its string and make an account of its own; the app logs
+    # in with it all the same.
+    app_password = "x\\'; CREATE USER pwned; GRANT ALL ON *.* TO pwned; #'\"{{ y }}" + secrets.token_urlsafe(12)
+    set_in_vault("staging", {"vault_mysql_external_admin_password": admin, "vault_mysql_app_password": app_password})
+    user = INVENTORIES / "staging/group_vars/all/zz-user.yml"
+    user.write_text(user.read_text() + yaml.safe_dump({
+        "mysql_external_container": SOURCE, "mysql_external_admin_user": "gladmin", "mysql_database": "shop",
+        "mysql_external_admin_password": "{{ vault_mysql_external_admin_password }}"}))
+    staging = f"http://127.0.0.1:{shop['ports']['STAGING_HTTP_PORT']}"
+    # The release already live, with other settings: it goes out on the idle color like a new
+    # release, under reads with no failed request (in place, its containers refused requests
+    # until they were up again).
+    load = Load(staging, rate=stack.LOAD_RATE, workers=16, write_every=0, read_path="/api/version",
+                max_seconds=stack.LOAD_MAX_SECONDS)
+    load.start()
+    try:
+        done = greenlight("deploy", "staging", "v1")
+    finally:
+        load.stop()
+    summary = load.report.summary()
+    print(f"\n{APP} staging onto the team's server under load: {json.dumps(summary)}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "already live" not in done.stdout and summary["failed"] == 0 and summary["rate_met"], summary
+    # greenlight's own server is gone once users are on the new color; its data volume stays.
+    assert subprocess.run(["docker", "inspect", f"{APP}-staging-mysql"], capture_output=True).returncode != 0
+    stack.docker("volume", "inspect", f"{APP}-staging-mysql-data")
+    # The app reads and writes the team's server: its rows, and a row written through staging.
+    status, listed = stack.call(staging, "/api/items")
+    assert status == 200 and listed["items"][0]["name"] == "written after the first import"
+    status, item = stack.call(staging, "/api/items", "POST", {"name": "written through staging", "price_cents": 3})
+    assert status == 201
+    assert source_sql(source, "SELECT COUNT(*) FROM items WHERE name = 'written through staging'") == [["1"]]
+    live = (ROOT / f"{APP}-staging" / "proxy" / "live-color").read_text().split()[0]
+    backend = json.loads(stack.docker("inspect", f"{APP}-staging-backend-{live}"))[0]
+    assert f"APP_DB_HOST={SOURCE}" in backend["Config"]["Env"] and "APP_DB_PORT=3306" in backend["Config"]["Env"]
+    # Its accounts (the compose file's user for the app's), from staging's network only, and
+    # none the hostile password tried to make.
+    accounts = source_sql(source, "SELECT user, host FROM mysql.user WHERE user IN ('shop', 'shop-e2e_migrator')")
+    subnet = json.loads(stack.docker("network", "inspect", f"{APP}-staging-net"))[0]["IPAM"]["Config"][0]["Subnet"]
+    network = str(ipaddress.ip_network(subnet).network_address) + "/" + str(ipaddress.ip_network(subnet).netmask)
+    assert sorted(accounts) == [["shop", network], ["shop-e2e_migrator", network]], accounts
+    assert source_sql(source, "SELECT COUNT(*) FROM mysql.user WHERE user = 'pwned'") == [["0"]]
+    # Its backup is a dump of that server, verified in a throwaway database; a restore loads it
+    # back there behind the maintenance page (the row written after the backup goes).
+    backup = greenlight("backup", "staging", "--label", "external")
+    assert backup.returncode == 0, backup.stdout + backup.stderr
+    rows = int(source_sql(source, "SELECT COUNT(*) FROM items")[0][0])
+    name = json.loads(greenlight("--json", "backups", "staging").stdout)["backups"][0]
+    assert name["label"] == "external" and name["tables"]["shop.items"] == rows > source["rows"], name
+    verified = greenlight("backup", "verify", "staging", name["file"])
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    source_sql(source, "INSERT INTO items (name, price_cents) VALUES ('written after the backup', 9)")
+    restored = greenlight("restore", "staging", name["file"], "--yes")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert source_sql(source, "SELECT COUNT(*) FROM items WHERE name LIKE 'written after the %'") == [["1"]]
+    assert stack.call(staging, "/api/items")[0] == 200
+    # The administrator's password: in no container's settings, no log of greenlight's, only in
+    # the 0600 login file the client container mounts.
+    for password in (admin, app_password):
+        assert password not in stack.docker("inspect", *stack.docker("ps", "-aq").split())
+    login = ROOT / f"{APP}-staging" / "secrets" / "mysql-client" / ".my.cnf"
+    assert stat.S_IMODE(login.stat().st_mode) == 0o600
+    for path in [*(ROOT / "logs").rglob("*"), *stack.STATE.rglob("*"), *(ROOT / f"{APP}-staging").rglob("*")]:
+        if path.is_file() and path != login and path.suffix != ".gz":
+            assert admin.encode() not in path.read_bytes(), path
 
 
 def test_the_next_release_migrates_the_imported_data_under_load(shop: dict) -> None:

@@ -62,13 +62,20 @@ def test_any_change_of_an_input_a_file_or_a_container_runs_it_in_full(tmp_path: 
     certificate.write_text("the certificate")
     converged.mark(str(stamp), inputs, now=1000.0, files=[str(certificate)], containers=[PROXY])
     assert check(stamp, inputs, files=[str(certificate)]) == ""
+    assert not converged.inputs_changed(str(stamp), inputs, files=[str(certificate)])
     change(docker, inputs, certificate)
     assert reason in check(stamp, inputs, files=[str(certificate)])
+    # A setting or a file changed is told apart from a container's state (a deploy of the
+    # release already live rolls it out on the idle color for the former only).
+    assert converged.inputs_changed(str(stamp), inputs, files=[str(certificate)]) == (
+        reason == "its settings or greenlight changed")
 
 
 def test_a_stamp_older_than_a_day_runs_it_in_full(tmp_path: Path, docker: dict) -> None:
     converged.mark(str(tmp_path / "proxy.json"), {}, now=1000.0, containers=[PROXY])
     assert check(tmp_path / "proxy.json", {}, now=1000.0 + 86401) == "its last full run is older than a day"
+    assert not converged.inputs_changed(str(tmp_path / "proxy.json"), {})
+    assert not converged.inputs_changed(str(tmp_path / "never.json"), {})
 
 
 def test_a_role_file_changed_changes_its_fingerprint(tmp_path: Path) -> None:

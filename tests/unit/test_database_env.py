@@ -104,3 +104,9 @@ def test_the_entrypoint_keeps_a_passwords_trailing_newlines_and_stops_without_it
                              env={"PATH": "/usr/bin:/bin", database_env.VARIABLE: "MYSQL_PASSWORD",
                                   database_env.SOURCE: str(tmp_path / "missing")})
     assert missing.returncode == 66 and "MYSQL_PASSWORD" not in missing.stdout
+
+
+def test_an_existing_servers_port_reaches_the_port_and_the_url() -> None:
+    text = database_env.env_text(OWN, "shop-db", "shop", "shop_app", "/run/secrets/db_password", 3307)
+    assert "APP_DB_PORT=3307" in text.splitlines()
+    assert "DATABASE_URL=mysql://shop_app@shop-db:3307/shop" in text.splitlines()

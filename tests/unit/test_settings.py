@@ -342,3 +342,46 @@ def test_every_setting_a_rule_reads_is_handed_to_the_check() -> None:
     tables = set(settings.NUMBERS) | set(settings.INTEGERS) | set(settings.PORTS) | set(settings.URLS)
     assert len(read) > 20 and tables <= declared
     assert sorted((read | tables) - set(settings.CHECKED)) == []
+
+
+EXTERNAL = {"mysql_external_host": "", "mysql_external_container": "shop_db_1", "mysql_external_port": 3306,
+            "mysql_external_admin_user": "root", "mysql_external_admin_password": "s3cret-from-the-vault",
+            "mysql_external_account_host": ""}
+
+
+def test_an_existing_server_passes_and_its_settings_are_checked_only_when_one_is_named() -> None:
+    assert settings.problems(EXTERNAL) == []
+    assert settings.problems({**EXTERNAL, "mysql_external_account_host": "172.18.0.0/255.255.0.0"}) == []
+    assert settings.problems({**EXTERNAL, "mysql_external_container": "", "mysql_external_admin_password": ""}) == []
+
+
+@pytest.mark.parametrize(("name", "value", "phrase"), [
+    ("mysql_external_admin_password", "", "mysql_external_admin_password: the administrator's password, from the vault"),
+    ("mysql_external_admin_password", "a\nb", "no control characters"),
+    ("mysql_external_host", "db; rm -rf /", "mysql_external_host 'db; rm -rf /': the server's host name"),
+    ("mysql_external_container", "-x", "mysql_external_container '-x': the name of the server's container"),
+    ("mysql_external_port", 0, "mysql_external_port 0: a TCP port"),
+    ("mysql_external_admin_user", "root'@'%", "mysql_external_admin_user \"root'@'%\": a database account"),
+    ("mysql_external_account_host", "%' OR 1", "mysql_external_account_host \"%' OR 1\": the host part"),
+])
+def test_an_existing_servers_bad_setting_is_one_line_naming_it(name: str, value: object, phrase: str) -> None:
+    found = settings.problems({**EXTERNAL, name: value})
+    assert len(found) == 1 and phrase in found[0], found
+    assert "a\nb" not in found[0] and "s3cret" not in found[0]
+
+
+def test_two_environments_on_one_existing_server_are_refused_on_one_host_or_two() -> None:
+    production = {"ansible_host": "203.0.113.7", "mysql_external_host": "db.example.net", "mysql_external_port": 3306}
+    for staging in ({**production}, {**production, "ansible_host": "203.0.113.8"}):
+        found = settings.pair_problems(staging, production)
+        assert any("staging and production use the same database server, 'db.example.net port 3306'" in line
+                   for line in found), found
+    assert not any("same database server" in line for line in settings.pair_problems(
+        {**production, "mysql_external_port": 3307}, production))
+    assert not any("same database server" in line for line in settings.pair_problems(
+        {"ansible_host": "203.0.113.7"}, production))
+    container = {"mysql_external_container": "shop_db_1"}
+    assert any("container shop_db_1 on 203.0.113.7" in line for line in settings.pair_problems(
+        {"ansible_host": "203.0.113.7", **container}, {"ansible_host": "203.0.113.7", **container}))
+    assert not any("same database server" in line for line in settings.pair_problems(
+        {"ansible_host": "203.0.113.8", **container}, {"ansible_host": "203.0.113.7", **container}))
