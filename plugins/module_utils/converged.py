@@ -85,13 +85,14 @@ def stale(stamp: str, inputs: object, containers: list[dict], docker_socket: str
 
 def inputs_changed(stamp: str, inputs: object, files: list[str] | tuple = ()) -> bool:
     """Whether the stamp holds a digest of other inputs or files than these (a setting or a
-    file the part reads changed since it was made); False when there is no stamp to compare."""
+    file the part reads changed since it was made), or there is no stamp that says (a run that
+    made the part was cut short, or a check forgot it): what made the part is unknown."""
     try:
         with open(stamp, encoding="utf-8") as stream:
             recorded = json.load(stream)
     except (OSError, ValueError):
-        return False
-    return isinstance(recorded, dict) and recorded.get("digest") != digest(inputs, files)
+        return True
+    return not isinstance(recorded, dict) or recorded.get("digest") != digest(inputs, files)
 
 
 def _container_problem(docker_socket: str, wanted: dict, recorded_id: str | None) -> str:

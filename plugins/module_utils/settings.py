@@ -615,8 +615,10 @@ def pair_problems(staging: dict, production: dict) -> list[str]:
     found = []
     # An existing server is shared whatever the hosts (a managed one) or on one host (a container).
     servers = [_external_server(variables) for variables in (staging, production)]
-    if servers[0] is not None and servers[0] == servers[1]:
-        found.append(f"staging and production use the same database server, {shown(servers[0])}: staging's "
+    own = [_own_server(variables) for variables in (staging, production)]
+    shared = ({servers[0], own[0]} & {servers[1], own[1]}) - {None}
+    if shared and (servers[0] or servers[1]):
+        found.append(f"staging and production use the same database server, {shown(sorted(shared)[0])}: staging's "
                      f"restores and refreshes would replace databases and set accounts' passwords on production's "
                      f"server; give staging its own (greenlight's, by leaving its mysql_external_* unset)")
     if _host(staging) != _host(production):
@@ -649,11 +651,19 @@ def _host(variables: dict) -> str:
 def _external_server(variables: dict) -> str | None:
     """The existing server an environment uses (host or container, and port), None for greenlight's own."""
     host, container = variables.get("mysql_external_host") or "", variables.get("mysql_external_container") or ""
-    port = _number(variables.get("mysql_external_port"))
-    if any(_untemplated(value) for value in (host, container)) or not (host or container):
+    port = _number(variables.get("mysql_external_port", 3306))
+    if any(_untemplated(value) for value in (host, container)) or not (host or container) or port is None:
         return None
     where = host or f"container {container} on {_host(variables)}"
-    return f"{where} port {int(port) if port is not None else 3306}"
+    return f"{where} port {int(port)}"
+
+
+def _own_server(variables: dict) -> str | None:
+    """greenlight's own server of an environment, named as _external_server would name it."""
+    prefix = variables.get("greenlight_prefix")
+    if _untemplated(prefix) or variables.get("mysql_external_host") or variables.get("mysql_external_container"):
+        return None
+    return f"container {prefix}-mysql on {_host(variables)} port 3306"
 
 
 def _identity(variables: dict, key: str) -> object:

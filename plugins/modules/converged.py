@@ -28,6 +28,12 @@ options:
   files: {description: "Files on the host the part reads (a certificate): their content counts as an input.", type: list, elements: path, default: []}
   max_age: {description: "Seconds after which the part runs in full anyway.", type: float, default: 86400}
   state: {description: "checked or marked.", type: str, choices: [checked, marked], default: checked}
+  probe:
+    description: >-
+      With O(state=checked): only look, keeping an out-of-date stamp (a deploy deciding whether
+      the live color's parts changed, before anything runs).
+    type: bool
+    default: false
   docker_socket: {description: "The Docker engine's socket.", type: path, default: /var/run/docker.sock}
 author: greenlight
 """
@@ -45,7 +51,10 @@ RETURN = r"""
 current: {description: "Whether the part may be skipped.", returned: state checked, type: bool}
 reason: {description: "Why it may not (\"\" when it may).", returned: state checked, type: str}
 inputs_changed:
-  description: "Whether a stamp exists and holds other inputs or files than this run's (a setting changed since the part was made; not merely its age or a container)."
+  description: >-
+    Whether the stamp holds other inputs or files than this run's (a setting changed since the
+    part was made; not merely its age or a container), or there is none (what made the part is
+    unknown).
   returned: state checked
   type: bool
 """
@@ -66,6 +75,7 @@ def main() -> None:
             "max_age": {"type": "float", "default": 86400},
             "state": {"type": "str", "choices": ["checked", "marked"], "default": "checked"},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
+            "probe": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -82,7 +92,7 @@ def main() -> None:
     reason = stale(p["stamp"], p["inputs"], p["containers"], p["docker_socket"], p["max_age"], pins=pins,
                    files=p["files"])
     changed_inputs = bool(reason) and inputs_changed(p["stamp"], p["inputs"], files=p["files"])
-    if reason and not module.check_mode:
+    if reason and not module.check_mode and not p["probe"]:
         forget(p["stamp"])
     module.exit_json(changed=False, current=not reason, reason=reason, inputs_changed=changed_inputs)
 

@@ -365,9 +365,9 @@ def test_staging_runs_on_the_teams_database_server_where_it_is(shop: dict, sourc
     print(f"\n{APP} staging onto the team's server under load: {json.dumps(summary)}")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "already live" not in done.stdout and summary["failed"] == 0 and summary["rate_met"], summary
-    # greenlight's own server is gone once users are on the new color; its data volume stays.
-    assert subprocess.run(["docker", "inspect", f"{APP}-staging-mysql"], capture_output=True).returncode != 0
-    stack.docker("volume", "inspect", f"{APP}-staging-mysql-data")
+    # greenlight's own server stays for the color left behind (a rollback's), until the next
+    # release replaces that color (test_the_next_release_...).
+    assert stack.docker("inspect", "--format", "{{.State.Running}}", f"{APP}-staging-mysql").strip() == "true"
     # The app reads and writes the team's server: its rows, and a row written through staging.
     status, listed = stack.call(staging, "/api/items")
     assert status == 200 and listed["items"][0]["name"] == "written after the first import"
@@ -430,3 +430,7 @@ def test_the_next_release_migrates_the_imported_data_under_load(shop: dict) -> N
     assert len(kept) == 1 and "note" in kept[0] and listed["currency"] == "EUR"
     staging = f"http://127.0.0.1:{shop['ports']['STAGING_HTTP_PORT']}"
     assert stack.call(staging, "/api/version") == (200, {"version": "v2"})
+    # Staging on the team's server since the test before: v2 replaced the color that read
+    # greenlight's own server, which is gone now; its data volume stays.
+    assert subprocess.run(["docker", "inspect", f"{APP}-staging-mysql"], capture_output=True).returncode != 0
+    stack.docker("volume", "inspect", f"{APP}-staging-mysql-data")

@@ -385,3 +385,20 @@ def test_two_environments_on_one_existing_server_are_refused_on_one_host_or_two(
         {"ansible_host": "203.0.113.7", **container}, {"ansible_host": "203.0.113.7", **container}))
     assert not any("same database server" in line for line in settings.pair_problems(
         {"ansible_host": "203.0.113.8", **container}, {"ansible_host": "203.0.113.7", **container}))
+    # Staging on production's own server, named as a container.
+    own = {"ansible_host": "203.0.113.7", "greenlight_prefix": "shop-production"}
+    assert any("same database server, 'container shop-production-mysql on 203.0.113.7 port 3306'" in line
+               for line in settings.pair_problems(
+                   {"ansible_host": "203.0.113.7", "mysql_external_container": "shop-production-mysql"}, own))
+    # A port still a template is not compared.
+    assert not any("same database server" in line for line in settings.pair_problems(
+        {**production, "mysql_external_port": "{{ x }}"}, production))
+
+
+def test_production_on_stagings_own_server_is_refused_too() -> None:
+    found = settings.pair_problems({"greenlight_prefix": "shop-staging"},
+                                   {"mysql_external_container": "shop-staging-mysql"})
+    assert any("'container shop-staging-mysql on localhost port 3306'" in line for line in found), found
+    # Two environments each on their own server: nothing shared.
+    assert not any("same database server" in line for line in settings.pair_problems(
+        {"greenlight_prefix": "shop-staging"}, {"greenlight_prefix": "shop-production"}))
