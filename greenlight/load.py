@@ -109,12 +109,15 @@ class Load:
     Every `write_every`-th request (none when 0) is a POST that creates an item with a unique sku; the
     skus of the created items are kept, so a test can check none was lost. The others GET
     `read_path`. Starts with `workers` threads and adds one whenever a request is picked up
-    later than one interval after its time, up to `max_workers`.
+    later than one interval after its time, up to `max_workers`. A connection is kept alive
+    for the next requests, or for `connection_requests` of them (0: as long as the server keeps
+    it), as a browser's ends once idle.
     """
 
     def __init__(self, base_url: str, rate: float = 100.0, workers: int = 8,
                  write_every: int = 5, max_seconds: float = 600.0, timeout: float = 10.0,
-                 read_path: str = "/api/items", max_workers: int = 256, allow: tuple[str, ...] = ()) -> None:
+                 read_path: str = "/api/items", max_workers: int = 256, allow: tuple[str, ...] = (),
+                 connection_requests: int = 0) -> None:
         parts = urlsplit(base_url)
         if parts.hostname not in LOOPBACK_HOSTS and parts.hostname not in allow:
             raise ValueError(f"load is only sent to loopback addresses, not {parts.hostname!r}")
@@ -128,6 +131,7 @@ class Load:
         self.max_seconds = max_seconds
         self.timeout = timeout
         self.read_path = read_path
+        self.connection_requests = connection_requests
         self.report = LoadReport(asked_rate=rate)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -164,6 +168,7 @@ class Load:
 
     def _work(self) -> None:
         conn: http.client.HTTPConnection | None = None
+        used = 0
         while not self._stop.is_set():
             ticket = next(self._ticket)
             due = self.report.clock_start + ticket * self.interval
@@ -177,9 +182,10 @@ class Load:
                     if len(self._threads) < self.max_workers and not self._stop.is_set():
                         self._add_worker()
             if conn is None:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                conn, used = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout), 0
             outcome, keep = self._request(conn, due, write=bool(self.write_every) and ticket % self.write_every == 0)
-            if not keep:
+            used += 1
+            if not keep or used == self.connection_requests:
                 conn.close()
                 conn = None
             with self._lock:
@@ -191,7 +197,8 @@ class Load:
         if write:
             sku = f"LOAD-{uuid.uuid4().hex[:12]}"
             method, path = "POST", "/api/items"
-            body = json.dumps({"sku": sku, "name": "load test", "quantity": 1, "location": "L-1"})
+            # The sku in the name too: an app that keeps only a name (examples/shop) keeps it.
+            body = json.dumps({"sku": sku, "name": sku, "quantity": 1, "location": "L-1"})
             headers = {"Content-Type": "application/json"}
         else:
             sku, method, path, body, headers = "", "GET", self.read_path, None, {}
@@ -224,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", help="base URL on 127.0.0.1, for example http://127.0.0.1:80")
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second (default 100)")
     parser.add_argument("--report", help="also write the summary to this file")
+    parser.add_argument("--read-path", default="/api/items", help="what the reads GET (default /api/items)")
+    parser.add_argument("--write-every", type=int, default=5,
+                        help="every Nth request is a write, POST /api/items (default 5; 0: none)")
+    parser.add_argument("--connection-requests", type=int, default=0,
+                        help="requests a connection carries before the client closes it (default 0: no limit)")
     parser.add_argument("--allow", action="append", default=[],
                         help="an address besides loopback this machine made (a test's veth pair)")
     argv = sys.argv[1:] if argv is None else argv
@@ -232,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     split = argv.index("--")
     args, command = parser.parse_args(argv[:split]), argv[split + 1:]
     try:
-        load = Load(args.url, rate=args.rate, allow=tuple(args.allow))
+        load = Load(args.url, rate=args.rate, allow=tuple(args.allow), read_path=args.read_path,
+                    write_every=args.write_every, connection_requests=args.connection_requests)
     except ValueError as exc:
         parser.error(str(exc))
     with load:

@@ -11,6 +11,13 @@ ids=$(docker network ls -q --filter "$label"); [ -z "$ids" ] || docker network r
 # The scheduled backups' cron entries (roles/backup/tasks/schedule.yml): left behind, cron would
 # run backups of an app that is gone, and notify each time they fail.
 for env in staging production; do rm -f "/etc/cron.d/greenlight-$app-$env"; done
+# The nftables table that carried an adopted compose app's public ports (greenlight adopt).
+if command -v nft >/dev/null; then
+  for env in staging production; do
+    table="greenlight_adopt_$(printf '%s' "$app-$env" | tr -c 'a-z0-9' '_')"
+    ! nft list table ip "$table" >/dev/null 2>&1 || nft delete table ip "$table"
+  done
+fi
 # Its registrations with the host's monitoring stack (roles/monitoring), and the stack itself
 # when no app is left to watch.
 monitoring=${GREENLIGHT_ROOT:-/var/lib/greenlight}/monitoring

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import (backup, backups, check, completion, deploy, execute, history, import_data, init, lock, logs, promote,
+from . import (adopt, backup, backups, check, completion, deploy, execute, history, import_data, init, lock, logs, promote,
                prune, refresh_staging, restore, rollback, status, verify)
 
 # --help lists them in this order.
 COMMANDS: dict[str, ModuleType] = {module.NAME: module for module in (
     deploy, promote, verify, backup, restore, import_data, refresh_staging, backups, status, history, rollback, logs, execute,
-    check, init, prune, completion, lock)}
+    check, init, adopt, prune, completion, lock)}
 
 
 def read_only(module: ModuleType, args: object) -> bool:

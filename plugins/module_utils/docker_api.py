@@ -99,7 +99,7 @@ def wait_container(socket_path: str, name: str, timeout: float) -> None:
 
 def remove_container(socket_path: str, name: str, timeout: float = 60.0) -> None:
     """Stop (gracefully, with the container's own stop timeout) and remove a container."""
-    _call(socket_path, "POST", f"/containers/{quote(name)}/stop", timeout, ok=(204, 304, 404))
+    stop_container(socket_path, name, timeout)
     _call(socket_path, "DELETE", f"/containers/{quote(name)}?force=1", timeout, ok=(204, 404))
 
 
@@ -118,8 +118,27 @@ def wait_exit(socket_path: str, name: str, timeout: float) -> int:
     return int(json.loads(_call(socket_path, "POST", f"/containers/{quote(name)}/wait", timeout)).get("StatusCode", -1))
 
 
-def kill_container(socket_path: str, name: str, timeout: float = 30.0) -> None:
-    _call(socket_path, "POST", f"/containers/{quote(name)}/kill", timeout, ok=(204, 404, 409))
+def kill_container(socket_path: str, name: str, timeout: float = 30.0, signal: str = "") -> None:
+    """Send a signal (default: SIGKILL); nothing when the container is gone or stopped."""
+    query = f"?signal={quote(signal)}" if signal else ""
+    _call(socket_path, "POST", f"/containers/{quote(name)}/kill{query}", timeout, ok=(204, 404, 409))
+
+
+def stop_container(socket_path: str, name: str, timeout: float = 60.0) -> None:
+    """Stop a container gracefully (its own stop signal and timeout); nothing when it is stopped or gone."""
+    _call(socket_path, "POST", f"/containers/{quote(name)}/stop", timeout, ok=(204, 304, 404))
+
+
+def connect_network(socket_path: str, network: str, name: str, aliases: list[str], timeout: float = 30.0) -> None:
+    """Attach a running container to a network, answering there to `aliases` too."""
+    _call(socket_path, "POST", f"/networks/{quote(network)}/connect", timeout,
+          payload={"Container": name, "EndpointConfig": {"Aliases": aliases}})
+
+
+def disconnect_network(socket_path: str, network: str, name: str, timeout: float = 30.0) -> None:
+    """Detach an attached container from a network (the caller checks that it is); nothing when it is gone."""
+    _call(socket_path, "POST", f"/networks/{quote(network)}/disconnect", timeout, ok=(200, 404),
+          payload={"Container": name, "Force": True})
 
 
 def delete_container(socket_path: str, name: str, timeout: float = 60.0) -> None:
@@ -176,6 +195,19 @@ def published_ports(socket_path: str, labels: dict[str, str], timeout: float = 1
     query = quote(json.dumps({"label": [f"{key}={value}" for key, value in labels.items()]}))
     entries = json.loads(_call(socket_path, "GET", f"/containers/json?filters={query}", timeout))
     return {int(port["PublicPort"]) for entry in entries for port in entry.get("Ports") or [] if port.get("PublicPort")}
+
+
+def inspect_network(socket_path: str, name: str, timeout: float = 10.0) -> dict | None:
+    """`docker network inspect` of a network (None when there is none)."""
+    status, body = _request(socket_path, "GET", f"/networks/{quote(name)}", timeout, ok=(200, 404))
+    return json.loads(body) if status == 200 else None
+
+
+def port_holders(socket_path: str, timeout: float = 10.0) -> dict[int, Container]:
+    """The running container that publishes each host port, of any app."""
+    entries = json.loads(_call(socket_path, "GET", "/containers/json", timeout))
+    return {int(port["PublicPort"]): Container.from_api(entry) for entry in entries
+            for port in entry.get("Ports") or [] if port.get("PublicPort")}
 
 
 def info(socket_path: str, timeout: float = 10.0) -> dict:

@@ -52,6 +52,8 @@ import subprocess
 
 from ansible_collections.greenlight.deploy.plugins.module_utils import docker_api, git_auth
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.greenlight.deploy.plugins.module_utils.adopt import COMPOSE_PROJECT, PROJECT_NAME
+from ansible_collections.greenlight.deploy.plugins.module_utils.settings import shown
 
 
 def port_taken(port: int) -> bool:
@@ -102,9 +104,11 @@ def main() -> None:
         p["docker_socket"] = docker_host[len("unix://"):]
     found: list[str] = []
     ours: set[int] = set()
+    holders: dict[int, docker_api.Container] = {}
     answers = True
     try:
         ours = docker_api.published_ports(p["docker_socket"], p["labels"])
+        holders = docker_api.port_holders(p["docker_socket"])
         info = docker_api.info(p["docker_socket"])
         if info.get("DockerRootDir"):
             p["paths"].append(info["DockerRootDir"])
@@ -123,7 +127,20 @@ def main() -> None:
             continue  # the settings check says what is wrong with it
         if not 0 < port < 65536:
             continue  # likewise
-        if port not in ours and port_taken(port):
+        if port in ours or not port_taken(port):
+            continue
+        project = holders[port].labels.get(COMPOSE_PROJECT, "") if port in holders else ""
+        # Docker's labels are data: a project name compose would not make is quoted, cut short.
+        project = project if not project or PROJECT_NAME.fullmatch(project) else shown(project)
+        if project and name == "mysql_port":
+            found.append(f"port {port} ({name}) is published by {holders[port].name} of compose project "
+                         f"{project}: to use that database where it is, set mysql_external_container: "
+                         f"{holders[port].name} (docs/your-app.md#the-database-where-it-is); or choose another port")
+        elif project:
+            found.append(f"port {port} ({name}) is published by {holders[port].name} of compose project "
+                         f"{project}: greenlight adopt ENV --project {project} takes it over with no "
+                         f"request refused (docs/your-app.md#adopt-without-downtime); or choose another port")
+        else:
             found.append(f"port {port} is already in use by another program on the host ({name}); free it, or "
                          f"choose another port in the inventory")
     filesystems = {}

@@ -23,6 +23,7 @@ options:
   history: {description: "The environment's history (JSON lines).", type: path}
   live_color_file: {description: "The proxy's live-color file.", type: path}
   state_file: {description: "HAProxy's saved server state.", type: path}
+  adopt_file: {description: "The environment's adoption state (greenlight adopt), returned as RV(adopt).", type: path}
   problems: {description: "Problems found before this check (the caller's); reported first.", type: list, elements: str, default: []}
   report_only: {description: "Return every problem in C(problems) instead of failing (greenlight check).", type: bool, default: false}
   colors: {description: "The color slots.", type: list, elements: str, default: []}
@@ -39,11 +40,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 problems: {description: "Every problem found, one line each.", returned: always, type: list}
+adopt: {description: "The adoption state O(adopt_file) holds ({} when none; plugins/module_utils/adopt.py).", returned: always, type: dict}
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.greenlight.deploy.plugins.module_utils.adopt import AdoptError, read_state
 from ansible_collections.greenlight.deploy.plugins.module_utils.settings import (history_problem, live_color_problem, missing_settings, problems,
                                            server_state_problem)
 
@@ -93,6 +96,7 @@ def main() -> None:
             "history": {"type": "path"},
             "live_color_file": {"type": "path"},
             "state_file": {"type": "path"},
+            "adopt_file": {"type": "path"},
             "colors": {"type": "list", "elements": "str", "default": []},
             "problems": {"type": "list", "elements": "str", "default": []},
             "report_only": {"type": "bool", "default": False},
@@ -111,12 +115,19 @@ def main() -> None:
         problem = reader(path, text) if text is not None else ""
         if problem:
             found.append(problem)
+    adopt = {}
+    text = file_text(params["adopt_file"])
+    if text is not None:
+        try:
+            adopt = read_state(params["adopt_file"], text, params["colors"])
+        except AdoptError as exc:
+            found.append(str(exc))
     if found and params["report_only"]:
-        module.exit_json(changed=False, problems=found, invocation=shown_invocation(module))
+        module.exit_json(changed=False, problems=found, adopt=adopt, invocation=shown_invocation(module))
     if found:
         more = f" (and {len(found) - 1} more problem{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
         module.fail_json(msg=found[0] + more, problems=found, greenlight_error="usage", invocation=shown_invocation(module))
-    module.exit_json(changed=False, problems=[], invocation=shown_invocation(module))
+    module.exit_json(changed=False, problems=[], adopt=adopt, invocation=shown_invocation(module))
 
 
 def shown_invocation(module: AnsibleModule) -> dict:

@@ -249,6 +249,12 @@ def docker(*args: str) -> str:
     return done.stdout
 
 
+def docker_logs(name: str) -> str:
+    """A container's log, standard output and error together."""
+    done = subprocess.run(["docker", "logs", name], capture_output=True, text=True, check=True)
+    return done.stdout + done.stderr
+
+
 def containers() -> dict[str, str]:
     """Name -> ID of every container of the test app."""
     rows = docker("ps", "-a", "--filter", f"label=greenlight.app={APP}", "--format", "{{.Names}} {{.ID}}")
@@ -624,3 +630,31 @@ def call(base: str, path: str, method: str = "GET", body: dict | None = None) ->
     with urllib.request.urlopen(request, timeout=10) as response:
         text = response.read().decode()
         return response.status, json.loads(text) if response.headers.get_content_type() == "application/json" else text
+
+
+@contextlib.contextmanager
+def veth_namespace(namespace: str, host_side: str, client_side: str, host_address: str,
+                   client_address: str) -> Iterator[None]:
+    """A network namespace behind a veth pair (a /30 of the two addresses): its requests to
+    host_address reach this machine as a user's do, through its prerouting and forwarding."""
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+    def remove() -> None:
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        subprocess.run(["ip", "link", "del", host_side], capture_output=True)
+
+    remove()
+    try:
+        ip("netns", "add", namespace)
+        ip("link", "add", host_side, "type", "veth", "peer", "name", client_side)
+        ip("link", "set", client_side, "netns", namespace)
+        ip("addr", "add", f"{host_address}/30", "dev", host_side)
+        ip("link", "set", host_side, "up")
+        ip("-n", namespace, "addr", "add", f"{client_address}/30", "dev", client_side)
+        ip("-n", namespace, "link", "set", client_side, "up")
+        ip("-n", namespace, "link", "set", "lo", "up")
+        ip("-n", namespace, "route", "add", "default", "via", host_address)
+        yield
+    finally:
+        remove()

@@ -29,6 +29,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -319,14 +320,14 @@ def test_the_teams_database_comes_along_table_by_table_behind_the_maintenance_pa
     assert stack.call(staging, "/api/items")[1]["items"][0]["name"] == "written after the first import"
 
 
-def set_in_vault(env: str, values: dict[str, str]) -> None:
+def set_in_vault(env: str, values: dict[str, str], inventories: Path = INVENTORIES) -> None:
     """Secrets set in an environment's vault, as `ansible-vault edit` would: one that Jinja
     would read as a template tagged !unsafe, as the docs tell users (and init does)."""
     from ansible.constants import DEFAULT_VAULT_ID_MATCH
     from ansible.parsing.vault import VaultLib, VaultSecret
     vault = VaultLib([(DEFAULT_VAULT_ID_MATCH,
-                       VaultSecret((INVENTORIES / ".vault-password").read_text().strip().encode()))])
-    path = INVENTORIES / env / "group_vars/all/vault.yml"
+                       VaultSecret((inventories / ".vault-password").read_text().strip().encode()))])
+    path = inventories / env / "group_vars/all/vault.yml"
     kept = [line for line in vault.decrypt(path.read_bytes()).decode().splitlines(keepends=True)
             if line.split(":", 1)[0] not in values]
     path.write_bytes(vault.encrypt("".join(kept) + "".join(f"{name}: {dump(value)}\n" for name, value in values.items())))

@@ -31,26 +31,10 @@ LOAD_SECONDS = 40
 RATE = 50
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
 @pytest.fixture
 def client_namespace() -> Iterator[str]:
-    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
-    subprocess.run(["ip", "link", "del", HOST_SIDE], capture_output=True)
-    ip("netns", "add", NAMESPACE)
-    ip("link", "add", HOST_SIDE, "type", "veth", "peer", "name", CLIENT_SIDE)
-    ip("link", "set", CLIENT_SIDE, "netns", NAMESPACE)
-    ip("addr", "add", f"{HOST_ADDRESS}/30", "dev", HOST_SIDE)
-    ip("link", "set", HOST_SIDE, "up")
-    ip("-n", NAMESPACE, "addr", "add", f"{CLIENT_ADDRESS}/30", "dev", CLIENT_SIDE)
-    ip("-n", NAMESPACE, "link", "set", CLIENT_SIDE, "up")
-    ip("-n", NAMESPACE, "link", "set", "lo", "up")
-    ip("-n", NAMESPACE, "route", "add", "default", "via", HOST_ADDRESS)
-    yield NAMESPACE
-    subprocess.run(["ip", "netns", "del", NAMESPACE], capture_output=True)
-    subprocess.run(["ip", "link", "del", HOST_SIDE], capture_output=True)
+    with stack.veth_namespace(NAMESPACE, HOST_SIDE, CLIENT_SIDE, HOST_ADDRESS, CLIENT_ADDRESS):
+        yield NAMESPACE
 
 
 def restart_docker() -> float:
