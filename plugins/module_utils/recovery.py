@@ -75,7 +75,9 @@ def describe_traffic(proxy: Proxy, observed: Observed) -> str:
 
 
 def plan(proxy: Proxy, live: Live | None, observed: Observed | None,
-         containers: dict[str, Container], restore: dict | None = None) -> Plan:
+         containers: dict[str, Container], restore: dict | None = None, adopted: str = "") -> Plan:
+    """`adopted`: the color an adopted compose app's containers answer for (greenlight adopt),
+    the live one while no record says otherwise."""
     result = Plan()
     if restore:
         result.restore = restore
@@ -91,6 +93,22 @@ def plan(proxy: Proxy, live: Live | None, observed: Observed | None,
         elif container.part in THROWAWAY_PARTS:
             result.remove.append(container.name)
 
+    if live is None and adopted and observed is not None:
+        # Nothing recorded serves but the compose containers: traffic back on them alone.
+        faults = [f"HAProxy finds {pool.name}/{adopted} {status}" for pool in proxy.pools
+                  for status in [str(observed.servers.get(pool.name, {}).get(adopted, {}).get("status", "unknown"))]
+                  if status.startswith(UNFIT_STATES)]
+        if faults:
+            result.problems.append(f"cannot put the traffic back on the compose containers ({adopted}): "
+                                   f"{'; '.join(faults)}; the traffic is left as it is")
+            return result
+        result.traffic = stable(proxy.colors, adopted, [adopted])
+        if not matches(proxy, result.traffic, observed):
+            result.switch = True
+            result.notes.append(f"traffic back on the compose containers ({adopted}); it was "
+                                f"{describe_traffic(proxy, observed)}")
+        _remove_colors(proxy, [c for c in proxy.colors if c != adopted], containers, None, result)
+        return result
     if live is None:
         # Nothing recorded serves: keep whatever takes traffic, remove what does not.
         serving = [] if observed is None else [
@@ -161,7 +179,7 @@ def pending_restore(path: str) -> dict:
 
 def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket: str, labels: dict[str, str],
             interrupted: dict | None = None, record: dict | None = None, one_off_timeout: float = 600.0,
-            reason: str = "", restore_pending: str = "") -> dict:
+            reason: str = "", restore_pending: str = "", adopted: str = "") -> dict:
     """Gather, plan, act, and record; returns {changed, notes, problems, live, record, containers, moved_traffic}.
 
     `interrupted`: the lock of a run found gone (its purpose names what it did): recorded as
@@ -181,7 +199,8 @@ def recover(proxy: Proxy, configs: list[dict], history_path: str, docker_socket:
     except HAProxyError:
         observed = None  # no running proxy: it will start from the files written below
     containers = list_containers(docker_socket, labels)
-    result = plan(proxy, live, observed, containers, pending_restore(restore_pending) if restore_pending else None)
+    result = plan(proxy, live, observed, containers, pending_restore(restore_pending) if restore_pending else None,
+                  adopted)
 
     changed = False
     if result.maintenance_off:

@@ -40,6 +40,12 @@ options:
       a maintenance page left on goes off.
     type: path
     default: ""
+  adopted:
+    description: >-
+      The color an adopted compose app's containers answer for (greenlight adopt, the adoption state's color):
+      while no record says what serves, the traffic goes back to it alone.
+    type: str
+    default: ""
 author: greenlight
 """
 
@@ -83,6 +89,7 @@ def main() -> None:
             "record": {"type": "dict"},
             "one_off_timeout": {"type": "float", "default": 600},
             "restore_pending": {"type": "path", "default": ""},
+            "adopted": {"type": "str", "default": ""},
         },
         supports_check_mode=False,
     )
@@ -90,7 +97,7 @@ def main() -> None:
     try:
         outcome = recover(Proxy.from_params(params["proxy"]), params["configs"], params["history"],
                           params["docker_socket"], params["labels"], params["interrupted"] or None,
-                          params["record"], params["one_off_timeout"], params["reason"], params["restore_pending"])
+                          params["record"], params["one_off_timeout"], params["reason"], params["restore_pending"], params["adopted"])
     except (HAProxyError, DockerError, OSError, ValueError) as exc:
         module.fail_json(msg=f"cannot put the environment back on its recorded release: {exc}")
     module.exit_json(**outcome)

@@ -10,8 +10,9 @@ namespace behind a veth pair (the prerouting hook, as users' requests arrive):
 1. `greenlight adopt production --project P`: greenlight's proxy serves the compose containers
    as the live color; the public ports reach it through an nftables table; nothing of the compose
    app restarts;
-2. `greenlight deploy production v2`: the next release goes out on the other color through the
-   canary, judged against the compose containers, on the compose app's database;
+2. `greenlight promote v2`: staging (greenlight's own database) then production, where the next
+   release goes out on the other color through the canary, judged against the compose
+   containers, on the compose app's database;
 3. `greenlight adopt production --finish`, killed once the standby proxy holds the ports, then
    run again: the compose web containers stop, greenlight's proxy holds the public ports.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import time
@@ -139,6 +141,8 @@ def shop() -> Iterator[dict]:
                 f"ENV --project {PROJECT} takes it over") in done.stdout, done.stdout
     assert f"set mysql_external_container: {DB} " in done.stdout, done.stdout
     set_in_vault("production", {"vault_mysql_external_admin_password": admin}, INVENTORIES)
+    (INVENTORIES / "staging/group_vars/all/zz-user.yml").write_text(yaml.safe_dump({
+        **USER_SETTINGS, **stack.suite_settings("staging")}))
     (INVENTORIES / "production/group_vars/all/zz-user.yml").write_text(yaml.safe_dump({
         **USER_SETTINGS, **stack.suite_settings("production"),
         "mysql_external_container": DB, "mysql_external_admin_user": "gladmin", "mysql_database": "shop",
@@ -202,10 +206,13 @@ def test_a_running_compose_app_moves_onto_greenlight_with_no_request_refused(sho
         assert table.returncode == 0 and f"dport {ports['HTTP_PORT']} dnat" in table.stdout, table.stdout + table.stderr
 
         started = time.monotonic()
-        deployed = greenlight("deploy", "production", "v2")
-        steps["deploy v2"] = time.monotonic() - started
-        print(deployed.stdout)
-        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        promoted = greenlight("promote", "v2")
+        steps["promote v2"] = time.monotonic() - started
+        print(promoted.stdout)
+        assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+        # Judged against the compose containers: the canary's verdicts name the old release's requests.
+        assert re.search(r"25%: PASS - new release .* against the old release's 0\.0% 5xx \([0-9]+/[1-9][0-9]*\)",
+                         promoted.stdout), "no canary step judged against the compose containers"
         assert stack.call(api, "/api/version") == (200, {"version": "v2"})
         assert page_version(ports["HTTP_PORT"]) == "v2"
 
@@ -229,7 +236,7 @@ def test_a_running_compose_app_moves_onto_greenlight_with_no_request_refused(sho
         writes.stop()
         out, err = from_outside.communicate("\n", timeout=120)
     summaries = {"page": page.report.summary(), "api": writes.report.summary(), "outside": json.loads(report.read_text())}
-    print(f"\n{APP} adopt, deploy v2, finish (killed once) under load ({json.dumps(steps)}): {json.dumps(summaries)}")
+    print(f"\n{APP} adopt, promote v2, finish (killed once) under load ({json.dumps(steps)}): {json.dumps(summaries)}")
     for name, summary in summaries.items():
         assert summary["failed"] == 0, (name, summary)
         assert summary["rate_met"], (name, summary)

@@ -132,3 +132,25 @@ def test_a_stall_is_counted_from_the_time_each_request_was_due() -> None:
 def test_a_rate_the_target_cannot_hold_is_reported_short() -> None:
     report = LoadReport(outcomes=[Outcome(0.0, 0.1, True, "GET")] * 90, asked_rate=100, seconds=1.0)
     assert report.summary()["achieved_rate"] == 90.0 and not report.summary()["rate_met"]
+
+
+def test_a_connection_carries_at_most_connection_requests_requests(server: int) -> None:
+    seen: list[int] = []
+    handle = FlakyHandler.do_GET
+
+    def counting(self) -> None:  # the client's port: one per connection
+        seen.append(self.client_address[1])
+        handle(self)
+
+    FlakyHandler.do_GET = counting
+    try:
+        load = Load(f"http://127.0.0.1:{server}", rate=100, workers=1, write_every=0, max_seconds=0.6,
+                    connection_requests=3)
+        load.start()
+        time.sleep(0.8)
+        load.stop()
+    finally:
+        FlakyHandler.do_GET = handle
+    # A 500 keeps the connection too (the handler answers HTTP/1.1 with a length).
+    assert len(seen) >= 30 and all(seen.count(port) <= 3 for port in set(seen))
+    assert len(set(seen)) >= len(seen) // 3

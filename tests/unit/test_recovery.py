@@ -80,6 +80,25 @@ def test_with_nothing_recorded_what_takes_traffic_stays_and_the_rest_goes() -> N
     assert len(first_deploy_killed.remove) == 2
 
 
+def test_an_interrupted_first_release_after_adopt_goes_back_to_the_compose_containers() -> None:
+    """The compose containers (greenlight adopt) answer for blue and carry no label of
+    greenlight's: with nothing recorded, a canary killed mid-way goes back to them, and its
+    color's containers go."""
+    split = observed({"blue": 75, "green": 25}, "green", sticky=True)
+    result = plan(proxy(), None, split, color("green", V2, "v2"), adopted="blue")
+    assert result.switch and result.traffic.weights == {"blue": 100, "green": 0} and not result.traffic.sticky
+    assert sorted(result.remove) == [f"{PREFIX}-backend-green", f"{PREFIX}-frontend-green"]
+    assert "the compose containers (blue)" in result.notes[0]
+    # Not while HAProxy finds them down: the traffic is left where it is, and said so.
+    down = plan(proxy(), None, observed({"blue": 75, "green": 25}, status={"blue": "DOWN"}), color("green", V2, "v2"),
+                adopted="blue")
+    assert down.traffic is None and not down.remove and "HAProxy finds api/blue DOWN" in down.problems[0]
+    # Once a release's record says what serves, that record decides, as for any environment.
+    recorded = plan(proxy(), LIVE_V2_GREEN_V1_WARM, observed({"green": 100}, "blue"), color("green", V2, "v2"),
+                    adopted="blue")
+    assert recorded.traffic.live == "green" and not recorded.switch
+
+
 def test_one_off_containers_are_waited_for_then_removed() -> None:
     migrate = Container(f"{PREFIX}-migrate", "running", labels={"greenlight.part": "migrate"})
     seed = Container(f"{PREFIX}-seed", "exited", labels={"greenlight.part": "seed"})
