@@ -236,7 +236,8 @@ def test_a_running_compose_app_moves_onto_greenlight_with_no_request_refused(sho
         writes.stop()
         out, err = from_outside.communicate("\n", timeout=120)
     summaries = {"page": page.report.summary(), "api": writes.report.summary(), "outside": json.loads(report.read_text())}
-    print(f"\n{APP} adopt, promote v2, finish (killed once) under load ({json.dumps(steps)}): {json.dumps(summaries)}")
+    print(f"\n{APP} adopt, promote v2, finish (killed once) under load ({json.dumps(steps)}): {json.dumps(summaries)}; "
+          f"{len(writes.report.created_skus)} writes acknowledged")
     for name, summary in summaries.items():
         assert summary["failed"] == 0, (name, summary)
         assert summary["rate_met"], (name, summary)
