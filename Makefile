@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages pipx lint collection unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages pipx nftables compose lint collection unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
 
 demo: setup
 	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -76,8 +76,17 @@ docs: venv
 	$(BIN)/sphinx-build -q -W --keep-going -n -c docs -b html .cache/docs/src .cache/site
 	@echo "docs: .cache/site/index.html"
 
-unit: venv shells promtool
+unit: venv shells promtool nftables
 	PROMTOOL=$(PROMTOOL) $(BIN)/pytest -q tests/unit
+
+# nft: the unit tests have it check the table greenlight adopt writes; adopt needs it on the host.
+nftables:
+	command -v nft >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null; }
+
+# Debian's docker-compose (v1): tests/e2e/test_compose_adopt.py runs a compose app as its team
+# does, and make bench measures a naive compose recreate.
+compose:
+	command -v docker-compose >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
 
 # zsh: the unit tests run the shell completion in bash and in zsh.
 shells:
@@ -107,7 +116,7 @@ vps-packages:
 pipx:
 	command -v pipx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pipx >/dev/null; }
 
-e2e: setup browser vps-packages pipx
+e2e: setup browser vps-packages pipx nftables compose
 	$(BIN)/pytest -q -s --durations=40 tests/e2e
 
 molecule: setup
@@ -129,8 +138,7 @@ clean-demo:
 # The benchmark (bench/README.md): load through each strategy's deploy, a rollback, and a naive
 # docker-compose recreate. BENCH_ARGS, for example: make bench BENCH_ARGS="--rate 200 --cases naive blue_green"
 BENCH_ARGS ?=
-bench: setup
-	command -v docker-compose >/dev/null || apt-get install -y docker-compose
+bench: setup compose
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Where the time of promote, a no-op deploy, cron's no-op, rollback, status and verify goes:

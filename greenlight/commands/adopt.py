@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from ..pipeline import ENVIRONMENTS, ExitCode, Outcome, Pipeline, Stage, UsageError, check_env
 
 NAME = "adopt"
 HELP = "serve a running compose app's containers behind greenlight's proxy with no request refused; --finish stops them"
 USAGE = "greenlight adopt ENV --project PROJECT [--service PART=SERVICE ...] | greenlight adopt ENV --finish"
 READ_ONLY = False
-
-PROJECT = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-SERVICE = re.compile(r"([a-z][a-z0-9-]{0,30})=([a-zA-Z0-9][a-zA-Z0-9_.-]{0,62})")
 
 
 def arguments(parser) -> None:
@@ -26,19 +21,22 @@ def arguments(parser) -> None:
 
 
 def run(args, pipeline):
+    # The module's own rules for a project's and a part's names (plugins/module_utils/adopt.py).
+    from ansible_collections.greenlight.deploy.plugins.module_utils.adopt import PART_NAME, PROJECT_NAME  # noqa: PLC0415
+
     if args.finish:
         if args.project or args.service:
             raise UsageError("greenlight adopt ENV --finish takes no --project or --service: the adoption names them")
         return finish(pipeline, args.env)
-    if not PROJECT.fullmatch(args.project):
+    if not PROJECT_NAME.fullmatch(args.project):
         raise UsageError(f"--project {args.project!r}: the compose project, lowercase letters, digits, - and _ "
                          f"(docker-compose ps shows it in the containers' names)")
     services = {}
     for item in args.service:
-        match = SERVICE.fullmatch(item)
-        if not match:
+        part, _, service = item.partition("=")
+        if not (PART_NAME.fullmatch(part) and PROJECT_NAME.fullmatch(service.lower()) and service.isascii()):
             raise UsageError(f"--service {item!r}: PART=SERVICE, a web part's name and its compose service")
-        services[match.group(1)] = match.group(2)
+        services[part] = service
     return adopt(pipeline, args.env, args.project, services)
 
 

@@ -124,6 +124,11 @@ def kill_container(socket_path: str, name: str, timeout: float = 30.0, signal: s
     _call(socket_path, "POST", f"/containers/{quote(name)}/kill{query}", timeout, ok=(204, 404, 409))
 
 
+def update_container(socket_path: str, name: str, settings: dict, timeout: float = 30.0) -> None:
+    """Change a container's resources or restart policy (`docker update`)."""
+    _call(socket_path, "POST", f"/containers/{quote(name)}/update", timeout, payload=settings)
+
+
 def stop_container(socket_path: str, name: str, timeout: float = 60.0) -> None:
     """Stop a container gracefully (its own stop signal and timeout); nothing when it is stopped or gone."""
     _call(socket_path, "POST", f"/containers/{quote(name)}/stop", timeout, ok=(204, 304, 404))

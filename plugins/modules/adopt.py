@@ -36,7 +36,8 @@ options:
   network: {description: "The environment's Docker network.", type: str, default: ""}
   container: {description: "The container the ports go to (redirect), or that goes (retire).", type: str, default: ""}
   public: {description: "Host port to container port, from anywhere (redirect).", type: dict, default: {}}
-  local: {description: "Host port to container port, from this machine (redirect).", type: dict, default: {}}
+  local: {description: "Host port to container port, from this machine, to 127.0.0.1 (redirect).", type: dict, default: {}}
+  bind: {description: "The address the public ports are for (proxy_bind_address; 0.0.0.0 every local one).", type: str, default: 0.0.0.0}
   timeout: {description: "Seconds to wait (drain).", type: int, default: 60}
   docker_socket: {description: Docker's socket., type: path, default: /var/run/docker.sock}
 author: greenlight
@@ -69,9 +70,10 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.greenlight.deploy.plugins.module_utils import docker_api
 from ansible_collections.greenlight.deploy.plugins.module_utils.adopt import (AdoptError, compose_containers,
-                                                                              direct_connections, read_state, render_table,
-                                                                              table_name)
+                                                                              direct_connections, loopback, read_state,
+                                                                              render_table, table_name)
 from ansible_collections.greenlight.deploy.plugins.module_utils.files import write_atomically
+from ansible_collections.greenlight.deploy.plugins.module_utils.settings import shown
 
 
 def load(path: str, colors: list[str]) -> dict:
@@ -141,15 +143,20 @@ def release(module: AnsibleModule, state: dict) -> tuple[bool, dict]:
 
 
 def drain(module: AnsibleModule, state: dict) -> dict:
-    """Wait until the compose containers hold no connection but the proxy's, or the timeout."""
+    """Wait until the compose containers hold no connection through their published ports, or the timeout."""
     p = module.params
-    network = docker_api.inspect_network(p["docker_socket"], p["network"]) or {}
-    subnets = [c["Subnet"] for c in (network.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")]
     started = time.monotonic()
     while True:
         left = 0
         for name in state["containers"].values():
-            pid = ((docker_api.inspect_container(p["docker_socket"], name) or {}).get("State") or {}).get("Pid") or 0
+            found = docker_api.inspect_container(p["docker_socket"], name) or {}
+            pid = (found.get("State") or {}).get("Pid") or 0
+            settings = found.get("NetworkSettings") or {}
+            ports = [int(port.split("/")[0]) for port, bound in (settings.get("Ports") or {}).items()
+                     if bound and port.endswith("/tcp")]
+            attached = (settings.get("Networks") or {}).items()
+            networks = [f"{n['IPAddress']}/{n['IPPrefixLen']}" for _, n in attached if n.get("IPAddress")]
+            gateways = [n["Gateway"] for name_, n in attached if n.get("Gateway") and name_ != p["network"]]
             tables = []
             for table in ("tcp", "tcp6"):
                 try:
@@ -157,7 +164,7 @@ def drain(module: AnsibleModule, state: dict) -> dict:
                         tables.append(stream.read())
                 except OSError:
                     pass  # stopped, or no IPv6
-            left += direct_connections(tables, subnets) if pid else 0
+            left += direct_connections(tables, ports, networks, gateways) if pid else 0
         waited = time.monotonic() - started
         if left == 0 or waited >= p["timeout"]:
             return {"seconds": round(waited, 1), "left": left}
@@ -174,9 +181,11 @@ def nft(module: AnsibleModule, *args: str, data: str | None = None) -> tuple[int
 
 def applied(module: AnsibleModule, table: str) -> set[tuple[str, int, str, int]] | None:
     """The (hook chain, port, address, port) the table sends on now; None when there is no table."""
-    rc, out, _ = nft(module, "list", "table", "ip", table)
-    if rc != 0:
+    rc, out, err = nft(module, "list", "table", "ip", table)
+    if rc != 0 and "No such file or directory" in err:
         return None
+    if rc != 0:
+        raise AdoptError(f"nft could not list the table {table}: {shown(err.strip())}")
     found, chain = set(), ""
     for line in out.splitlines():
         if match := re.match(r"\s*chain (\w+)", line):
@@ -195,15 +204,15 @@ def redirect(module: AnsibleModule) -> tuple[bool, str]:
     public = {int(k): int(v) for k, v in p["public"].items()}
     local = {int(k): int(v) for k, v in p["local"].items()}
     table = table_name(p["prefix"])
-    script = render_table(table, address, public, local)
-    wanted = ({("prerouting", host, address, inner) for host, inner in public.items()}
+    script = render_table(table, address, public, local, p["bind"])
+    wanted = ({("prerouting", host, address, inner) for host, inner in public.items() if not loopback(p["bind"])}
               | {("output", host, address, inner) for host, inner in {**local, **public}.items()})
     if applied(module, table) == wanted:
         return False, address
     if not module.check_mode:
         rc, _, err = nft(module, "-f", "-", data=script)
         if rc != 0:
-            raise AdoptError(f"nft refused the table {table}: {err.strip()[:300]}")
+            raise AdoptError(f"nft refused the table {table}: {shown(err.strip())}")
     return True, address
 
 
@@ -214,7 +223,7 @@ def unredirect(module: AnsibleModule) -> bool:
     if not module.check_mode:
         rc, _, err = nft(module, "delete", "table", "ip", table)
         if rc != 0:
-            raise AdoptError(f"nft could not delete the table {table}: {err.strip()[:300]}")
+            raise AdoptError(f"nft could not delete the table {table}: {shown(err.strip())}")
     return True
 
 
@@ -235,6 +244,7 @@ def main() -> None:
             "container": {"type": "str", "default": ""},
             "public": {"type": "dict", "default": {}},
             "local": {"type": "dict", "default": {}},
+            "bind": {"type": "str", "default": "0.0.0.0"},
             "timeout": {"type": "int", "default": 60},
             "docker_socket": {"type": "path", "default": "/var/run/docker.sock"},
         },
@@ -262,6 +272,9 @@ def main() -> None:
             for name in state["containers"].values():
                 found = docker_api.inspect_container(p["docker_socket"], name)
                 if found is not None and (found.get("State") or {}).get("Running"):
+                    # `restart: always` would start it again with the daemon, and take the
+                    # public ports back from greenlight's proxy.
+                    docker_api.update_container(p["docker_socket"], name, {"RestartPolicy": {"Name": "no"}})
                     docker_api.stop_container(p["docker_socket"], name, timeout=120)
                     changed = True
         elif action == "retire" and docker_api.inspect_container(p["docker_socket"], p["container"]) is not None:
@@ -274,7 +287,7 @@ def main() -> None:
         elif action == "forget" and os.path.exists(p["state_file"]):
             os.unlink(p["state_file"])
             state, changed = {}, True
-    except (AdoptError, docker_api.DockerError) as exc:
+    except (AdoptError, docker_api.DockerError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, state=state, **({"address": address} if address else {}), **extra)
 

@@ -164,15 +164,21 @@ def page_version(port: int) -> str:
     return page.split('name="app-version" content="', 1)[1].split('"', 1)[0]
 
 
-def proxied(env_prefix: str) -> int:
-    """Requests greenlight's proxy logged on its public frontend."""
-    return sum(" fe_public " in line for line in stack.docker_logs(f"{env_prefix}-proxy").splitlines())
+def proxied(env_prefix: str, client: str) -> int:
+    """Requests from `client` that greenlight's proxy logged on its public frontend."""
+    return sum(line.startswith(f"{client}:") and " fe_public " in line
+               for line in stack.docker_logs(f"{env_prefix}-proxy").splitlines())
+
+
+def start_of(ident: str) -> str:
+    return stack.docker("inspect", "--format", "{{.State.StartedAt}} {{.RestartCount}}", ident).strip()
 
 
 def test_a_running_compose_app_moves_onto_greenlight_with_no_request_refused(shop: dict, outside: str) -> None:
     ports = shop["ports"]
     http, api = f"http://127.0.0.1:{ports['HTTP_PORT']}", f"http://127.0.0.1:{ports['API_PORT']}"
     compose_ids = {service: compose("ps", "-q", service).stdout.strip() for service in ("frontend", "backend", "db")}
+    compose_started = {service: start_of(ident) for service, ident in compose_ids.items()}
     page = Load(http, rate=PAGE_RATE, workers=8, write_every=0, read_path="/", max_seconds=stack.LOAD_MAX_SECONDS,
                 connection_requests=CONNECTION_REQUESTS)
     writes = Load(api, rate=API_RATE, workers=8, write_every=4, read_path="/api/version", max_seconds=stack.LOAD_MAX_SECONDS,
@@ -198,8 +204,14 @@ def test_a_running_compose_app_moves_onto_greenlight_with_no_request_refused(sho
         assert adopted.returncode == 0, adopted.stdout + adopted.stderr
         # greenlight's proxy answers the public ports now, in front of the compose containers.
         assert "serves shopadopt's containers" in adopted.stdout
+        # The requests of this machine and of the namespace (through the prerouting hook, the
+        # client's own address kept) reach greenlight's proxy; nothing of the compose app restarted.
+        time.sleep(2)
         assert page_version(ports["HTTP_PORT"]) == "v1"
-        assert proxied(f"{APP}-production") > 0
+        # (This machine's come from the environment's network's gateway, where Docker's NAT puts them.)
+        gateway = json.loads(stack.docker("network", "inspect", f"{APP}-production-net"))[0]["IPAM"]["Config"][0]["Gateway"]
+        assert proxied(f"{APP}-production", CLIENT_ADDRESS) > 0 and proxied(f"{APP}-production", gateway) > 0
+        assert {service: start_of(ident) for service, ident in compose_ids.items()} == compose_started
         assert f"{APP}-production-frontend-blue" not in stack.docker("ps", "-a", "--format", "{{.Names}}").split()
         table = subprocess.run(["nft", "list", "table", "ip", "greenlight_adopt_shop_adopt_production"],
                                capture_output=True, text=True)
@@ -216,12 +228,13 @@ def test_a_running_compose_app_moves_onto_greenlight_with_no_request_refused(sho
         assert stack.call(api, "/api/version") == (200, {"version": "v2"})
         assert page_version(ports["HTTP_PORT"]) == "v2"
 
-        # Killed once the standby proxy holds the ports, then run again.
+        # Killed while it makes the proxy again (the standby holds the ports, the compose
+        # containers are stopped), then run again.
         start = len(stack.log_lines())
         killed = subprocess.Popen([str(BIN / "greenlight"), "--inventories", str(INVENTORIES), "adopt", "production",
                                    "--finish"], cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   env={**os.environ, "GREENLIGHT_STATE_DIR": str(stack.STATE)})
-        stack.wait_for_log(r"task: Note that the handover began", start, process=killed)
+        stack.wait_for_log(rf"task: Start the container {APP}-production-proxy$", start, process=killed)
         stack.kill_tree(killed)
         killed.wait()
         started = time.monotonic()

@@ -53,7 +53,11 @@ def listed(name: str, project: str, service: str, state: str = "running") -> dic
 
 
 def test_each_web_part_is_its_compose_services_one_running_container() -> None:
-    containers = [listed("shop_frontend_1", "shop", "frontend"), listed("shop_backend_1", "shop", "backend"),
+    oneoff = listed("shop_frontend_run_1", "shop", "frontend")
+    oneoff["Labels"]["com.docker.compose.oneoff"] = "True"
+    impostor = listed("other-production-frontend-blue", "shop", "frontend")
+    impostor["Labels"]["greenlight.app"] = "other"  # an image's labels reach its containers
+    containers = [oneoff, impostor, listed("shop_frontend_1", "shop", "frontend"), listed("shop_backend_1", "shop", "backend"),
                   listed("other_frontend_1", "other", "frontend"), listed("shop_frontend_old", "shop", "frontend", "exited"),
                   listed("shop_api_1", "shop", "api")]
     assert compose_containers("shop", ["frontend", "backend"], {}, containers) == {
@@ -80,16 +84,28 @@ def test_the_table_is_the_environments_own_and_carries_only_local_destinations()
     assert "type nat hook prerouting priority -110;" in prerouting and "type nat hook output priority -110;" in output
     assert prerouting.count("dnat to") == 2 and output.count("dnat to") == 3
     assert "fib daddr type local tcp dport 80 dnat to 172.18.0.5:8080" in prerouting
-    assert "fib daddr type local tcp dport 5000 dnat to 172.18.0.5:5000" in output and "dport 5000" not in prerouting
+    assert "dport 5000" not in prerouting
+    # The API port from this machine to 127.0.0.1 only, where greenlight publishes it.
+    assert "ip daddr 127.0.0.1 tcp dport 5000 dnat to 172.18.0.5:5000" in output
     # One transaction that replaces the table whether or not it exists.
     assert script.startswith("table ip greenlight_adopt_shop_production\ndelete table ip greenlight_adopt_shop_production\n")
 
 
+def test_a_proxy_bound_to_one_address_is_reached_there_only() -> None:
+    """proxy_bind_address 127.0.0.1 (a private staging): users never reach it through the table."""
+    private = render_table("greenlight_adopt_x", "172.18.0.5", {8080: 8080}, {5001: 5000}, "127.0.0.1")
+    prerouting, output = private.split("chain prerouting")[1].split("chain output")
+    assert "dnat" not in prerouting and "ip daddr 127.0.0.1 tcp dport 8080 dnat to 172.18.0.5:8080" in output
+    one = render_table("greenlight_adopt_x", "172.18.0.5", {80: 8080}, {}, "203.0.113.7")
+    assert one.count("ip daddr 203.0.113.7 tcp dport 80 dnat to 172.18.0.5:8080") == 2 and "fib" not in one
+
+
 def test_nft_accepts_the_table_it_is_given() -> None:
     nft = shutil.which("nft") or "/usr/sbin/nft"
-    script = render_table("greenlight_adopt_unit_check", "172.18.0.5", {18080: 8080}, {15000: 5000})
-    done = subprocess.run([nft, "-c", "-f", "-"], input=script, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    for bind in ("0.0.0.0", "127.0.0.1", "203.0.113.7"):
+        script = render_table("greenlight_adopt_unit_check", "172.18.0.5", {18080: 8080}, {15000: 5000}, bind)
+        done = subprocess.run([nft, "-c", "-f", "-"], input=script, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize(("name", "address", "public"), [
@@ -106,30 +122,38 @@ def test_an_address_port_or_table_that_is_not_one_is_refused(name, address, publ
         render_table(name, address, public, {})
 
 
-# /proc/net/tcp as the kernel writes it (addresses in host byte order, little-endian here):
-# listening on 0.0.0.0:8080; a client at 10.0.0.7 (direct); the proxy at 172.30.0.5 (on the
-# adopt network 172.30.0.0/16); the app's own connection out to a database at 172.19.0.2:3306.
+# /proc/net/tcp as the kernel writes it (addresses in host byte order, little-endian here) in a
+# compose frontend published on 8080, on its compose network 172.19.0.0/16 (gateway 172.19.0.1)
+# and the adopt network 172.30.0.0/16: listening on 0.0.0.0:8080; a user at 10.0.0.7 (direct);
+# greenlight's proxy at 172.30.0.5; this machine through Docker's NAT (from the gateway); a
+# sibling compose service at 172.19.0.9; its own connection out to a database at 172.19.0.2:3306;
+# a user's connection closing (TIME_WAIT).
 TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1
    1: 040013AC:1F90 0700000A:C350 01 00000000:00000000 00:00000000 00000000  1000        0 2 1
    2: 040013AC:1F90 05001EAC:D431 01 00000000:00000000 00:00000000 00000000  1000        0 3 1
-   3: 040013AC:9C40 020013AC:0CEA 01 00000000:00000000 00:00000000 00000000  1000        0 4 1
-   4: 040013AC:1F90 0800000A:C351 06 00000000:00000000 00:00000000 00000000  1000        0 5 1
+   3: 040013AC:1F90 010013AC:D432 01 00000000:00000000 00:00000000 00000000  1000        0 3 1
+   4: 040013AC:1F90 090013AC:D433 01 00000000:00000000 00:00000000 00000000  1000        0 3 1
+   5: 040013AC:9C40 020013AC:0CEA 01 00000000:00000000 00:00000000 00000000  1000        0 4 1
+   6: 040013AC:1F90 0800000A:C351 06 00000000:00000000 00:00000000 00000000  1000        0 5 1
 """
-# tcp6: listening on [::]:5000, a client at ::ffff:10.0.0.9 (IPv4-mapped), one at fd00::1.
+# tcp6: published 5000, a user at ::ffff:10.0.0.9 (IPv4-mapped), one at fd00::1.
 TCP6 = """  sl  local_address                         remote_address                        st
    0: 00000000000000000000000000000000:1388 00000000000000000000000000000000:0000 0A 00000000:00000000
    1: 0000000000000000FFFF0000040013AC:1388 0000000000000000FFFF00000900000A:C352 01 00000000:00000000
    2: 0000000000000000FFFF0000040013AC:1388 000000FD000000000000000001000000:C353 01 00000000:00000000
 """
+NETWORKS, GATEWAYS = ["172.19.0.4/16", "172.30.0.3/16"], ["172.19.0.1"]
 
 
-def test_the_connections_that_still_reach_a_compose_container_directly_are_counted() -> None:
-    assert direct_connections([TCP], ["172.30.0.0/16"]) == 1  # not the proxy's, not its own outgoing, not TIME_WAIT
-    assert direct_connections([TCP], ["172.30.0.0/16", "10.0.0.0/8"]) == 0
-    assert direct_connections([TCP, TCP6], ["172.30.0.0/16"]) == 3
-    assert direct_connections([TCP6], ["10.0.0.0/8"]) == 1  # the mapped address is 10.0.0.9
-    assert direct_connections([], ["172.30.0.0/16"]) == 0
+def test_the_connections_that_still_reach_a_compose_container_through_its_published_ports_are_counted() -> None:
+    # The user's and this machine's; not the proxy's, a sibling's, its own outgoing one, a closing one.
+    assert direct_connections([TCP], [8080], NETWORKS, GATEWAYS) == 2
+    assert direct_connections([TCP], [8080], NETWORKS + ["10.0.0.0/8"], []) == 0
+    assert direct_connections([TCP], [5000], NETWORKS, GATEWAYS) == 0  # not a published port
+    assert direct_connections([TCP, TCP6], [8080, 5000], NETWORKS, GATEWAYS) == 4
+    assert direct_connections([TCP6], [5000], ["10.0.0.0/8"], []) == 1  # the mapped address is 10.0.0.9
+    assert direct_connections([], [8080], NETWORKS, GATEWAYS) == 0
 
 
 def test_adopt_names_the_compose_project_and_parts_services() -> None:
