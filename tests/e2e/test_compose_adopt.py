@@ -37,14 +37,12 @@ from greenlight.load import Load
 
 from . import stack
 from .stack import BIN, REPO, ROOT
-from .test_compose_app import USER_SETTINGS, free_ports, set_in_vault, sql_string
+from .test_compose_app import USER_SETTINGS, set_in_vault, shop_checkout, sql_string
 
 APP = "shop-adopt"
 PROJECT = "shopadopt"
 INVENTORIES = ROOT / "shop-adopt-inventories"
 CHECKOUT = ROOT / "shop-adopt-checkout"
-PUBLISHED = ("HTTP_PORT", "HTTPS_PORT", "API_PORT", "DB_PORT", "STAGING_HTTP_PORT", "STAGING_HTTPS_PORT",
-             "STAGING_API_PORT", "STAGING_DB_PORT")
 DB = f"{PROJECT}_db_1"
 NAMESPACE = "gl-e2e-adopt"
 HOST_SIDE, CLIENT_SIDE = "gl-e2e-ah", "gl-e2e-ac"
@@ -89,16 +87,8 @@ def shop() -> Iterator[dict]:
     """The shop running on docker-compose with its data, and greenlight's inventories for it
     from its compose file (init), on the compose app's database where it is."""
     remove()
-    ROOT.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["bash", str(REPO / "examples/make-repo.sh"), str(REPO / "examples/shop"), str(ROOT / "shop-adopt.git")],
-                   check=True, capture_output=True)
-    subprocess.run(["rm", "-rf", "--", str(CHECKOUT), str(INVENTORIES)], check=True)
-    subprocess.run(["git", "clone", "-q", str(ROOT / "shop-adopt.git"), str(CHECKOUT)], check=True)
+    ports, password = shop_checkout("shop-adopt", CHECKOUT, INVENTORIES, 19080)
     subprocess.run(["git", "checkout", "-q", "v1"], cwd=CHECKOUT, check=True)
-    ports = dict(zip(PUBLISHED, free_ports(len(PUBLISHED), 19080)))
-    password = secrets.token_urlsafe(18)
-    (CHECKOUT / ".env").write_text(f"DB_PASSWORD={password}\nDB_ROOT_PASSWORD={secrets.token_urlsafe(18)}\n"
-                                   + "".join(f"{name}={port}\n" for name, port in ports.items()))
     # This machine's stand-ins, outside the app's files: the base image its Dockerfiles build
     # on (no registry here), and greenlight's MariaDB image for the compose file's mysql:8.0.
     base = (REPO / ".greenlight" / "base-image").read_text().strip()

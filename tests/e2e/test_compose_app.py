@@ -76,19 +76,27 @@ def free_ports(count: int, start: int = 18080) -> list[int]:
     return found
 
 
+def shop_checkout(name: str, checkout: Path, inventories: Path, first_port: int) -> tuple[dict, str]:
+    """examples/shop's repository (ROOT/<name>.git) cloned to `checkout`, with a .env of the
+    compose file's published ports (free on this machine from first_port) and its passwords;
+    `inventories` emptied for init. The ports, and the app's database password."""
+    ROOT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["bash", str(REPO / "examples/make-repo.sh"), str(REPO / "examples/shop"), str(ROOT / f"{name}.git")],
+                   check=True, capture_output=True)
+    subprocess.run(["rm", "-rf", "--", str(checkout), str(inventories)], check=True)
+    subprocess.run(["git", "clone", "-q", str(ROOT / f"{name}.git"), str(checkout)], check=True)
+    ports = dict(zip(PUBLISHED, free_ports(len(PUBLISHED), first_port)))
+    password = secrets.token_urlsafe(18)
+    (checkout / ".env").write_text(f"DB_PASSWORD={password}\nDB_ROOT_PASSWORD={secrets.token_urlsafe(18)}\n"
+                                   + "".join(f"{name}={port}\n" for name, port in ports.items()))
+    return ports, password
+
+
 @pytest.fixture(scope="module")
 def shop() -> Iterator[dict]:
     """The app's repository, its checkout with the compose file and its .env, and init from it."""
     remove()
-    ROOT.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["bash", str(REPO / "examples/make-repo.sh"), str(REPO / "examples/shop"), str(ROOT / "shop.git")],
-                   check=True, capture_output=True)
-    subprocess.run(["rm", "-rf", "--", str(CHECKOUT), str(INVENTORIES)], check=True)
-    subprocess.run(["git", "clone", "-q", str(ROOT / "shop.git"), str(CHECKOUT)], check=True)
-    ports = dict(zip(PUBLISHED, free_ports(len(PUBLISHED))))
-    password = secrets.token_urlsafe(18)
-    (CHECKOUT / ".env").write_text(f"DB_PASSWORD={password}\nDB_ROOT_PASSWORD={secrets.token_urlsafe(18)}\n"
-                                   + "".join(f"{name}={port}\n" for name, port in ports.items()))
+    ports, password = shop_checkout("shop", CHECKOUT, INVENTORIES, 18080)
     done = greenlight("init", str(INVENTORIES), "--from-compose", str(CHECKOUT / "docker-compose.yml"), "--app", APP)
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr
