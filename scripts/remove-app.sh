@@ -7,7 +7,15 @@ app=${1:?usage: remove-app.sh APP}
 label="label=greenlight.app=$app"
 ids=$(docker ps -aq --filter "$label"); [ -z "$ids" ] || docker rm -f $ids >/dev/null
 ids=$(docker volume ls -q --filter "$label"); [ -z "$ids" ] || docker volume rm $ids >/dev/null
-ids=$(docker network ls -q --filter "$label"); [ -z "$ids" ] || docker network rm $ids >/dev/null
+# A container of another owner joined to the app's network (the database where it is, which
+# greenlight joins to the environment's network) is taken off it first: Docker refuses to
+# remove a network with a container on it.
+for network in $(docker network ls -q --filter "$label"); do
+  for member in $(docker network inspect -f '{{range $id, $c := .Containers}}{{$id}} {{end}}' "$network"); do
+    docker network disconnect -f "$network" "$member"
+  done
+  docker network rm "$network" >/dev/null
+done
 # The scheduled backups' cron entries (roles/backup/tasks/schedule.yml): left behind, cron would
 # run backups of an app that is gone, and notify each time they fail.
 for env in staging production; do rm -f "/etc/cron.d/greenlight-$app-$env"; done
