@@ -58,9 +58,8 @@ def read_state(path: str, text: str, colors: list[str]) -> dict:
     return state
 
 
-def compose_containers(project: str, parts: list[str], services: dict[str, str],
-                       listed: list[dict]) -> dict[str, str]:
-    """Each web part's running compose container, from `docker ps`'s entries (Names, State, Labels).
+def compose_containers(project: str, parts: list[str], services: dict[str, str], listed: list) -> dict[str, str]:
+    """Each web part's running compose container, of the host's containers (docker_api.Container).
 
     A part is the compose service of its own name, or the one `services` names for it. Not a
     one-off container (`docker compose run`), nor one of greenlight's (an image's labels reach
@@ -76,13 +75,11 @@ def compose_containers(project: str, parts: list[str], services: dict[str, str],
     problems = []
     for part in parts:
         service = services.get(part, part)
-        running = sorted(entry["Names"][0].lstrip("/") for entry in listed
-                         if (entry.get("Labels") or {}).get(COMPOSE_PROJECT) == project
-                         and (entry.get("Labels") or {}).get(COMPOSE_SERVICE) == service
-                         and (entry.get("Labels") or {}).get(COMPOSE_ONEOFF, "False") != "True"
-                         and not any(label.startswith("greenlight.") for label in entry.get("Labels") or {})
-                         and entry.get("State") == "running"
-                         and CONTAINER_NAME.fullmatch(entry["Names"][0].lstrip("/")))
+        running = sorted(c.name for c in listed
+                         if c.labels.get(COMPOSE_PROJECT) == project and c.labels.get(COMPOSE_SERVICE) == service
+                         and c.labels.get(COMPOSE_ONEOFF, "False") != "True"
+                         and not any(label.startswith("greenlight.") for label in c.labels)
+                         and c.state == "running" and CONTAINER_NAME.fullmatch(c.name))
         if len(running) != 1:
             problems.append(f"part {part}: compose project {project} has {len(running) or 'no'} running container"
                             f"{'s' if len(running) != 1 else ''} of service {service}"

@@ -110,8 +110,7 @@ def connect(module: AnsibleModule, state: dict) -> tuple[bool, dict]:
         if ours is not None:
             raise AdoptError(f"{p['prefix']}-{part}-{p['color']} exists: {p['color']} runs a release of greenlight's, "
                              f"not the compose containers (adopt takes over an app greenlight does not serve yet)")
-    found = compose_containers(project, p["parts"], p["services"], [
-        {"Names": ["/" + c.name], "State": c.state, "Labels": c.labels} for c in docker_api.list_all_containers(socket)])
+    found = compose_containers(project, p["parts"], p["services"], docker_api.list_all_containers(socket))
     changed = False
     for part, name in found.items():
         alias = f"{p['prefix']}-{part}-{p['color']}"

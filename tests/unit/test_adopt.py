@@ -14,6 +14,7 @@ import pytest
 
 from greenlight.commands import adopt
 from greenlight.pipeline import ExitCode, UsageError
+from plugins.module_utils.docker_api import Container
 from plugins.module_utils.adopt import (AdoptError, compose_containers, direct_connections, read_state, render_table,
                                         table_name)
 
@@ -47,16 +48,15 @@ def test_a_damaged_or_hostile_state_file_is_refused(text: str) -> None:
         read_state("/s", text, COLORS)
 
 
-def listed(name: str, project: str, service: str, state: str = "running") -> dict:
-    return {"Names": [f"/{name}"], "State": state,
-            "Labels": {"com.docker.compose.project": project, "com.docker.compose.service": service}}
+def listed(name: str, project: str, service: str, state: str = "running") -> Container:
+    return Container(name, state, labels={"com.docker.compose.project": project, "com.docker.compose.service": service})
 
 
 def test_each_web_part_is_its_compose_services_one_running_container() -> None:
     oneoff = listed("shop_frontend_run_1", "shop", "frontend")
-    oneoff["Labels"]["com.docker.compose.oneoff"] = "True"
+    oneoff.labels["com.docker.compose.oneoff"] = "True"
     impostor = listed("other-production-frontend-blue", "shop", "frontend")
-    impostor["Labels"]["greenlight.app"] = "other"  # an image's labels reach its containers
+    impostor.labels["greenlight.app"] = "other"  # an image's labels reach its containers
     containers = [oneoff, impostor, listed("shop_frontend_1", "shop", "frontend"), listed("shop_backend_1", "shop", "backend"),
                   listed("other_frontend_1", "other", "frontend"), listed("shop_frontend_old", "shop", "frontend", "exited"),
                   listed("shop_api_1", "shop", "api")]
