@@ -13,7 +13,7 @@ DEMO_REPO ?= /var/lib/greenlight/demo/warehouse.git
 export ANSIBLE_FORCE_COLOR ?= 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test setup secrets venv docker base-image browser vps-packages pipx nftables compose lint collection unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
+.PHONY: demo test setup secrets venv docker base-image browser vps-packages pipx nftables compose pebble sslyze lint collection unit e2e molecule clean-demo docs bench bench-backups bench-monitoring bench-contention interruptions bench-docker fresh-debian shells promtool bench-engine
 
 demo: setup
 	DEMO_REPO=$(DEMO_REPO) bash scripts/demo.sh
@@ -103,6 +103,14 @@ $(PROMTOOL):
 	  && dpkg-deb -x prometheus_*.deb . && rm prometheus_*.deb
 	test -x $@
 
+# sslyze, a TLS scanner, in a virtualenv of its own (it pins a cryptography older than the one
+# community.crypto's modules need): tests/e2e/test_certificates.py judges the proxy's TLS settings with it.
+SSLYZE := $(CURDIR)/.cache/sslyze/bin/sslyze
+sslyze: $(SSLYZE)
+$(SSLYZE):
+	rm -rf .cache/sslyze && python3 -m venv .cache/sslyze && .cache/sslyze/bin/pip install -q 'sslyze>=6,<7'
+	test -x $@
+
 # Debian's chromium and its driver: the end-to-end tests load the status page in a real browser.
 browser:
 	command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
@@ -112,11 +120,16 @@ browser:
 vps-packages:
 	[ -x /usr/sbin/sshd ] && command -v sudo restic >/dev/null && /usr/bin/python3 -c 'import requests, pymysql' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo restic python3-requests python3-pymysql >/dev/null; }
 
+# Debian's pebble, an ACME test server, and its challenge test server (as DNS): tests/e2e/test_certificates.py
+# gets and renews certificates from it through its real HTTP-01 validation.
+pebble:
+	command -v pebble pebble-challtestsrv >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble >/dev/null; }
+
 # pipx: tests/e2e/test_day_two.py installs the built wheel with it, as a user would.
 pipx:
 	command -v pipx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pipx >/dev/null; }
 
-e2e: setup browser vps-packages pipx nftables compose
+e2e: setup browser vps-packages pipx nftables compose pebble sslyze
 	$(BIN)/pytest -q -s --durations=40 tests/e2e
 
 molecule: setup

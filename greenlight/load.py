@@ -16,6 +16,8 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import socket
+import ssl
 import statistics
 import threading
 import time
@@ -24,6 +26,18 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class TLSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address, with the name the server's certificate is checked against (SNI)."""
+
+    def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext, server_name: str) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self.server_name = server_name
+
+    def connect(self) -> None:
+        plain = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(plain, server_hostname=self.server_name or self.host)
 # A run whose achieved rate is below this share of the asked one says so (and the bench fails it).
 RATE_TOLERANCE = 0.95
 
@@ -117,13 +131,16 @@ class Load:
     def __init__(self, base_url: str, rate: float = 100.0, workers: int = 8,
                  write_every: int = 5, max_seconds: float = 600.0, timeout: float = 10.0,
                  read_path: str = "/api/items", max_workers: int = 256, allow: tuple[str, ...] = (),
-                 connection_requests: int = 0) -> None:
+                 connection_requests: int = 0, tls: ssl.SSLContext | None = None, server_name: str = "") -> None:
         parts = urlsplit(base_url)
         if parts.hostname not in LOOPBACK_HOSTS and parts.hostname not in allow:
             raise ValueError(f"load is only sent to loopback addresses, not {parts.hostname!r}")
         if rate <= 0:
             raise ValueError("the rate must be above 0 requests a second")
-        self.host, self.port = parts.hostname, parts.port or 80
+        self.host, self.port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        # https: the certificate checked with `tls` (default: the system's CAs) for server_name (default: the host).
+        self.tls = (tls or ssl.create_default_context()) if parts.scheme == "https" else None
+        self.server_name = server_name
         self.interval = 1.0 / rate
         self.workers = workers
         self.max_workers = max(workers, max_workers)
@@ -182,7 +199,7 @@ class Load:
                     if len(self._threads) < self.max_workers and not self._stop.is_set():
                         self._add_worker()
             if conn is None:
-                conn, used = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout), 0
+                conn, used = self._connection(), 0
             outcome, keep = self._request(conn, due, write=bool(self.write_every) and ticket % self.write_every == 0)
             used += 1
             if not keep or used == self.connection_requests:
@@ -192,6 +209,11 @@ class Load:
                 self.report.outcomes.append(outcome)
         if conn is not None:
             conn.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self.tls is None:
+            return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        return TLSConnection(self.host, self.port, self.timeout, self.tls, self.server_name)
 
     def _request(self, conn: http.client.HTTPConnection, due: float, write: bool) -> tuple[Outcome, bool]:
         if write:

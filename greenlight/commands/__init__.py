@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import (adopt, backup, backups, check, completion, deploy, execute, history, import_data, init, lock, logs, promote,
+from . import (adopt, backup, backups, certificate, check, completion, deploy, execute, history, import_data, init, lock, logs, promote,
                prune, refresh_staging, restore, rollback, status, verify)
 
 # --help lists them in this order.
 COMMANDS: dict[str, ModuleType] = {module.NAME: module for module in (
-    deploy, promote, verify, backup, restore, import_data, refresh_staging, backups, status, history, rollback, logs, execute,
+    deploy, promote, verify, backup, certificate, restore, import_data, refresh_staging, backups, status, history, rollback, logs, execute,
     check, init, adopt, prune, completion, lock)}
 
 

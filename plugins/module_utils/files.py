@@ -22,8 +22,9 @@ def write_all(descriptor: int, data: bytes) -> None:
         view = view[written:]
 
 
-def write_atomically(path: str, data: bytes | str, mode: int = 0o644) -> None:
-    """Replace `path` by `data` in one step, on disk before returning."""
+def write_atomically(path: str, data: bytes | str, mode: int = 0o644, owner: int | None = None) -> None:
+    """Replace `path` by `data` in one step, on disk before returning (owned by user and group
+    `owner` when given, before it takes the name)."""
     if isinstance(data, str):
         data = data.encode()
     temporary = f"{path}.{os.getpid()}.tmp"
@@ -31,6 +32,8 @@ def write_atomically(path: str, data: bytes | str, mode: int = 0o644) -> None:
     try:
         write_all(descriptor, data)
         os.fchmod(descriptor, mode)
+        if owner is not None:
+            os.fchown(descriptor, owner, owner)
         os.fsync(descriptor)
     except BaseException:
         os.close(descriptor)

@@ -21,6 +21,7 @@ import json
 import re
 
 from ansible_collections.greenlight.deploy.plugins.module_utils import database_env
+from ansible_collections.greenlight.deploy.plugins.module_utils.certificate import domain_problem
 
 # How much of a bad value a message quotes.
 SHOWN = 60
@@ -98,6 +99,9 @@ NUMBERS: dict[str, tuple[float | None, float | None, str]] = {
 # Whole numbers.
 INTEGERS: dict[str, tuple[int | None, int | None, str]] = {
     "deploy_judge_min_requests": (1, None, "a whole number, 1 or more"),
+    # Let's Encrypt's certificates last 90 days (and are to last fewer): renewing at 90 or more would renew at every run.
+    "proxy_acme_renew_days": (1, 60, "days before a certificate's end, from 1 to 60"),
+    "proxy_hsts_seconds": (0, 63072000, "seconds, 0 (no header) to 63072000 (two years)"),
     "deploy_judge_latency_min_requests": (1, None, "a whole number, 1 or more"),
     "deploy_judge_baseline_requests": (1, None, "a whole number, 1 or more"),
     "backup_keep": (1, None, "a whole number of backups, 1 or more"),
@@ -223,6 +227,7 @@ CHECKED = (*REQUIRED, "greenlight_app", "greenlight_env", "greenlight_root", "ap
            "app_migrate_image", "backend_migrate_command", "backend_seed_command", "backend_seed_test_data",
            "deploy_strategy", "deploy_canary_steps", "deploy_judge_latency_percentiles", "deploy_judge_latency_floors_ms",
            "mysql_database", *DB_USERS, *MOUNTS, "backend_db_host", "backend_db_name", "proxy_bind_address", "proxy_tls_certificate", "proxy_allow_from",
+           "proxy_acme_domains", "proxy_acme_email", "proxy_acme_directory", "proxy_acme_ca_file",
            "proxy_basic_auth_user", "proxy_basic_auth_password", *NUMBERS, *INTEGERS, *PORTS, *MONITORING_PORTS,
            "greenlight_notify_smtp_port", "monitoring_smtp_port", *URLS, *ADDRESS_LISTS, *ADDRESSES,
            *MEMORY_SETTINGS, *HOSTS, *EXTERNAL)
@@ -253,6 +258,33 @@ def _external_problems(settings: dict) -> list[str]:
     if account is not None and not (isinstance(account, str) and (account == "" or ACCOUNT_HOST.fullmatch(account))):
         found.append(f"mysql_external_account_host {shown(account)}: the host part of the app's accounts "
                      f"('%', a name, an address or a subnet like 172.18.0.0/255.255.0.0; empty: greenlight's choice)")
+    return found
+
+
+def _acme_problems(settings: dict) -> list[str]:
+    """The ACME settings (docs/operations.md#https-certificates): checked when domains are named."""
+    domains = settings.get("proxy_acme_domains")
+    if not domains:
+        return []
+    if not isinstance(domains, list):
+        return [f"proxy_acme_domains {shown(domains)}: a list of the DNS names the certificate holds"]
+    found = [f"proxy_acme_domains: {problem}" for problem in map(domain_problem, domains) if problem]
+    if len(set(domains)) != len(domains) or len(domains) > 100:
+        found.append("proxy_acme_domains: each name once, at most 100 (an ACME server's limit)")
+    if settings.get("proxy_tls_certificate"):
+        found.append("proxy_acme_domains and proxy_tls_certificate: one source of the certificate, the ACME server's "
+                     "or yours (set the other empty)")
+    email = settings.get("proxy_acme_email")
+    if not (isinstance(email, str) and EMAIL.fullmatch(email)):
+        found.append(f"proxy_acme_email {shown(email)}: the ACME account's contact address (the server's expiry "
+                     "warnings go there)")
+    directory = settings.get("proxy_acme_directory")
+    if directory is not None and not (isinstance(directory, str) and re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", directory)):
+        found.append(f"proxy_acme_directory {shown(directory)}: the ACME server's directory, an https:// URL")
+    ca_file = settings.get("proxy_acme_ca_file")
+    if ca_file and not (isinstance(ca_file, str) and ROOT.fullmatch(ca_file)):
+        found.append(f"proxy_acme_ca_file {shown(ca_file)}: the absolute path, on the host, of the CA certificates the "
+                     "ACME server's HTTPS is checked with ('' for the system's)")
     return found
 
 
@@ -335,6 +367,7 @@ def problems(settings: dict) -> list[str]:
         if not isinstance(path, str) or not path.startswith("/") or CONTROL.search(path):
             found.append(f"proxy_tls_certificate {shown(path)}: the absolute path, on the host, of one PEM file "
                          f"holding the certificate and its key (or '' for a self-signed one)")
+    found.extend(_acme_problems(settings))
     for name in URLS:
         if given(name) and settings[name] != "":
             found.extend(_url_problem(name, settings[name]))

@@ -2,7 +2,8 @@
 module (playbooks/status.yml) and for `greenlight status` on this machine without a playbook.
 
     {app, env, proxy: {running, live_color_from}, live: COLOR, idle: COLOR, lock: {...},
-     recorded_live: {...}, history: [...], history_skipped: N, monitoring: bool, alerts: [...]}
+     recorded_live: {...}, history: [...], history_skipped: N, monitoring: bool, alerts: [...],
+     certificate: {names, not_after, days_left, issuer, self_signed} (what the proxy serves)}
 
 COLOR is {color, version, commit, healthy, warm, haproxy: {pool: status}, containers: {part:
 {name, exists, running, state, restart_count, version, commit, image}}}. The live color is the
@@ -20,6 +21,7 @@ import urllib.request
 
 from ansible_collections.greenlight.deploy.plugins.module_utils import deploy_lock, history
 from ansible_collections.greenlight.deploy.plugins.module_utils.docker_api import DockerError, inspect_container
+from ansible_collections.greenlight.deploy.plugins.module_utils.certificate import served_summary
 from ansible_collections.greenlight.deploy.plugins.module_utils.haproxy_runtime import HAProxyError, live_color, read_servers, serving_colors
 from ansible_collections.greenlight.deploy.plugins.module_utils.traffic import Proxy, saved_colors
 
@@ -95,4 +97,5 @@ def report(app: str, env: str, proxy: Proxy, history_path: str, lock_path: str, 
         "lock": lock, "recorded_live": recorded.as_dict() if recorded else {},
         "history": reading.records[-limit:] if limit else reading.records, "history_skipped": reading.skipped,
         "monitoring": reachable, "alerts": firing,
+        "certificate": served_summary(proxy.socket) if servers else {},
     }

@@ -154,3 +154,46 @@ def test_a_connection_carries_at_most_connection_requests_requests(server: int) 
     # A 500 keeps the connection too (the handler answers HTTP/1.1 with a length).
     assert len(seen) >= 30 and all(seen.count(port) <= 3 for port in set(seen))
     assert len(set(seen)) >= len(seen) // 3
+
+
+def test_https_checks_the_certificate_for_the_server_name(tmp_path) -> None:
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shop.example.com")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("shop.example.com")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    served = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    served.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FlakyHandler)
+    httpd.socket = served.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    trusted = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    try:
+        results = {}
+        for server_name in ("shop.example.com", "other.example.com"):
+            load = Load(f"https://127.0.0.1:{httpd.server_address[1]}", rate=50, workers=2, write_every=0,
+                        max_seconds=0.4, tls=trusted, server_name=server_name)
+            load.start()
+            time.sleep(0.6)
+            results[server_name] = load.stop().summary()
+    finally:
+        httpd.shutdown()
+    # Every fourth GET is the handler's 500; none fails on TLS for the certificate's name.
+    assert results["shop.example.com"]["requests"] >= 10
+    assert not any("CERTIFICATE" in failure.upper() for failure in results["shop.example.com"]["failures"])
+    # Another name: every request fails the certificate check.
+    assert results["other.example.com"]["failed"] == results["other.example.com"]["requests"] > 0
