@@ -16,9 +16,9 @@ for network in $(docker network ls -q --filter "$label"); do
   done
   docker network rm "$network" >/dev/null
 done
-# The scheduled backups' cron entries (roles/backup/tasks/schedule.yml): left behind, cron would
+# The scheduled backups' and certificate renewals' cron entries (roles/greenlight/tasks/schedule.yml): left behind, cron would
 # run backups of an app that is gone, and notify each time they fail.
-for env in staging production; do rm -f "/etc/cron.d/greenlight-$app-$env"; done
+for env in staging production; do rm -f "/etc/cron.d/greenlight-$app-$env" "/etc/cron.d/greenlight-$app-$env-certificate"; done
 # The nftables table that carried an adopted compose app's public ports (greenlight adopt).
 if command -v nft >/dev/null; then
   for env in staging production; do
@@ -37,4 +37,4 @@ if [ -d "$monitoring/envs" ] && [ -z "$(ls -A "$monitoring/envs")" ]; then
   [ -z "$ids" ] || docker rm -f $ids >/dev/null
   echo "removed the monitoring stack (no app left to watch)"
 fi
-echo "removed the containers, volumes, networks, backup cron entries and monitoring registrations of app $app"
+echo "removed the containers, volumes, networks, cron entries and monitoring registrations of app $app"

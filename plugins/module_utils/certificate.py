@@ -85,6 +85,9 @@ def due(held: Held | None, record: dict, domains: list[str], directory: str, ren
     wanted = sorted(domains)
     if held is None or not record:
         return {"kind": "missing", "reason": "no certificate from the ACME server yet"}
+    if held.fingerprint != record.get("fingerprint"):
+        return {"kind": "changed", "reason": "the certificate on the host is not the one the ACME server issued last "
+                                             "(another was put there, or a run was cut short)"}
     if sorted(record.get("domains", [])) != wanted or record.get("directory") != directory or held.names != wanted:
         return {"kind": "changed", "reason": f"the certificate is for {', '.join(held.names)} from "
                                             f"{record.get('directory', '?')}; the settings say {', '.join(wanted)} from {directory}"}

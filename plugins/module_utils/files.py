@@ -28,7 +28,12 @@ def write_atomically(path: str, data: bytes | str, mode: int = 0o644, owner: int
     if isinstance(data, str):
         data = data.encode()
     temporary = f"{path}.{os.getpid()}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    # Made here, never opened through a link someone else left under that name.
+    try:
+        os.unlink(temporary)
+    except FileNotFoundError:
+        pass
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         write_all(descriptor, data)
         os.fchmod(descriptor, mode)

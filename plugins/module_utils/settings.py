@@ -227,7 +227,7 @@ CHECKED = (*REQUIRED, "greenlight_app", "greenlight_env", "greenlight_root", "ap
            "app_migrate_image", "backend_migrate_command", "backend_seed_command", "backend_seed_test_data",
            "deploy_strategy", "deploy_canary_steps", "deploy_judge_latency_percentiles", "deploy_judge_latency_floors_ms",
            "mysql_database", *DB_USERS, *MOUNTS, "backend_db_host", "backend_db_name", "proxy_bind_address", "proxy_tls_certificate", "proxy_allow_from",
-           "proxy_acme_domains", "proxy_acme_email", "proxy_acme_directory", "proxy_acme_ca_file",
+           "proxy_acme_domains", "proxy_acme_email", "proxy_acme_directory", "proxy_acme_ca_file", "proxy_acme_staging",
            "proxy_basic_auth_user", "proxy_basic_auth_password", *NUMBERS, *INTEGERS, *PORTS, *MONITORING_PORTS,
            "greenlight_notify_smtp_port", "monitoring_smtp_port", *URLS, *ADDRESS_LISTS, *ADDRESSES,
            *MEMORY_SETTINGS, *HOSTS, *EXTERNAL)
@@ -276,11 +276,16 @@ def _acme_problems(settings: dict) -> list[str]:
                      "or yours (set the other empty)")
     email = settings.get("proxy_acme_email")
     if not (isinstance(email, str) and EMAIL.fullmatch(email)):
-        found.append(f"proxy_acme_email {shown(email)}: the ACME account's contact address (the server's expiry "
-                     "warnings go there)")
+        found.append(f"proxy_acme_email {shown(email)}: the ACME account's contact address")
     directory = settings.get("proxy_acme_directory")
     if directory is not None and not (isinstance(directory, str) and re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", directory)):
         found.append(f"proxy_acme_directory {shown(directory)}: the ACME server's directory, an https:// URL")
+    # Let's Encrypt validates HTTP-01 on port 80 only: an environment on another port never passes.
+    lets_encrypt = directory is None or "api.letsencrypt.org" in str(directory) or settings.get("proxy_acme_staging")
+    if lets_encrypt and settings.get("proxy_http_port") not in (None, 80):
+        found.append(f"proxy_acme_domains with proxy_http_port {shown(settings['proxy_http_port'])}: Let's Encrypt "
+                     "validates on port 80 only; give this environment port 80 (its own VPS, or an address of its own "
+                     "with proxy_bind_address), or a certificate of yours (proxy_tls_certificate)")
     ca_file = settings.get("proxy_acme_ca_file")
     if ca_file and not (isinstance(ca_file, str) and ROOT.fullmatch(ca_file)):
         found.append(f"proxy_acme_ca_file {shown(ca_file)}: the absolute path, on the host, of the CA certificates the "

@@ -112,6 +112,14 @@ class Pebble:
                 time.sleep(0.1)
         raise AssertionError("pebble did not start: " + (PEBBLE / "pebble.log").read_text()[-2000:])
 
+    def point_dns(self, address: str) -> None:
+        """Every name resolves to `address` ("": to none) from now on."""
+        import urllib.request
+        request = urllib.request.Request("http://127.0.0.1:18055/set-default-ipv4", method="POST",
+                                         data=json.dumps({"ip": address}).encode())
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+
     def stop_server(self) -> None:
         if self.server is not None:
             self.server.send_signal(signal.SIGTERM)
@@ -152,12 +160,12 @@ def pebble() -> Iterator[Pebble]:
         yield server
     finally:
         server.stop()
-        SETTINGS.unlink()
-        # staging as the rest of the suite has it: plain HTTP answered, its self-signed certificate again.
-        for path in (ROOT / "e2e-staging" / "acme", ROOT / "e2e-staging" / "proxy" / "conf" / "tls"):
-            subprocess.run(["rm", "-rf", str(path)], check=True)
-        done = run("deploy", "staging", "v1")
-        assert done.returncode == 0, done.stdout + done.stderr
+        SETTINGS.unlink(missing_ok=True)
+        # staging as the rest of the suite has it (the last test leaves it so when it passes):
+        # plain HTTP answered, a self-signed certificate.
+        if (ROOT / "e2e-staging" / "acme" / "certificate.json").exists():
+            done = run("deploy", "staging", "v1")
+            assert done.returncode == 0, done.stdout + done.stderr
 
 
 def context(root: Path) -> ssl.SSLContext:
@@ -208,10 +216,12 @@ def test_plain_http_from_outside_goes_to_https_but_the_challenges_and_this_machi
               "c.request('GET',sys.argv[3],headers={'Host':sys.argv[4]}); r=c.getresponse();"
               "print(r.status, r.getheader('Location') or '')")
     with stack.veth_namespace(NAMESPACE, HOST_SIDE, CLIENT_SIDE, HOST_ADDRESS, CLIENT_ADDRESS):
-        def get(path: str) -> str:
+        def get(path: str, host: str = f"{DOMAIN}:{HTTP}") -> str:
             return subprocess.run(["ip", "netns", "exec", NAMESPACE, "python3", "-c", script, HOST_ADDRESS, str(HTTP),
-                                   path, f"{DOMAIN}:{HTTP}"], capture_output=True, text=True, check=True).stdout.strip()
+                                   path, host], capture_output=True, text=True, check=True).stdout.strip()
         assert get("/api/items?page=2") == f"301 https://{DOMAIN}:{HTTPS}/api/items?page=2"
+        # A name that is not the certificate's is sent to the certificate's first, not echoed.
+        assert get("/x", host="evil.example/y?") == f"301 https://{DOMAIN}:{HTTPS}/x"
         # A challenge path with no token held: not redirected, the app's own answer.
         assert not get("/.well-known/acme-challenge/" + "A" * 43).startswith("301")
     status, _ = stack.get("staging", "/api/items")
@@ -247,7 +257,9 @@ def test_a_renewal_under_https_load_swaps_the_certificate_with_no_failed_request
     root = pebble.root()
     before, _ = served(root)
     started = proxy_started()
-    load = Load(f"https://127.0.0.1:{HTTPS}", rate=stack.LOAD_RATE, workers=16, read_path="/api/items",
+    # 100 requests/s, the benchmark's rate (the suite's others run 50: stack.LOAD_RATE): a renewal's
+    # Ansible is light next to a deploy's.
+    load = Load(f"https://127.0.0.1:{HTTPS}", rate=100.0, workers=16, read_path="/api/items",
                 max_seconds=stack.LOAD_MAX_SECONDS, tls=context(root), server_name=DOMAIN, connection_requests=20)
     with load:
         time.sleep(2)
@@ -263,43 +275,46 @@ def test_a_renewal_under_https_load_swaps_the_certificate_with_no_failed_request
     print(f"renewal under {report.summary()}")
 
 
-def test_a_renewal_with_the_acme_server_down_keeps_the_certificate_and_notifies(pebble: Pebble) -> None:
+def test_a_failed_renewal_keeps_the_certificate_and_notifies(pebble: Pebble) -> None:
+    # The domain no longer points here (its DNS answers no address): the ACME server cannot
+    # validate. The ACME server itself down fails the same way, after community.crypto's retries
+    # (20, 10 s apart: 206.8 s measured; docs/operations.md#https-certificates), too long for this suite.
     root = pebble.root()
     before, _ = served(root)
     with stack.webhook_receiver() as (port, bodies):
         notify = INVENTORIES / "production" / "group_vars" / "all" / "zz-notify.yml"
         notify.write_text(f"greenlight_notify_webhook_url: http://127.0.0.1:{port}/hook\n")
-        pebble.stop_server()
+        pebble.point_dns("")
         try:
             done = run("certificate", "staging", "--scheduled")
         finally:
             notify.unlink()
-            pebble.start_server()
+            pebble.point_dns("127.0.0.1")
     assert done.returncode != 0, done.stdout
     assert "serves the one it had" in done.stdout + done.stderr
     assert any("certificate" in json.loads(body)["text"] for body in bodies), bodies
-    # pebble made a new root at its start: the old certificate is checked against the chain it was served with.
-    served_now = x509.load_pem_x509_certificate(
-        subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{HTTPS}", "-servername", DOMAIN],
-                       input="", capture_output=True, text=True, timeout=20).stdout.encode())
-    assert served_now.serial_number == before.serial_number
+    after, _ = served(root)
+    assert after.serial_number == before.serial_number
 
 
 def test_a_renewal_killed_midway_leaves_the_old_certificate_and_the_next_run_finishes(pebble: Pebble) -> None:
     root = pebble.root()
-    # The certificate the proxy serves now was issued by the pebble before its restart: compare serials only.
-    before = x509.load_pem_x509_certificate(
-        subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{HTTPS}", "-servername", DOMAIN],
-                       input="", capture_output=True, text=True, timeout=20).stdout.encode())
+    before, _ = served(root)
     after_line = len(stack.log_lines())
     process = greenlight("certificate", "staging")
     wait_for_log(r"task: Have the ACME server validate the challenges", after_line, timeout=300, process=process)
     stack.kill_tree(process)
-    now = x509.load_pem_x509_certificate(
-        subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{HTTPS}", "-servername", DOMAIN],
-                       input="", capture_output=True, text=True, timeout=20).stdout.encode())
-    assert now.serial_number == before.serial_number
+    assert served(root)[0].serial_number == before.serial_number
     done = run("certificate", "staging")
     assert done.returncode == 0, done.stdout + done.stderr
-    leaf, _ = served(root)  # issued by the pebble running now: verified against its root
-    assert leaf.serial_number != before.serial_number
+    assert served(root)[0].serial_number != before.serial_number
+
+
+def test_without_domains_the_environment_goes_back_to_a_self_signed_certificate(pebble: Pebble) -> None:
+    SETTINGS.unlink()
+    done = run("deploy", "staging", "v1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = json.loads(run("status", "--json").stdout)["staging"]["certificate"]
+    assert status["self_signed"], status
+    assert not (ROOT / "e2e-staging" / "acme" / "certificate.json").exists()
+    assert stack.get("staging", "/api/items")[0] == 200

@@ -62,3 +62,31 @@ def run_tasks(folder: Path, tasks: list[dict], *args: str) -> subprocess.Complet
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_DIR),
                                "ANSIBLE_CONFIG": str(folder / "none.cfg"), "ANSIBLE_NOCOLOR": "1"})
+
+
+def certificate_pem(names: tuple[str, ...] = (), addresses: tuple[str, ...] = (), days: float = 1, issuer: str = "",
+                    now=None, key=None) -> tuple[str, str]:
+    """A certificate (PEM) for DNS names and IP addresses and its ECDSA key: self-signed and a CA
+    unless `issuer` names another (then signed by its own key all the same: its chain is not checked)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (names or addresses)[0])])
+    alternative = [x509.DNSName(name) for name in names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    cert = (x509.CertificateBuilder().subject_name(subject)
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]) if issuer else subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
+            .add_extension(x509.BasicConstraints(ca=not issuer, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())

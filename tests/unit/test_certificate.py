@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from ansible_collections.greenlight.deploy.plugins.module_utils import certificate
 from ansible_collections.greenlight.deploy.plugins.module_utils.certificate import CertificateError
 from ansible_collections.greenlight.deploy.plugins.module_utils.settings import problems
+
+from .helpers import certificate_pem
 
 NOW = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=datetime.timezone.utc)
 TOKEN = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
@@ -21,18 +18,9 @@ THUMB = "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
 DIRECTORY = "https://acme.example/dir"
 
 
-def pem_pair(names: list[str], days: int, key=None) -> tuple[str, str]:
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(NOW - datetime.timedelta(days=1))
-            .not_valid_after(NOW + datetime.timedelta(days=days, hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-            .sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()).decode())
+def pem_pair(names: list[str], days: int) -> tuple[str, str]:
+    """A certificate issued by "Test CA" (not self-signed), ending `days` and an hour from NOW, and its key."""
+    return certificate_pem(tuple(names), days=days + 1 / 24, issuer="Test CA", now=NOW)
 
 
 def record(names: list[str]) -> dict:
@@ -57,13 +45,24 @@ def test_describe_reads_the_names_end_and_issuer() -> None:
 ])
 def test_a_certificate_is_due_when_it_ends_soon_or_the_settings_changed(days, names, saved, directory, kind) -> None:
     held = certificate.describe(pem_pair(names, days)[0], NOW)
-    assert certificate.due(held, record(saved), ["a.example.com"], directory, 30)["kind"] == kind
+    recorded = {**record(saved), "fingerprint": held.fingerprint}
+    assert certificate.due(held, recorded, ["a.example.com"], directory, 30)["kind"] == kind
 
 
 def test_no_certificate_or_no_record_is_missing() -> None:
     held = certificate.describe(pem_pair(["a.example.com"], 60)[0], NOW)
     assert certificate.due(None, record(["a.example.com"]), ["a.example.com"], DIRECTORY, 30)["kind"] == "missing"
     assert certificate.due(held, {}, ["a.example.com"], DIRECTORY, 30)["kind"] == "missing"
+
+
+def test_a_certificate_other_than_the_one_recorded_is_ordered_again() -> None:
+    # Another certificate put in its place (the user's own PEM for a while), or a run cut short
+    # after writing the new certificate and before its record: valid names, not the one issued.
+    issued = certificate.describe(pem_pair(["a.example.com"], 60)[0], NOW)
+    other = certificate.describe(pem_pair(["a.example.com"], 60)[0], NOW)
+    recorded = {**record(["a.example.com"]), "fingerprint": issued.fingerprint}
+    assert certificate.due(issued, recorded, ["a.example.com"], DIRECTORY, 30)["kind"] == ""
+    assert certificate.due(other, recorded, ["a.example.com"], DIRECTORY, 30)["kind"] == "changed"
 
 
 def test_a_damaged_record_is_no_record(tmp_path) -> None:
@@ -161,6 +160,11 @@ def test_what_the_proxy_serves_is_read_from_show_ssl_cert() -> None:
     ({"proxy_acme_domains": ["shop.example.com"], "proxy_acme_email": "ops@example.com",
       "proxy_acme_ca_file": "ca.pem"}, "proxy_acme_ca_file"),
     ({"proxy_acme_renew_days": 90}, "from 1 to 60"),
+    # Let's Encrypt validates on port 80 only: staging's 8080 on production's host never passes.
+    ({"proxy_acme_domains": ["staging.example.com"], "proxy_acme_email": "ops@example.com", "proxy_http_port": 8080},
+     "validates on port 80 only"),
+    ({"proxy_acme_domains": ["staging.example.com"], "proxy_acme_email": "ops@example.com", "proxy_http_port": 8080,
+      "proxy_acme_directory": "https://acme.internal.example/dir"}, ""),
     ({"proxy_hsts_seconds": -1}, "two years"),
 ])
 def test_the_acme_settings_are_checked(settings, problem) -> None:

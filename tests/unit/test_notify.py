@@ -31,6 +31,8 @@ from greenlight.notify import (
     webhook_payload,
 )
 
+from .helpers import certificate_pem
+
 LOOPBACK = "127.0.0.1"
 
 FAILED_PROMOTE = Notice(
@@ -209,27 +211,10 @@ class SmtpServer:
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1 and its key, trusted through SSL_CERT_FILE."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), False)
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-                   .sign(key, hashes.SHA256()))
+    cert, key = certificate_pem(addresses=(LOOPBACK,))
     folder = tmp_path_factory.mktemp("smtp-tls")
-    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
+    (folder / "cert.pem").write_text(cert)
+    (folder / "key.pem").write_text(key)
     return str(folder / "cert.pem"), str(folder / "key.pem")
 
 
