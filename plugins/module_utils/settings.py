@@ -281,8 +281,10 @@ def _acme_problems(settings: dict) -> list[str]:
     if directory is not None and not (isinstance(directory, str) and re.fullmatch(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/-]*)?", directory)):
         found.append(f"proxy_acme_directory {shown(directory)}: the ACME server's directory, an https:// URL")
     # Let's Encrypt validates HTTP-01 on port 80 only: an environment on another port never passes.
-    lets_encrypt = directory is None or "api.letsencrypt.org" in str(directory) or settings.get("proxy_acme_staging")
-    if lets_encrypt and settings.get("proxy_http_port") not in (None, 80):
+    staging = str(settings.get("proxy_acme_staging")).lower() in ("true", "yes", "on", "1", "y")  # Ansible's | bool
+    port = settings.get("proxy_http_port")
+    lets_encrypt = directory is None or "api.letsencrypt.org" in str(directory) or staging
+    if lets_encrypt and port is not None and _number(port) != 80:
         found.append(f"proxy_acme_domains with proxy_http_port {shown(settings['proxy_http_port'])}: Let's Encrypt "
                      "validates on port 80 only; give this environment port 80 (its own VPS, or an address of its own "
                      "with proxy_bind_address), or a certificate of yours (proxy_tls_certificate)")

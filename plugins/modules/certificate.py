@@ -88,9 +88,11 @@ def main() -> None:
         "chain": {"type": "path", "default": ""},
         "key": {"type": "path", "default": ""},
         "owner": {"type": "int", "default": 0},
-    }, supports_check_mode=False)
+    }, supports_check_mode=True)
     params = module.params
     action = params["action"]
+    if module.check_mode and action != "plan":  # plan only reads: it runs in check mode too (status)
+        module.exit_json(changed=True)
     try:
         if action == "plan":
             held = describe(read(params["certificate"])) if os.path.exists(params["certificate"]) else None

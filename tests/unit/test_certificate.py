@@ -165,6 +165,12 @@ def test_what_the_proxy_serves_is_read_from_show_ssl_cert() -> None:
      "validates on port 80 only"),
     ({"proxy_acme_domains": ["staging.example.com"], "proxy_acme_email": "ops@example.com", "proxy_http_port": 8080,
       "proxy_acme_directory": "https://acme.internal.example/dir"}, ""),
+    # As -e or a quoted YAML value gives them.
+    ({"proxy_acme_domains": ["shop.example.com"], "proxy_acme_email": "ops@example.com", "proxy_http_port": "80"}, ""),
+    ({"proxy_acme_domains": ["staging.example.com"], "proxy_acme_email": "ops@example.com", "proxy_http_port": 8080,
+      "proxy_acme_directory": "https://acme.internal.example/dir", "proxy_acme_staging": "false"}, ""),
+    ({"proxy_acme_domains": ["staging.example.com"], "proxy_acme_email": "ops@example.com", "proxy_http_port": 8080,
+      "proxy_acme_directory": "https://acme.internal.example/dir", "proxy_acme_staging": "yes"}, "port 80 only"),
     ({"proxy_hsts_seconds": -1}, "two years"),
 ])
 def test_the_acme_settings_are_checked(settings, problem) -> None:
