@@ -45,13 +45,13 @@ def render(args, outcome) -> None:
               f" {idle.get('color') or 'idle color'} {'warm with ' + idle.get('version', '') if idle.get('warm') else 'not warm'};"
               f" last {last.get('kind', '-')} {last.get('version', '')} {last.get('outcome', '')} {last.get('ended', '')}"
               + (f"; locked by {lock.get('description', '?')}" if lock else ""))
+        if "alerts" in report:
+            firing = ", ".join(f"{a.get('name')} ({a.get('severity') or '-'})" for a in report["alerts"]) or "none firing"
+            print(f"{'':<11} alerts: {firing if report.get('monitoring') else 'unknown (no monitoring stack answers)'}")
         held = report.get("certificate") or {}
         if held:
             print(f"{'':<11} certificate: {', '.join(held.get('names', [])) or '?'} until {held.get('not_after', '?')}"
                   f" ({held.get('days_left', '?')} days){', self-signed' if held.get('self_signed') else ''}")
-        if "alerts" in report:
-            firing = ", ".join(f"{a.get('name')} ({a.get('severity') or '-'})" for a in report["alerts"]) or "none firing"
-            print(f"{'':<11} alerts: {firing if report.get('monitoring') else 'unknown (no monitoring stack answers)'}")
 
 
 def status(pipeline: Pipeline) -> Outcome:

@@ -337,3 +337,19 @@ def test_a_module_utils_of_greenlights_name_in_the_working_folder_is_never_impor
     done = subprocess.run([sys.executable, "-m", "greenlight", "--version"], capture_output=True, text=True, timeout=60,
                           cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.startswith("greenlight "), done.stdout + done.stderr
+
+
+def test_status_prints_each_environment_then_its_alerts_then_its_certificate(capsys) -> None:
+    from greenlight.commands import status
+    from greenlight.pipeline import ExitCode, Outcome
+
+    report = {"live": {"version": "v2", "color": "blue", "healthy": True}, "idle": {}, "history": [],
+              "monitoring": True, "alerts": [{"name": "BackupTooOld", "severity": "ticket"}],
+              "certificate": {"names": ["shop.example.com"], "not_after": "2027-03-01T00:00:00Z", "days_left": 84,
+                              "self_signed": False}}
+    status.render(None, Outcome("status", ExitCode.OK, "", data={"production": report, "staging": {**report, "certificate": {}}}))
+    lines = capsys.readouterr().out.splitlines()
+    # Scripts (and the monitoring test) read the alerts on the line after the environment's.
+    assert lines[0].startswith("production") and "alerts: BackupTooOld (ticket)" in lines[1]
+    assert "certificate: shop.example.com until 2027-03-01T00:00:00Z (84 days)" in lines[2]
+    assert lines[3].startswith("staging") and "alerts:" in lines[4] and len(lines) == 5
