@@ -6,6 +6,7 @@ import sys
 
 from .. import fast
 from ..pipeline import ENVIRONMENTS, ExitCode, Outcome, Pipeline, Stage, check_env, classify
+from .certificate import held_text
 
 NAME = "status"
 HELP = "live version, color, health and last deploy of both environments"
@@ -50,8 +51,7 @@ def render(args, outcome) -> None:
             print(f"{'':<11} alerts: {firing if report.get('monitoring') else 'unknown (no monitoring stack answers)'}")
         held = report.get("certificate") or {}
         if held:
-            print(f"{'':<11} certificate: {', '.join(held.get('names', [])) or '?'} until {held.get('not_after', '?')}"
-                  f" ({held.get('days_left', '?')} days){', self-signed' if held.get('self_signed') else ''}")
+            print(f"{'':<11} certificate: {held_text(held)}{', self-signed' if held.get('self_signed') else ''}")
 
 
 def status(pipeline: Pipeline) -> Outcome:

@@ -47,7 +47,9 @@ class Held:
 
 
 def _x509():
-    from cryptography import x509  # imported here: the unit tests of the rest need no cryptography
+    # Imported where a certificate is read: the settings module imports this file (domain_problem)
+    # on every host, which need not have cryptography.
+    from cryptography import x509
     return x509
 
 
@@ -64,10 +66,9 @@ def describe(pem: str | bytes, now: datetime.datetime | None = None) -> Held:
         names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     except x509.ExtensionNotFound:
         names = [attribute.value for attribute in leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
-    now = now or datetime.datetime.now(datetime.timezone.utc)
     end = leaf.not_valid_after_utc
     return Held(names=sorted(str(name) for name in names), not_after=end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                days_left=int((end - now).total_seconds() // 86400), issuer=leaf.issuer.rfc4514_string()[:200],
+                days_left=days_left(end, now), issuer=leaf.issuer.rfc4514_string()[:200],
                 self_signed=leaf.issuer == leaf.subject, fingerprint=leaf.fingerprint(hashes.SHA1()).hex().upper())
 
 
@@ -173,15 +174,6 @@ def combine(chain: str, key: str) -> str:
     return "\n".join([*certificates, keys[0]]) + "\n"
 
 
-def served(socket: str, path: str) -> str:
-    """The SHA-1 fingerprint of the certificate the running proxy serves from `path`."""
-    answer = send(socket, [f"show ssl cert {path}"])
-    found = re.search(r"^SHA1 FingerPrint: ([0-9A-F]{40})$", answer, re.M)
-    if not found:
-        raise HAProxyError(f"unexpected answer to 'show ssl cert': {answer.strip()[:200]!r}")
-    return found.group(1)
-
-
 def served_summary(socket: str, path: str = "/usr/local/etc/haproxy/tls/site.pem",
                    now: datetime.datetime | None = None) -> dict:
     """The certificate the running proxy serves: its names, end, days left and issuer ({} when
@@ -192,25 +184,37 @@ def served_summary(socket: str, path: str = "/usr/local/etc/haproxy/tls/site.pem
         return {}
 
 
+def ssl_cert_fields(answer: str) -> dict[str, str]:
+    """`show ssl cert <file>`'s "Name: value" lines."""
+    return dict(line.split(": ", 1) for line in answer.splitlines() if ": " in line)
+
+
 def parse_ssl_cert(answer: str, now: datetime.datetime | None = None) -> dict:
     """`show ssl cert <file>` as {names, issuer, not_after, days_left, self_signed} ({} for an error answer)."""
-    fields = dict(line.split(": ", 1) for line in answer.splitlines() if ": " in line)
+    fields = ssl_cert_fields(answer)
     try:
         end = datetime.datetime.strptime(fields.get("notAfter", ""), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
     except ValueError:
         return {}
     names = [name.strip().removeprefix("DNS:") for name in fields.get("Subject Alternative Name", "").split(",")
              if name.strip().startswith("DNS:")]
-    now = now or datetime.datetime.now(datetime.timezone.utc)
     return {"names": names or [fields.get("Subject", "").removeprefix("/CN=")], "issuer": fields.get("Issuer", ""),
-            "not_after": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "days_left": int((end - now).total_seconds() // 86400),
+            "not_after": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "days_left": days_left(end, now),
             "self_signed": fields.get("Issuer") == fields.get("Subject")}
+
+
+def days_left(end: datetime.datetime, now: datetime.datetime | None = None) -> int:
+    return int((end - (now or datetime.datetime.now(datetime.timezone.utc))).total_seconds() // 86400)
 
 
 def serve(socket: str, path: str, pem: str) -> bool:
     """Have the running proxy serve `pem` (chain and key, from combine()) for the certificate it
     loaded from `path`, unless it does already; True when it changed."""
-    if served(socket, path) == describe(pem).fingerprint:
+    answer = send(socket, [f"show ssl cert {path}"])
+    serving = ssl_cert_fields(answer).get("SHA1 FingerPrint", "").strip()
+    if not re.fullmatch(r"[0-9A-F]{40}", serving):
+        raise HAProxyError(f"unexpected answer to 'show ssl cert': {answer.strip()[:200]!r}")
+    if serving == describe(pem).fingerprint:
         return False
     if "\n\n" in pem or not pem.startswith("-----BEGIN ") or any(c in path for c in "; \n"):
         raise CertificateError("refusing a certificate with a blank line, or a path with a separator")
